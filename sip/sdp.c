@@ -1,0 +1,218 @@
+/* sip/sdp.c: SDP decoding (RFC 4566 §5), line by line, zero-copy. */
+#include "sdp.h"
+
+#include "chars.h"
+
+/* Splits off the next SP-separated field of *rest. */
+static struct sip_str field(struct sip_str *rest)
+{
+    const char *sp = memchr(rest->p, ' ', rest->len);
+    struct sip_str f = sip_str_make(rest->p, sp ? (size_t)(sp - rest->p) : rest->len);
+    size_t used = sp ? f.len + 1 : f.len;
+    rest->p += used;
+    rest->len -= used;
+    return f;
+}
+
+/* connection-field = "c=" nettype SP addrtype SP connection-address */
+static int parse_conn(struct sip_str v, struct sdp_conn *c)
+{
+    c->line = v;
+    c->nettype = field(&v);
+    c->addrtype = field(&v);
+    c->addr = field(&v);
+    if (c->nettype.len == 0 || c->addrtype.len == 0 || c->addr.len == 0 || v.len != 0) {
+        return -1;
+    }
+    c->is_set = true;
+    return 0;
+}
+
+/* o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address> */
+static int parse_origin(struct sip_str v, struct sdp *s)
+{
+    s->origin_user = field(&v);
+    s->sess_id = field(&v);
+    s->sess_version = field(&v);
+    if (s->origin_user.len == 0 || s->sess_id.len == 0 || s->sess_version.len == 0) {
+        return -1;
+    }
+    return parse_conn(v, &s->origin);
+}
+
+static int parse_port(struct sip_str t, uint16_t *port)
+{
+    uint32_t v;
+    if (sip_str_to_u32(t, 65535, &v) != 0) {
+        return -1;
+    }
+    *port = (uint16_t)v;
+    return 0;
+}
+
+/* m=<media> <port>[/<number of ports>] <proto> <fmt> ... */
+static int parse_media(struct sip_str v, struct sdp_media *m)
+{
+    m->line = v;
+    m->type = field(&v);
+    struct sip_str port = field(&v);
+    const char *slash = memchr(port.p, '/', port.len);
+    m->port_text = sip_str_make(port.p, slash ? (size_t)(slash - port.p) : port.len);
+    m->port_count = 1;
+    if (parse_port(m->port_text, &m->port) != 0) {
+        return -1;
+    }
+    if (slash != NULL) {
+        uint32_t n;
+        if (sip_str_to_u32(sip_str_from_range(slash + 1, port.p + port.len), 65535, &n) != 0 ||
+            n == 0) {
+            return -1;
+        }
+        m->port_count = (uint16_t)n;
+    }
+    m->proto = field(&v);
+    m->fmts = v;
+    return (m->type.len == 0 || m->proto.len == 0) ? -1 : 0;
+}
+
+static bool starts(struct sip_str v, const char *lit, struct sip_str *rest)
+{
+    size_t n = strlen(lit);
+    if (v.len < n || memcmp(v.p, lit, n) != 0) {
+        return false;
+    }
+    *rest = sip_str_make(v.p + n, v.len - n);
+    return true;
+}
+
+/* a=crypto:<tag> <crypto-suite> <key-params> [<session-params>] (RFC 4568 §9.1) */
+static int parse_crypto(struct sip_str v, struct sdp_media *m)
+{
+    if (m->crypto_count >= SDP_MAX_CRYPTO) {
+        return -1;
+    }
+    struct sdp_crypto *c = &m->crypto[m->crypto_count];
+    c->line = v;
+    if (sip_str_to_u32(field(&v), 999999999, &c->tag) != 0) {
+        return -1;
+    }
+    c->suite = field(&v);
+    c->key_params = field(&v);
+    c->session_params = v;
+    if (c->suite.len == 0 || c->key_params.len == 0) {
+        return -1;
+    }
+    m->crypto_count++;
+    return 0;
+}
+
+/* a=rtcp:<port> [<nettype> <addrtype> <connection-address>] (RFC 3605) */
+static int parse_rtcp(struct sip_str v, struct sdp_media *m)
+{
+    m->rtcp_line = v;
+    if (parse_port(field(&v), &m->rtcp_port) != 0) {
+        return -1;
+    }
+    m->has_rtcp = true;
+    return v.len == 0 ? 0 : parse_conn(v, &m->rtcp_conn);
+}
+
+static int parse_attr(struct sip_str v, struct sdp *s, struct sdp_media *m)
+{
+    struct sip_str rest;
+    enum sdp_dir *dir = m ? &m->dir : &s->dir;
+    if (sip_str_eq(v, SIP_STR_LIT("sendrecv"))) {
+        *dir = SDP_DIR_SENDRECV;
+    } else if (sip_str_eq(v, SIP_STR_LIT("sendonly"))) {
+        *dir = SDP_DIR_SENDONLY;
+    } else if (sip_str_eq(v, SIP_STR_LIT("recvonly"))) {
+        *dir = SDP_DIR_RECVONLY;
+    } else if (sip_str_eq(v, SIP_STR_LIT("inactive"))) {
+        *dir = SDP_DIR_INACTIVE;
+    } else if (m == NULL) {
+        return 0;
+    } else if (sip_str_eq(v, SIP_STR_LIT("rtcp-mux"))) {
+        m->rtcp_mux = true;
+    } else if (starts(v, "rtcp:", &rest)) {
+        return parse_rtcp(rest, m);
+    } else if (starts(v, "crypto:", &rest)) {
+        return parse_crypto(rest, m);
+    } else if (starts(v, "candidate:", &rest)) {
+        if (m->cand_count >= SDP_MAX_CANDIDATES) {
+            return -1;
+        }
+        m->cand[m->cand_count++] = v;
+    }
+    return 0;
+}
+
+int sdp_parse(struct sip_str body, struct sdp *s)
+{
+    memset(s, 0, offsetof(struct sdp, media));
+    const char *p = body.p, *e = body.p + body.len;
+    struct sdp_media *m = NULL;
+    bool first = true;
+    while (p < e) {
+        const char *ls = p, *nl = memchr(p, '\n', (size_t)(e - p));
+        const char *le = nl ? nl : e;
+        p = nl ? nl + 1 : e;
+        if (le > ls && le[-1] == '\r') {
+            le--;
+        }
+        if (le == ls) {
+            continue; /* tolerate blank lines, e.g. a trailing CRLF pair */
+        }
+        if (le - ls < 2 || ls[1] != '=' || ls[0] < 'a' || ls[0] > 'z') {
+            return -1;
+        }
+        struct sip_str v = sip_str_from_range(ls + 2, le);
+        if (first) {
+            if (ls[0] != 'v' || !sip_str_eq(v, SIP_STR_LIT("0"))) {
+                return -1;
+            }
+            first = false;
+            continue;
+        }
+        int rc = 0;
+        switch (ls[0]) {
+        case 'o':
+            rc = parse_origin(v, s);
+            break;
+        case 'c':
+            rc = parse_conn(v, m ? &m->conn : &s->conn);
+            break;
+        case 'm':
+            if (s->media_count >= SDP_MAX_MEDIA) {
+                return -1;
+            }
+            if (m != NULL) {
+                m->section = sip_str_from_range(m->section.p, ls);
+            }
+            m = &s->media[s->media_count++];
+            memset(m, 0, sizeof(*m));
+            m->section.p = ls;
+            rc = parse_media(v, m);
+            break;
+        case 'a':
+            rc = parse_attr(v, s, m);
+            break;
+        default:
+            break;
+        }
+        if (rc != 0) {
+            return -1;
+        }
+    }
+    if (m != NULL) {
+        m->section = sip_str_from_range(m->section.p, e);
+    }
+    return first ? -1 : 0;
+}
+
+const struct sdp_conn *sdp_media_conn(const struct sdp *s, unsigned i)
+{
+    if (i >= s->media_count) {
+        return NULL;
+    }
+    return s->media[i].conn.is_set ? &s->media[i].conn : (s->conn.is_set ? &s->conn : NULL);
+}
