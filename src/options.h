@@ -1,0 +1,51 @@
+/* src/options.h: every option of sipring, declared once in a table that drives getopt_long,
+ * --help, the config file (same long names, "name = value") and the man page test. */
+#ifndef SIPRING_SRC_OPTIONS_H
+#define SIPRING_SRC_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "log.h"
+
+#define CONFIG_MAX_LISTEN 16
+
+enum listen_proto { LISTEN_UDP = 0 };
+
+struct listen_addr {
+    enum listen_proto proto;
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    char text[80]; /* as given, for log lines */
+};
+
+struct config {
+    struct listen_addr listen[CONFIG_MAX_LISTEN];
+    size_t listen_count;
+    enum log_level log_level;
+    bool log_syslog;
+    uint32_t max_msg_bytes;
+    uint32_t max_headers;
+    char config_path[512];
+    bool check_only;
+};
+
+/* Outcome of options_load(). */
+enum options_result {
+    OPTIONS_RUN = 0,  /* configuration complete: run */
+    OPTIONS_EXIT_OK,  /* --help, --version, or --check-config that passed: exit 0 */
+    OPTIONS_EXIT_BAD, /* --check-config that found problems: exit 1 */
+    OPTIONS_EXIT_USAGE, /* a bad option or value: exit 2 (one line already printed) */
+};
+
+/* options_load: fills *c from defaults, then the config file (--config), then the command line,
+ * which overrides the file. Problems are printed to stderr, one line each. */
+enum options_result options_load(struct config *c, int argc, char **argv);
+
+/* options_help: prints --help to out. */
+void options_help(void *out);
+
+#endif

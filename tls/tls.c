@@ -1,0 +1,39 @@
+/* tls/tls.c: BoringSSL set-up and the crypto helpers other layers need. */
+#include "tls.h"
+
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+int tls_lib_init(void)
+{
+    CRYPTO_library_init();
+    return 0;
+}
+
+const char *tls_lib_version(void)
+{
+    return OpenSSL_version(OPENSSL_VERSION);
+}
+
+int tls_random(void *out, size_t len)
+{
+    return RAND_bytes(out, len) == 1 ? 0 : -1;
+}
+
+void tls_keyed_hash(const uint8_t *key, size_t key_len, const struct tls_bytes *parts,
+                    size_t n, uint8_t out[32])
+{
+    HMAC_CTX ctx;
+    HMAC_CTX_init(&ctx);
+    HMAC_Init_ex(&ctx, key, key_len, EVP_sha256(), NULL);
+    static const uint8_t sep = 0;
+    for (size_t i = 0; i < n; i++) {
+        HMAC_Update(&ctx, parts[i].p, parts[i].len);
+        HMAC_Update(&ctx, &sep, 1);
+    }
+    unsigned len = 32;
+    HMAC_Final(&ctx, out, &len);
+    HMAC_CTX_cleanup(&ctx);
+}

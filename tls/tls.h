@@ -1,0 +1,28 @@
+/* tls/tls.h: sipring's door to BoringSSL. For now: library set-up, the CSPRNG and a keyed
+ * hash; TLS connections over memory BIO pairs arrive with issue 5. Knows nothing of sockets. */
+#ifndef SIPRING_TLS_TLS_H
+#define SIPRING_TLS_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct tls_bytes {
+    const void *p;
+    size_t len;
+};
+
+/* tls_lib_init: one-time library set-up. Returns 0 or -1. */
+int tls_lib_init(void);
+
+/* tls_lib_version: the library's name and version, for the start-up log line. */
+const char *tls_lib_version(void);
+
+/* tls_random: fills out[0..len) from BoringSSL's CSPRNG. Returns 0 or -1. */
+int tls_random(void *out, size_t len);
+
+/* tls_keyed_hash: HMAC-SHA256(key, part0 || 0x00 || part1 || 0x00 ...) into out[32]. The
+ * separators keep ("ab","c") and ("a","bc") apart. */
+void tls_keyed_hash(const uint8_t *key, size_t key_len, const struct tls_bytes *parts,
+                    size_t n, uint8_t out[32]);
+
+#endif
