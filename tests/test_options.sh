@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# tests/test_options.sh: the option table as users meet it: --help and the man page document
+# the same set of long options; bad values exit 2 with one line naming the option; the config
+# file is read, checked and overridden by the command line.
+set -u
+bin=$1 man=$2
+fail=0
+check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+"$bin" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u > "$tmp/help"
+grep -oE '\\-\\-[a-z][a-z\\-]+' "$man" | sed 's/\\//g' | sort -u > "$tmp/man"
+check "--help and man/sipring.8 list the same options" "diff -u '$tmp/help' '$tmp/man'"
+check "--help lists at least the listen, config and check-config options" \
+      "grep -qx -- --listen '$tmp/help' && grep -qx -- --check-config '$tmp/help'"
+
+"$bin" --max-msg-size 12 > "$tmp/out" 2> "$tmp/err"; rc=$?
+check "bad value exits 2" "[ $rc = 2 ]"
+check "bad value names the option and the accepted form in one line" \
+      "[ \$(wc -l < '$tmp/err') = 1 ] && grep -q -- '--max-msg-size' '$tmp/err' && grep -q '1024 to 65535' '$tmp/err'"
+"$bin" --no-such-option 2> "$tmp/err"; rc=$?
+check "unknown option exits 2" "[ $rc = 2 ]"
+"$bin" --listen tcp:1.2.3.4:5060 2> "$tmp/err"; rc=$?
+check "unsupported listener exits 2" "[ $rc = 2 ] && grep -q -- '--listen' '$tmp/err'"
+
+printf '# comment\nlisten = udp:127.0.0.1:5070\nlog-level = debug\nmax-headers = 64\n' > "$tmp/good.conf"
+"$bin" --config "$tmp/good.conf" --check-config > "$tmp/out" 2>&1; rc=$?
+check "--check-config on a good file exits 0" "[ $rc = 0 ] && grep -q 'configuration OK' '$tmp/out'"
+printf 'listen = udp:127.0.0.1:5070\nlog-level = loud\nbogus = 1\nno equals sign\n' > "$tmp/bad.conf"
+"$bin" --config "$tmp/bad.conf" --check-config > "$tmp/out" 2>&1; rc=$?
+check "--check-config on a bad file exits 1" "[ $rc = 1 ]"
+check "--check-config reports each problem on its own line with file:line" \
+      "[ \$(grep -c 'bad.conf:' '$tmp/out') = 3 ] && grep -q 'bad.conf:2: --log-level' '$tmp/out'"
+"$bin" --config "$tmp/bad.conf" --log-level warn --check-config > "$tmp/out" 2>&1
+check "a command-line option overrides (and so skips) the file's value" \
+      "! grep -q 'log-level' '$tmp/out' && grep -q 'bogus' '$tmp/out'"
+"$bin" --config "$tmp/missing.conf" --check-config > "$tmp/out" 2>&1; rc=$?
+check "a missing config file is reported" "[ $rc = 1 ] && grep -q 'cannot open' '$tmp/out'"
+"$bin" --version | grep -qE '^sipring [0-9]+\.[0-9]+\.[0-9]+$'
+check "--version prints the version" "[ ${PIPESTATUS[0]} = 0 ]"
+exit $fail

@@ -1,0 +1,79 @@
+/* tests/test_sdp.c: SDP fields a media proxy needs (RFC 4566, 3605, 5761, 4568, 8839). */
+#include <criterion/criterion.h>
+
+#include "corpus_util.h"
+#include "msg.h"
+#include "sdp.h"
+
+static bool eq(struct sip_str s, const char *lit)
+{
+    return s.len == strlen(lit) && memcmp(s.p, lit, s.len) == 0;
+}
+
+static const char offer[] = "v=0\r\n"
+                            "o=- 20518 0 IN IP4 192.168.1.20\r\n"
+                            "s=-\r\n"
+                            "c=IN IP4 192.168.1.20\r\n"
+                            "t=0 0\r\n"
+                            "a=sendonly\r\n"
+                            "m=audio 49170 RTP/SAVP 0 8 101\r\n"
+                            "a=rtcp:49171 IN IP4 192.168.1.21\r\n"
+                            "a=crypto:1 AES_CM_128_HMAC_SHA1_80 "
+                            "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20|1:32\r\n"
+                            "a=crypto:2 AEAD_AES_128_GCM inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"
+                            "a=candidate:1 1 UDP 2130706431 192.168.1.20 49170 typ host\r\n"
+                            "a=candidate:2 1 UDP 1694498815 198.51.100.7 40000 typ srflx\r\n"
+                            "a=inactive\r\n"
+                            "m=video 51372/2 RTP/AVP 99\r\n"
+                            "c=IN IP6 2001:db8::2\r\n"
+                            "a=rtcp-mux\r\n";
+
+Test(sdp, offer_fields)
+{
+    struct sdp s;
+    cr_assert_eq(sdp_parse(sip_str_make(offer, sizeof(offer) - 1), &s), 0);
+    cr_expect(eq(s.origin.addr, "192.168.1.20") && eq(s.sess_id, "20518"));
+    cr_expect(eq(s.conn.addr, "192.168.1.20"));
+    cr_expect_eq(s.dir, SDP_DIR_SENDONLY);
+    cr_assert_eq(s.media_count, 2);
+    const struct sdp_media *a = &s.media[0], *v = &s.media[1];
+    cr_expect(eq(a->type, "audio") && a->port == 49170 && eq(a->proto, "RTP/SAVP"));
+    cr_expect(eq(a->fmts, "0 8 101") && eq(a->port_text, "49170"));
+    cr_expect(a->has_rtcp && a->rtcp_port == 49171 && eq(a->rtcp_conn.addr, "192.168.1.21"));
+    cr_expect_eq(a->crypto_count, 2);
+    cr_expect(eq(a->crypto[0].suite, "AES_CM_128_HMAC_SHA1_80") && a->crypto[0].tag == 1);
+    cr_expect(eq(a->crypto[1].suite, "AEAD_AES_128_GCM"));
+    cr_expect_eq(a->cand_count, 2);
+    cr_expect_eq(a->dir, SDP_DIR_INACTIVE);
+    cr_expect(eq(sdp_media_conn(&s, 0)->addr, "192.168.1.20"));
+    cr_expect(v->port == 51372 && v->port_count == 2 && v->rtcp_mux);
+    cr_expect(eq(sdp_media_conn(&s, 1)->addr, "2001:db8::2"));
+    cr_expect(eq(sdp_media_conn(&s, 1)->addrtype, "IP6"));
+    cr_expect(v->section.p + v->section.len == offer + sizeof(offer) - 1);
+}
+
+Test(sdp, corpus_bodies)
+{
+    static struct sip_msg m;
+    size_t len = 0;
+    char *buf = corpus_read("sip/valid/rfc5118-mult-ip-in-sdp.sip", &len);
+    cr_assert_gt(sip_msg_parse(&m, buf, len, SIP_PARSE_DGRAM, NULL), 0);
+    struct sdp s;
+    cr_assert_eq(sdp_parse(m.body, &s), 0);
+    cr_expect_eq(s.media_count, 2);
+    cr_expect(eq(sdp_media_conn(&s, 0)->addr, "192.0.2.1"));
+    cr_expect(eq(sdp_media_conn(&s, 1)->addr, "2001:db8::1"));
+    free(buf);
+}
+
+Test(sdp, malformed)
+{
+    const char *bad[] = {"", "o=x\r\n", "v=1\r\n", "v=0\r\nm=audio x RTP/AVP 0\r\n",
+                         "v=0\r\nm=audio 70000 RTP/AVP 0\r\n", "v=0\r\nc=IN IP4\r\n",
+                         "v=0\r\nbogus\r\n", "v=0\r\nm=audio 1/0 RTP/AVP 0\r\n",
+                         "v=0\r\nm=audio 1 RTP/AVP 0\r\na=crypto:x\r\n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct sdp s;
+        cr_expect_neq(sdp_parse(sip_str_make(bad[i], strlen(bad[i])), &s), 0, "%s", bad[i]);
+    }
+}
