@@ -14,12 +14,12 @@ Test(hdr, every_name_found_in_any_case_and_compact_form)
         for (size_t i = 0; i < len; i++) {
             up[i] = (char)toupper((unsigned char)d->name[i]);
         }
-        cr_expect_eq(sip_hdr_lookup(d->name, len), t, "%s", d->name);
-        cr_expect_eq(sip_hdr_lookup(up, len), t, "%.*s", (int)len, up);
+        cr_expect_eq((int)sip_hdr_lookup(d->name, len), t, "%s", d->name);
+        cr_expect_eq((int)sip_hdr_lookup(up, len), t, "%.*s", (int)len, up);
         if (d->compact) {
             char c = d->compact, C = (char)toupper((unsigned char)c);
-            cr_expect_eq(sip_hdr_lookup(&c, 1), t);
-            cr_expect_eq(sip_hdr_lookup(&C, 1), t);
+            cr_expect_eq((int)sip_hdr_lookup(&c, 1), t);
+            cr_expect_eq((int)sip_hdr_lookup(&C, 1), t);
         }
     }
     cr_expect_eq(sip_hdr_lookup("X-Whatever", 10), SIP_HDR_OTHER);

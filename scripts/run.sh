@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# scripts/run.sh: installs what is missing, builds the static sipring, and runs it in the
+# foreground on its embedded defaults (or with the options given).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+scripts/deps.sh
+[ -f build/build.ninja ] || meson setup build >&2
+ninja -C build src/sipring >&2
+exec build/src/sipring "$@"

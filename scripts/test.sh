@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# scripts/test.sh: installs what is missing, then runs the whole suite:
+#   1. gcc release build (static binary): unit and integration tests;
+#   2. clang build with ASan+UBSan: the same tests again, plus the libFuzzer targets;
+#   3. each fuzz target for FUZZ_SECONDS (default 60) from the corpus seeds.
+# Exits non-zero on any failure; the last line is "N passed, M failed".
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+fuzz_seconds=${FUZZ_SECONDS:-60}
+passed=0 failed=0
+
+step() { printf '\n== %s\n' "$*"; }
+count_meson() {
+    local log=$1
+    local ok fl
+    ok=$(grep -E '^Ok: ' "$log" | tail -1 | awk '{print $2}')
+    fl=$(grep -E '^(Fail|Timeout|Unexpected Pass): ' "$log" | awk '{s+=$2} END {print s+0}')
+    passed=$((passed + ${ok:-0})); failed=$((failed + fl))
+    [ -n "$ok" ] || failed=$((failed + 1))
+}
+
+step "dependencies"
+scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+step "gcc release build (static)"
+if [ ! -f build/build.ninja ]; then meson setup build -Dtests=true; else meson configure build -Dtests=true; fi
+if ninja -C build; then
+    meson test -C build --print-errorlogs 2>&1 | tee build/test-summary.txt
+    count_meson build/test-summary.txt
+else
+    failed=$((failed + 1))
+fi
+
+step "clang build with ASan+UBSan"
+if [ ! -f build-asan/build.ninja ]; then
+    CC=clang meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+        -Dbuildtype=debugoptimized -Dfuzz=true -Dtests=true
+fi
+if ninja -C build-asan; then
+    ASAN_OPTIONS=detect_leaks=1 meson test -C build-asan --print-errorlogs 2>&1 | tee build-asan/test-summary.txt
+    count_meson build-asan/test-summary.txt
+else
+    failed=$((failed + 1))
+fi
+
+step "fuzz smoke: ${fuzz_seconds}s per target"
+for t in sip sdp; do
+    bin=build-asan/tests/fuzz/fuzz_$t
+    work=$(mktemp -d)
+    if [ ! -x "$bin" ]; then failed=$((failed + 1)); continue; fi
+    if [ "$t" = sip ]; then seeds=(corpus/sip/valid corpus/sip/invalid corpus/sip/bench corpus/sip/regress)
+    else seeds=(corpus/sdp); fi
+    existing=()
+    for s in "${seeds[@]}"; do [ -d "$s" ] && existing+=("$s"); done
+    if "$bin" -max_total_time="$fuzz_seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+        -artifact_prefix="build-asan/fuzz-$t-" -print_final_stats=1 "$work" "${existing[@]}" \
+        > "build-asan/fuzz-$t.log" 2>&1; then
+        echo "ok   - fuzz_$t: $(grep -E 'stat::number_of_executed_units' "build-asan/fuzz-$t.log" | awk '{print $2}') runs, no finding"
+        passed=$((passed + 1))
+    else
+        echo "FAIL - fuzz_$t found a crash; see build-asan/fuzz-$t.log and build-asan/fuzz-$t-*"
+        tail -30 "build-asan/fuzz-$t.log"
+        failed=$((failed + 1))
+    fi
+    rm -rf "$work"
+done
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
