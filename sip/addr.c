@@ -141,6 +141,10 @@ int sip_addr_decode(struct sip_str value, struct sip_addr *a, bool allow_star)
 
 int sip_list_split(struct sip_str value, sip_list_fn fn, void *ctx)
 {
+    /* Most list header lines hold one element: without a comma there is nothing to split. */
+    if (memchr(value.p, ',', value.len) == NULL) {
+        return fn(ctx, sip_str_trim(value));
+    }
     const char *p = value.p, *e = value.p + value.len, *b = p;
     bool in_quote = false, in_angle = false;
     for (; p < e; p++) {

@@ -28,17 +28,17 @@ static const struct sip_hdr_def defs[] = {
     {"Supported", 'k', SIP_HDR_SUPPORTED, SIP_HK_LIST},
     {"Require", 0, SIP_HDR_REQUIRE, SIP_HK_LIST},
     {"Proxy-Require", 0, SIP_HDR_PROXY_REQUIRE, SIP_HK_LIST},
-    {"Unsupported", 0, SIP_HDR_UNSUPPORTED, SIP_HK_LIST},
+    {"Unsupported", 0, SIP_HDR_UNSUPPORTED, SIP_HK_RAW},
     {"User-Agent", 0, SIP_HDR_USER_AGENT, SIP_HK_RAW},
     {"Server", 0, SIP_HDR_SERVER, SIP_HK_RAW},
-    {"Allow", 0, SIP_HDR_ALLOW, SIP_HK_LIST},
+    {"Allow", 0, SIP_HDR_ALLOW, SIP_HK_RAW},
     {"Date", 0, SIP_HDR_DATE, SIP_HK_RAW},
     {"Subject", 's', SIP_HDR_SUBJECT, SIP_HK_RAW},
     {"Event", 'o', SIP_HDR_EVENT, SIP_HK_RAW},
     {"Refer-To", 'r', SIP_HDR_REFER_TO, SIP_HK_RAW},
     {"Retry-After", 0, SIP_HDR_RETRY_AFTER, SIP_HK_RAW},
     {"Content-Encoding", 'e', SIP_HDR_CONTENT_ENCODING, SIP_HK_RAW},
-    {"Accept", 0, SIP_HDR_ACCEPT, SIP_HK_LIST},
+    {"Accept", 0, SIP_HDR_ACCEPT, SIP_HK_RAW},
 };
 
 _Static_assert(sizeof(defs) / sizeof(defs[0]) == SIP_HDR__COUNT, "one entry per type");
@@ -74,10 +74,12 @@ static const unsigned char by_len[20][6] = {
     [19] = {SIP_HDR_PROXY_AUTHORIZATION},
 };
 
+/* The name is a token (checked by the caller) and the table holds letters, digits and '-':
+ * for those, OR-ing 0x20 folds case and maps no other token character onto them. */
 static bool name_ieq(const char *a, const char *lit, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
-        if (sip_lower(a[i]) != sip_lower(lit[i])) {
+        if ((a[i] | 0x20) != (lit[i] | 0x20)) {
             return false;
         }
     }
@@ -96,7 +98,7 @@ enum sip_hdr_type sip_hdr_lookup(const char *name, size_t len)
     const unsigned char *cand = by_len[len];
     for (size_t i = 0; i < sizeof(by_len[0]) && cand[i] != 0; i++) {
         const char *n = defs[cand[i]].name;
-        if (sip_lower(n[0]) == sip_lower(name[0]) && name_ieq(name, n, len)) {
+        if (name_ieq(name, n, len)) {
             return (enum sip_hdr_type)cand[i];
         }
     }

@@ -46,6 +46,8 @@ enum sip_hdr_type {
 enum sip_hdr_kind {
     SIP_HK_RAW = 0, /* one value, kept as is */
     SIP_HK_LIST,    /* comma-separated list: one entry per element (RFC 3261 §7.3.1) */
+    /* Allow, Accept and Unsupported are lists too, but nothing in a proxy looks inside them,
+     * so they stay RAW and cost no split. */
 };
 
 struct sip_hdr_def {

@@ -288,12 +288,9 @@ static int add_element(void *vctx, struct sip_str v)
     if (m->first[t] == SIP_NONE) {
         m->first[t] = idx;
     } else {
-        uint16_t j = m->first[t];
-        while (m->hdr[j].next != SIP_NONE) {
-            j = m->hdr[j].next;
-        }
-        m->hdr[j].next = idx;
+        m->hdr[m->last[t]].next = idx;
     }
+    m->last[t] = idx;
     m->count[t]++;
     m->hdr_count++;
     return 0;

@@ -151,6 +151,7 @@ struct sip_msg {
     uint16_t via_count;
     uint16_t addr_count;
     uint16_t first[SIP_HDR__COUNT]; /* first hdr[] of each type, or SIP_NONE */
+    uint16_t last[SIP_HDR__COUNT];  /* last hdr[] of each type (valid when first is set) */
     uint16_t count[SIP_HDR__COUNT];
 
     struct sip_str call_id;
