@@ -39,13 +39,10 @@ const uint8_t sip_char_class[256] = {
     ['}'] = SIP_C_WORD,
 };
 
-bool sip_str_ieq(struct sip_str a, struct sip_str b)
+bool sip_str_ieq_n(const char *a, const char *b, size_t n)
 {
-    if (a.len != b.len) {
-        return false;
-    }
-    for (size_t i = 0; i < a.len; i++) {
-        if (sip_lower(a.p[i]) != sip_lower(b.p[i])) {
+    for (size_t i = 0; i < n; i++) {
+        if (a[i] != b[i] && sip_lower(a[i]) != sip_lower(b[i])) {
             return false;
         }
     }

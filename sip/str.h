@@ -45,8 +45,15 @@ static inline bool sip_str_eq(struct sip_str a, struct sip_str b)
     return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
 }
 
-/* sip_str_ieq: ASCII case-insensitive equality (header names, tokens, host names). */
-bool sip_str_ieq(struct sip_str a, struct sip_str b);
+/* sip_str_ieq_n: ASCII case-insensitive comparison of n bytes. */
+bool sip_str_ieq_n(const char *a, const char *b, size_t n);
+
+/* sip_str_ieq: ASCII case-insensitive equality (header names, tokens, host names). Inline so
+ * that the length check, which settles most comparisons, costs no call. */
+static inline bool sip_str_ieq(struct sip_str a, struct sip_str b)
+{
+    return a.len == b.len && sip_str_ieq_n(a.p, b.p, a.len);
+}
 
 /* sip_str_ieq_lit: case-insensitive comparison with a NUL-terminated literal. */
 static inline bool sip_str_ieq_lit(struct sip_str a, const char *lit)

@@ -115,21 +115,26 @@ bool sip_ipv6_valid(struct sip_str s)
     return has_gap ? groups <= 7 : groups == 8;
 }
 
-static bool hostname_valid(struct sip_str s)
+/* hostname = *( domainlabel "." ) toplabel [ "." ]: labels of alphanum with inner '-'.
+ * Returns true and sets *all_digits_dots when every octet is a digit or a dot (a candidate
+ * IPv4address, which the caller checks separately). */
+static bool hostname_scan(struct sip_str s, bool *all_digits_dots)
 {
-    /* hostname = *( domainlabel "." ) toplabel [ "." ]; labels of alphanum and inner '-'. */
-    if (s.len == 0 || s.p[0] == '.' || s.p[0] == '-') {
-        return false;
-    }
+    bool digits_dots = true;
+    char prev = '.';
     for (size_t i = 0; i < s.len; i++) {
-        if (!sip_is((unsigned char)s.p[i], SIP_C_HOST)) {
+        char c = s.p[i];
+        if (!sip_is((unsigned char)c, SIP_C_HOST)) {
             return false;
         }
-        if (s.p[i] == '.' && i + 1 < s.len && (s.p[i + 1] == '.' || s.p[i + 1] == '-')) {
-            return false;
+        if ((c == '.' || c == '-') && prev == '.') {
+            return false; /* empty label, or a label starting with '-' */
         }
+        digits_dots &= sip_is_digit(c) || c == '.';
+        prev = c;
     }
-    return true;
+    *all_digits_dots = digits_dots;
+    return s.len > 0;
 }
 
 int sip_hostport_parse(struct sip_str s, struct sip_str *host, enum sip_host_kind *kind,
@@ -155,12 +160,19 @@ int sip_hostport_parse(struct sip_str s, struct sip_str *host, enum sip_host_kin
             p++;
         }
         *host = sip_str_from_range(b, p);
-        if (sip_ipv4_valid(*host)) {
-            *kind = SIP_HOST_IPV4;
-        } else if (hostname_valid(*host)) {
-            *kind = SIP_HOST_NAME;
-        } else {
+        bool digits_dots;
+        if (!hostname_scan(*host, &digits_dots)) {
             return -1;
+        }
+        /* A name made of digits and dots only must be a valid IPv4 address: the toplabel of a
+         * hostname starts with a letter (RFC 3261 §25.1). */
+        if (digits_dots) {
+            if (!sip_ipv4_valid(*host)) {
+                return -1;
+            }
+            *kind = SIP_HOST_IPV4;
+        } else {
+            *kind = SIP_HOST_NAME;
         }
     }
     if (p < e && *p == ':') {
@@ -204,18 +216,27 @@ static int parse_uri_params(struct sip_uri *u, const char *p, const char *e)
         if (name.len == 0 || !all_of(name, SIP_C_UNRES | SIP_C_PARAM)) {
             return -1;
         }
-        if (sip_str_ieq_lit(name, "transport")) {
-            u->transport = val;
-        } else if (sip_str_ieq_lit(name, "maddr")) {
-            u->maddr = val;
-        } else if (sip_str_ieq_lit(name, "user")) {
-            u->user_param = val;
-        } else if (sip_str_ieq_lit(name, "ttl")) {
-            u->ttl = val;
-        } else if (sip_str_ieq_lit(name, "method")) {
-            u->method = val;
-        } else if (sip_str_ieq_lit(name, "lr")) {
-            u->has_lr = true;
+        switch (name.len) {
+        case 2:
+            u->has_lr |= sip_str_ieq_n(name.p, "lr", 2);
+            break;
+        case 3:
+            u->ttl = sip_str_ieq_n(name.p, "ttl", 3) ? val : u->ttl;
+            break;
+        case 4:
+            u->user_param = sip_str_ieq_n(name.p, "user", 4) ? val : u->user_param;
+            break;
+        case 5:
+            u->maddr = sip_str_ieq_n(name.p, "maddr", 5) ? val : u->maddr;
+            break;
+        case 6:
+            u->method = sip_str_ieq_n(name.p, "method", 6) ? val : u->method;
+            break;
+        case 9:
+            u->transport = sip_str_ieq_n(name.p, "transport", 9) ? val : u->transport;
+            break;
+        default:
+            break;
         }
     }
     return 0;
