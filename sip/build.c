@@ -76,6 +76,11 @@ void sip_build_pop_via(struct sip_build *b)
     }
 }
 
+void sip_build_start_line(struct sip_build *b, struct sip_str line)
+{
+    b->start_line = line;
+}
+
 void sip_build_body(struct sip_build *b, struct sip_str body)
 {
     b->body_set = true;
@@ -166,7 +171,11 @@ long sip_build_finish(struct sip_build *b)
     const struct sip_msg *m = b->m;
     /* Start line with its line end: everything before the first header line. */
     const char *hdr_start = m->hdr_count > 0 ? m->hdr[0].line.p : m->head.p + m->head.len - 2;
-    emit(b, m->buf, (size_t)(hdr_start - m->buf));
+    if (sip_str_is_set(b->start_line)) {
+        emit_str(b, b->start_line);
+    } else {
+        emit(b, m->buf, (size_t)(hdr_start - m->buf));
+    }
     for (int k = b->top_n - 1; k >= 0; k--) {
         emit_str(b, b->top[k]);
     }

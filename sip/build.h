@@ -33,6 +33,7 @@ struct sip_build {
     uint8_t top_n, tail_n, removed_n, repl_n;
     bool body_set;
     bool err;
+    struct sip_str start_line; /* replacement start line with CRLF, or unset */
     struct sip_str body;
 };
 
@@ -60,6 +61,9 @@ void sip_build_replace(struct sip_build *b, const struct sip_hdr *h, struct sip_
 
 /* sip_build_pop_via: removes the top Via element (a response on its way back, §16.7 step 3). */
 void sip_build_pop_via(struct sip_build *b);
+
+/* sip_build_start_line: replaces the start line; `line` includes its CRLF. */
+void sip_build_start_line(struct sip_build *b, struct sip_str line);
 
 /* sip_build_body: replaces the body; Content-Length is rewritten to match. */
 void sip_build_body(struct sip_build *b, struct sip_str body);

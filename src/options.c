@@ -121,6 +121,82 @@ static int apply_max_headers(struct config *c, const char *v)
     return parse_u32(v, 16, 128, &c->max_headers);
 }
 
+static int apply_domain(struct config *c, const char *v)
+{
+    size_t n = strlen(v);
+    if (c->domain_count >= 16 || n == 0 || n >= sizeof(c->domains[0]) || strpbrk(v, " :;@<>")) {
+        return -1;
+    }
+    for (size_t i = 0; i <= n; i++) {
+        c->domains[c->domain_count][i] = (char)((v[i] >= 'A' && v[i] <= 'Z') ? v[i] | 0x20 : v[i]);
+    }
+    c->domain_count++;
+    return 0;
+}
+
+static int apply_inside(struct config *c, const char *v)
+{
+    if (c->inside_count >= 16 || sip_cidr_parse(v, &c->inside[c->inside_count]) != 0) {
+        return -1;
+    }
+    c->inside_count++;
+    return 0;
+}
+
+static int apply_upstream(struct config *c, const char *v)
+{
+    if ((strncmp(v, "sip:", 4) != 0 && strncmp(v, "sips:", 5) != 0) ||
+        strlen(v) >= sizeof(c->upstream)) {
+        return -1;
+    }
+    strcpy(c->upstream, v);
+    return 0;
+}
+
+static int apply_advertise(struct config *c, const char *v)
+{
+    if (strlen(v) == 0 || strlen(v) >= sizeof(c->advertise) || strpbrk(v, " ;<>@")) {
+        return -1;
+    }
+    strcpy(c->advertise, v);
+    return 0;
+}
+
+static int apply_t1(struct config *c, const char *v)
+{
+    return parse_u32(v, 10, 60000, &c->t1_ms);
+}
+
+static int apply_t2(struct config *c, const char *v)
+{
+    return parse_u32(v, 100, 600000, &c->t2_ms);
+}
+
+static int apply_t4(struct config *c, const char *v)
+{
+    return parse_u32(v, 100, 600000, &c->t4_ms);
+}
+
+static int apply_max_txn(struct config *c, const char *v)
+{
+    return parse_u32(v, 16, 4194304, &c->max_transactions);
+}
+
+static int apply_min_expires(struct config *c, const char *v)
+{
+    return parse_u32(v, 1, 86400, &c->min_expires);
+}
+
+static int apply_max_expires(struct config *c, const char *v)
+{
+    return parse_u32(v, 60, 604800, &c->max_expires);
+}
+
+static int apply_drain(struct config *c, const char *v)
+{
+    return parse_u32(v, 0, 3600, &c->drain_timeout_s);
+}
+
 static int apply_config(struct config *c, const char *v)
 {
     if (strlen(v) >= sizeof(c->config_path)) {
@@ -150,6 +226,35 @@ static const struct opt_def opts[] = {
     {"max-headers", 0, "COUNT", "128", "an integer from 16 to 128",
      "Most header fields (list elements count one each) accepted in one message.",
      apply_max_headers, 0},
+    {"domain", 'd', "DOMAIN", "localhost, the host name and own addresses",
+     "a host name of at most 63 characters",
+     "Serve this domain: act as its registrar and route its users; repeat for several.",
+     apply_domain, OPT_REPEAT},
+    {"inside", 'i', "CIDR", "127.0.0.0/8 ::1 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7",
+     "an IPv4 or IPv6 network, e.g. 192.168.0.0/16",
+     "Trusted network whose requests are relayed anywhere; repeat for several.", apply_inside,
+     OPT_REPEAT},
+    {"upstream", 'u', "URI", NULL, "a sip: or sips: URI, e.g. sip:203.0.113.5:5060",
+     "Send requests for domains sipring does not serve to this next hop.", apply_upstream, 0},
+    {"advertise", 'a', "HOST[:PORT]", "the listen address, or the first interface address",
+     "a host or IP with an optional port",
+     "Address put in Via and Record-Route.", apply_advertise, 0},
+    {"t1", 0, "MS", "500", "an integer from 10 to 60000",
+     "SIP timer T1 (RTT estimate) in milliseconds.", apply_t1, 0},
+    {"t2", 0, "MS", "4000", "an integer from 100 to 600000",
+     "SIP timer T2 (maximum retransmit interval) in milliseconds.", apply_t2, 0},
+    {"t4", 0, "MS", "5000", "an integer from 100 to 600000",
+     "SIP timer T4 (network lifetime of a message) in milliseconds.", apply_t4, 0},
+    {"max-transactions", 0, "COUNT", "65536", "an integer from 16 to 4194304",
+     "Most transactions at once; beyond, requests get 503.", apply_max_txn, 0},
+    {"min-expires", 0, "SECONDS", "60", "an integer from 1 to 86400",
+     "Shortest registration accepted (shorter: 423 with Min-Expires).", apply_min_expires, 0},
+    {"max-expires", 0, "SECONDS", "3600", "an integer from 60 to 604800",
+     "Longest registration granted.", apply_max_expires, 0},
+    {"drain-timeout", 0, "SECONDS", "10", "an integer from 0 to 3600",
+     "On SIGTERM or SIGINT, refuse new transactions and wait at most this long for the running "
+     "ones.",
+     apply_drain, 0},
     {"config", 'c', "FILE", NULL, "a readable file path",
      "Read options from FILE (name = value lines); command-line options override it.",
      apply_config, OPT_CLI_ONLY},
@@ -269,6 +374,13 @@ static void set_defaults(struct config *c, bool skip_repeat_defaults)
     c->log_level = LOG_LVL_INFO;
     c->max_msg_bytes = 65535;
     c->max_headers = 128;
+    c->t1_ms = 500;
+    c->t2_ms = 4000;
+    c->t4_ms = 5000;
+    c->max_transactions = 65536;
+    c->min_expires = 60;
+    c->max_expires = 3600;
+    c->drain_timeout_s = 10;
     (void)skip_repeat_defaults;
 }
 
@@ -333,6 +445,13 @@ enum options_result options_load(struct config *c, int argc, char **argv)
     }
     if (c->listen_count == 0) {
         apply_listen(c, find_opt("listen")->def);
+    }
+    if (c->inside_count == 0) {
+        static const char *const defaults[] = {"127.0.0.0/8", "::1/128", "10.0.0.0/8",
+                                               "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"};
+        for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+            apply_inside(c, defaults[i]);
+        }
     }
     if (bad) {
         return c->check_only ? OPTIONS_EXIT_BAD : OPTIONS_EXIT_USAGE;

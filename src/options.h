@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "../sip/peer.h"
 #include "log.h"
 
 #define CONFIG_MAX_LISTEN 16
@@ -31,6 +32,16 @@ struct config {
     uint32_t max_headers;
     char config_path[512];
     bool check_only;
+    char domains[16][64];
+    size_t domain_count;
+    struct sip_cidr inside[16];
+    size_t inside_count;
+    char upstream[256];
+    char advertise[64];
+    uint32_t t1_ms, t2_ms, t4_ms;
+    uint32_t max_transactions;
+    uint32_t min_expires, max_expires;
+    uint32_t drain_timeout_s;
 };
 
 /* Outcome of options_load(). */

@@ -12,8 +12,11 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "../sip/msg.h"
-#include "../sip/reply.h"
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <time.h>
+
+#include "../sip/proxy.h"
 #include "../tls/tls.h"
 #include "log.h"
 
@@ -24,7 +27,7 @@
 #define SEND_SLOTS 256
 #define SEND_BUF 4096
 
-enum op { OP_RECV = 1, OP_SEND, OP_SIGNAL };
+enum op { OP_RECV = 1, OP_SEND, OP_SIGNAL, OP_TIMEOUT };
 
 /* user_data = op << 32 | index: the index is the listener or the send slot. */
 static uint64_t ud(enum op op, uint32_t idx)
@@ -52,12 +55,21 @@ struct server {
     struct msghdr recv_mh; /* template for multishot recvmsg: only name/control sizes matter */
     struct send_slot *slots;
     int free_slot;
-    struct sip_msg *msg;
-    struct sip_limits lim;
-    uint8_t tag_secret[32];
+    struct sip_proxy *proxy;
+    struct sip_location *loc;
+    int fd4, fd6; /* the sockets sends leave from, per family */
     bool stopping;
-    uint64_t rx, tx, bad, dropped;
+    bool draining;
+    uint64_t drain_deadline;
+    uint64_t tx, dropped;
 };
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static struct io_uring_sqe *get_sqe(struct server *s)
 {
@@ -141,52 +153,63 @@ static int open_listener(const struct listen_addr *l)
     return fd;
 }
 
-static void addr_text(const struct sockaddr *sa, char *ip, size_t iplen, uint16_t *port)
+static void peer_of(const struct sockaddr *sa, struct sip_peer *p)
 {
+    memset(p, 0, sizeof(*p));
     if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &s6->sin6_addr, ip, (socklen_t)iplen);
-        *port = ntohs(s6->sin6_port);
+        p->family = 6;
+        memcpy(p->ip, &s6->sin6_addr, 16);
+        p->port = ntohs(s6->sin6_port);
     } else {
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &s4->sin_addr, ip, (socklen_t)iplen);
-        *port = ntohs(s4->sin_port);
+        p->family = 4;
+        memcpy(p->ip, &s4->sin_addr, 4);
+        p->port = ntohs(s4->sin_port);
     }
 }
 
-/* A To tag that is the same for retransmissions of one request: a keyed hash of Call-ID, From
- * tag and top Via branch (so a stateless answer stays consistent, RFC 3261 §16.7 step 10). */
-static void make_to_tag(const struct server *s, const struct sip_msg *m, char out[17])
+static socklen_t sockaddr_of(const struct sip_peer *p, struct sockaddr_storage *ss)
 {
-    const struct sip_via *v = sip_msg_top_via(m);
-    struct sip_str branch = v ? v->branch : SIP_STR_NULL;
-    struct tls_bytes parts[3] = {{m->call_id.p, m->call_id.len},
-                                 {m->addr[m->from].tag.p, m->addr[m->from].tag.len},
-                                 {branch.p, branch.len}};
-    uint8_t digest[32];
-    tls_keyed_hash(s->tag_secret, sizeof(s->tag_secret), parts, 3, digest);
-    for (int i = 0; i < 8; i++) {
-        snprintf(out + 2 * i, 3, "%02x", digest[i]);
+    memset(ss, 0, sizeof(*ss));
+    if (p->family == 6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+        s6->sin6_family = AF_INET6;
+        memcpy(&s6->sin6_addr, p->ip, 16);
+        s6->sin6_port = htons(p->port);
+        return sizeof(*s6);
     }
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    s4->sin_family = AF_INET;
+    memcpy(&s4->sin_addr, p->ip, 4);
+    s4->sin_port = htons(p->port);
+    return sizeof(*s4);
 }
 
-static void send_reply(struct server *s, int fd, const struct sockaddr *to, socklen_t tolen,
-                       const struct sip_msg *m, const struct sip_reply *r)
+/* The proxy's sink: copies the datagram into a send slot and queues a sendmsg; everything
+ * queued in one loop turn goes out with one submit. */
+static void sink_send(void *ctx, const struct sip_peer *to, const struct iovec *iov, size_t n)
 {
-    if (s->free_slot < 0) {
+    struct server *s = ctx;
+    int fd = to->family == 6 ? s->fd6 : s->fd4;
+    if (s->free_slot < 0 || fd < 0) {
         s->dropped++;
         return;
     }
     struct send_slot *slot = &s->slots[s->free_slot];
-    long n = sip_reply_build(m, r, slot->buf, sizeof(slot->buf));
-    if (n < 0) {
-        s->dropped++;
-        return;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (iov[i].iov_len > sizeof(slot->buf) - len) {
+            s->dropped++;
+            return;
+        }
+        memcpy(slot->buf + len, iov[i].iov_base, iov[i].iov_len);
+        len += iov[i].iov_len;
     }
     int idx = s->free_slot;
     s->free_slot = slot->next_free;
-    memcpy(&slot->to, to, tolen);
-    slot->iov = (struct iovec){slot->buf, (size_t)n};
+    socklen_t tolen = sockaddr_of(to, &slot->to);
+    slot->iov = (struct iovec){slot->buf, len};
     slot->mh = (struct msghdr){.msg_name = &slot->to, .msg_namelen = tolen, .msg_iov = &slot->iov,
                                .msg_iovlen = 1};
     struct io_uring_sqe *sqe = get_sqe(s);
@@ -194,51 +217,10 @@ static void send_reply(struct server *s, int fd, const struct sockaddr *to, sock
     io_uring_sqe_set_data64(sqe, ud(OP_SEND, (uint32_t)idx));
 }
 
-static const char allow_hdr[] =
-    "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, INFO, MESSAGE, "
-    "SUBSCRIBE, NOTIFY, REFER\r\nAccept: application/sdp\r\n";
-
-static void handle_datagram(struct server *s, int fd, const struct sockaddr *from,
-                            socklen_t fromlen, const char *data, size_t len)
+static void sink_log(void *ctx, const char *line)
 {
-    char ip[INET6_ADDRSTRLEN];
-    uint16_t port;
-    s->rx++;
-    /* RFC 5626 §3.5.1: a bare CRLF (or CRLFCRLF) datagram is a keepalive, not a message. */
-    if (len <= 4 && strspn(data, "\r\n") >= len) {
-        return;
-    }
-    int rc = sip_msg_parse(s->msg, data, len, SIP_PARSE_DGRAM, &s->lim);
-    if (rc < 0) {
-        s->bad++;
-        if (log_enabled(LOG_LVL_DEBUG)) {
-            addr_text(from, ip, sizeof(ip), &port);
-            log_debug("drop from %s:%u: %s at byte %zu", ip, port, sip_err_phrase(s->msg->err),
-                      s->msg->err_off);
-        }
-        return;
-    }
-    const struct sip_msg *m = s->msg;
-    if (!m->is_request || m->method_id == SIP_METHOD_ACK) {
-        return; /* no transactions yet: stray responses and ACKs are absorbed */
-    }
-    addr_text(from, ip, sizeof(ip), &port);
-    char tag[17];
-    make_to_tag(s, m, tag);
-    struct sip_reply r = {
-        .to_tag = sip_str_make(tag, 16), .received = sip_str_make(ip, strlen(ip)), .rport = port};
-    if (m->method_id == SIP_METHOD_OPTIONS) {
-        r.status = 200;
-        r.phrase = "OK";
-        r.extra = SIP_STR_LIT(allow_hdr);
-    } else {
-        /* The proxy core comes with issue 3; until then every other request is refused. */
-        r.status = 501;
-        r.phrase = "Not Implemented";
-    }
-    log_debug("%.*s from %s:%u Call-ID %.*s -> %u", (int)m->method.len, m->method.p, ip, port,
-              (int)m->call_id.len, m->call_id.p, r.status);
-    send_reply(s, fd, from, fromlen, m, &r);
+    (void)ctx;
+    log_info("%s", line);
 }
 
 static void on_recv(struct server *s, struct io_uring_cqe *cqe, uint32_t li)
@@ -260,7 +242,9 @@ static void on_recv(struct server *s, struct io_uring_cqe *cqe, uint32_t li)
     if (out != NULL && !(out->flags & MSG_TRUNC)) {
         const char *payload = io_uring_recvmsg_payload(out, &s->recv_mh);
         unsigned plen = io_uring_recvmsg_payload_length(out, cqe->res, &s->recv_mh);
-        handle_datagram(s, s->fds[li], io_uring_recvmsg_name(out), out->namelen, payload, plen);
+        struct sip_peer from;
+        peer_of(io_uring_recvmsg_name(out), &from);
+        sip_proxy_on_datagram(s->proxy, &from, payload, plen, now_ms());
     } else {
         s->dropped++;
     }
@@ -283,17 +267,104 @@ static void on_cqe(struct server *s, struct io_uring_cqe *cqe)
         s->free_slot = (int)idx;
         break;
     case OP_SIGNAL:
-        if (cqe->res == (int)sizeof(s->siginfo)) {
-            log_info("signal %u: stopping (rx %llu, tx %llu, bad %llu, dropped %llu)",
-                     s->siginfo.ssi_signo, (unsigned long long)s->rx,
-                     (unsigned long long)s->tx, (unsigned long long)s->bad,
-                     (unsigned long long)s->dropped);
-            s->stopping = true;
-        } else {
-            arm_signal(s);
+        if (cqe->res == (int)sizeof(s->siginfo) && s->siginfo.ssi_signo != SIGHUP) {
+            log_info("signal %u: draining %zu pending transactions, new requests get 503",
+                     s->siginfo.ssi_signo, sip_proxy_pending(s->proxy));
+            s->draining = true;
+            sip_proxy_drain(s->proxy);
+        } else if (cqe->res == (int)sizeof(s->siginfo)) {
+            log_info("SIGHUP: configuration reload is not supported yet; nothing changed");
         }
+        arm_signal(s);
+        break;
+    case OP_TIMEOUT:
         break;
     }
+}
+
+/* Our own addresses: the listen addresses, and for a wildcard one every interface address. */
+static void self_addresses(const struct config *cfg, struct sip_proxy_cfg *pc)
+{
+    struct ifaddrs *ifs = NULL;
+    getifaddrs(&ifs);
+    for (size_t i = 0; i < cfg->listen_count; i++) {
+        struct sip_peer lp;
+        peer_of((const struct sockaddr *)&cfg->listen[i].addr, &lp);
+        static const uint8_t zero[16];
+        bool wildcard = memcmp(lp.ip, zero, lp.family == 6 ? 16 : 4) == 0;
+        if (!wildcard && pc->self_count < SIP_PROXY_MAX_SELF) {
+            pc->self[pc->self_count++] = lp;
+            continue;
+        }
+        for (struct ifaddrs *a = ifs; a != NULL; a = a->ifa_next) {
+            if (a->ifa_addr == NULL || pc->self_count >= SIP_PROXY_MAX_SELF ||
+                a->ifa_addr->sa_family != (lp.family == 6 ? AF_INET6 : AF_INET)) {
+                continue;
+            }
+            struct sip_peer ip;
+            peer_of(a->ifa_addr, &ip);
+            ip.port = lp.port;
+            pc->self[pc->self_count++] = ip;
+        }
+    }
+    freeifaddrs(ifs);
+}
+
+static int setup_proxy(struct server *s, const struct config *cfg)
+{
+    struct sip_proxy_cfg pc;
+    memset(&pc, 0, sizeof(pc));
+    self_addresses(cfg, &pc);
+    if (cfg->advertise[0] != '\0') {
+        snprintf(pc.advertise, sizeof(pc.advertise), "%s", cfg->advertise);
+    } else {
+        /* The first non-loopback address we have, else the first one. */
+        size_t pick = 0;
+        for (size_t i = 0; i < pc.self_count; i++) {
+            if (!(pc.self[i].family == 4 && pc.self[i].ip[0] == 127)) {
+                pick = i;
+                break;
+            }
+        }
+        char host[48];
+        sip_peer_host_text(&pc.self[pick], host, sizeof(host));
+        snprintf(pc.advertise, sizeof(pc.advertise), "%.47s:%u", host, pc.self[pick].port);
+    }
+    for (size_t i = 0; i < cfg->domain_count; i++) {
+        snprintf(pc.domains[pc.domain_count++], sizeof(pc.domains[0]), "%s", cfg->domains[i]);
+    }
+    if (cfg->domain_count == 0) {
+        snprintf(pc.domains[pc.domain_count++], sizeof(pc.domains[0]), "localhost");
+        char host[64];
+        if (gethostname(host, sizeof(host)) == 0) {
+            host[sizeof(host) - 1] = '\0';
+            snprintf(pc.domains[pc.domain_count++], sizeof(pc.domains[0]), "%s", host);
+        }
+    }
+    memcpy(pc.inside, cfg->inside, sizeof(pc.inside));
+    pc.inside_count = cfg->inside_count;
+    snprintf(pc.upstream, sizeof(pc.upstream), "%s", cfg->upstream);
+    pc.timers = (struct sip_timers){cfg->t1_ms, cfg->t2_ms, cfg->t4_ms};
+    pc.max_transactions = cfg->max_transactions;
+    pc.min_expires = cfg->min_expires;
+    pc.max_expires = cfg->max_expires;
+    pc.default_expires = cfg->max_expires < 3600 ? cfg->max_expires : 3600;
+    uint64_t seed;
+    if (tls_random(&seed, sizeof(seed)) != 0) {
+        log_error("no random bytes for the proxy's tags and branches");
+        return -1;
+    }
+    s->loc = sip_location_mem_new(65536);
+    struct sip_proxy_sink sink = {sink_send, sink_log, s};
+    s->proxy = s->loc ? sip_proxy_new(&pc, s->loc, sink, seed) : NULL;
+    if (s->proxy == NULL) {
+        log_error("out of memory for the transaction pool");
+        return -1;
+    }
+    log_info("advertising %s; serving %s%s%s; upstream %s", pc.advertise, pc.domains[0],
+             pc.domain_count > 1 ? " and " : "", pc.domain_count > 1 ? pc.domains[1] : "",
+             pc.upstream[0] ? pc.upstream : "none");
+    return 0;
 }
 
 static int setup(struct server *s, const struct config *cfg)
@@ -310,8 +381,7 @@ static int setup(struct server *s, const struct config *cfg)
         return -1;
     }
     s->slots = calloc(SEND_SLOTS, sizeof(*s->slots));
-    s->msg = malloc(sizeof(*s->msg));
-    if (s->slots == NULL || s->msg == NULL) {
+    if (s->slots == NULL) {
         log_error("out of memory");
         return -1;
     }
@@ -319,16 +389,12 @@ static int setup(struct server *s, const struct config *cfg)
         s->slots[i].next_free = i + 1 < SEND_SLOTS ? i + 1 : -1;
     }
     s->free_slot = 0;
-    s->lim = (struct sip_limits){cfg->max_msg_bytes, cfg->max_headers, SIP_MAX_VIA};
     s->recv_mh.msg_namelen = sizeof(struct sockaddr_storage);
-    if (tls_random(s->tag_secret, sizeof(s->tag_secret)) != 0) {
-        log_error("no random bytes for the tag secret");
-        return -1;
-    }
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     sigprocmask(SIG_BLOCK, &set, NULL);
     s->sigfd = signalfd(-1, &set, SFD_CLOEXEC);
     if (s->sigfd < 0) {
@@ -341,15 +407,22 @@ static int setup(struct server *s, const struct config *cfg)
             return -1;
         }
         s->nfds++;
+        if (cfg->listen[i].addr.ss_family == AF_INET6 && s->fd6 < 0) {
+            s->fd6 = s->fds[i];
+        } else if (cfg->listen[i].addr.ss_family == AF_INET && s->fd4 < 0) {
+            s->fd4 = s->fds[i];
+        }
         log_info("listening on %s", cfg->listen[i].text);
     }
-    return 0;
+    return setup_proxy(s, cfg);
 }
 
 int server_run(const struct config *cfg)
 {
     struct server s;
+    struct io_uring_cqe *cqe_out;
     memset(&s, 0, sizeof(s));
+    s.fd4 = s.fd6 = -1;
     if (setup(&s, cfg) != 0) {
         return 1;
     }
@@ -358,7 +431,12 @@ int server_run(const struct config *cfg)
     }
     arm_signal(&s);
     while (!s.stopping) {
-        int rc = io_uring_submit_and_wait(&s.ring, 1);
+        uint64_t now = now_ms(), next = sip_proxy_next_timer(s.proxy);
+        struct __kernel_timespec ts = {0, 0};
+        uint64_t wait = next > now ? next - now : 0;
+        ts.tv_sec = (long long)(wait / 1000);
+        ts.tv_nsec = (long long)(wait % 1000) * 1000000;
+        int rc = io_uring_submit_and_wait_timeout(&s.ring, &cqe_out, 1, &ts, NULL);
         if (rc < 0 && rc != -EINTR && rc != -ETIME) {
             log_error("io_uring wait failed: %s", strerror(-rc));
             return 1;
@@ -375,13 +453,31 @@ int server_run(const struct config *cfg)
             io_uring_buf_ring_advance(s.br, (int)s.bufs_to_return);
             s.bufs_to_return = 0;
         }
+        now = now_ms();
+        sip_proxy_on_timer(s.proxy, now);
+        if (s.draining) {
+            if (s.drain_deadline == 0) {
+                s.drain_deadline = now + (uint64_t)cfg->drain_timeout_s * 1000;
+            }
+            if (sip_proxy_pending(s.proxy) == 0 || now >= s.drain_deadline) {
+                s.stopping = true;
+            }
+        }
     }
+    const struct sip_proxy_stats *st = sip_proxy_stats(s.proxy);
+    log_info("stopped: rx %llu, bad %llu, forwarded %llu, replied %llu, absorbed %llu, "
+             "refused %llu, unanswered %zu, send drops %llu",
+             (unsigned long long)st->rx, (unsigned long long)st->bad,
+             (unsigned long long)st->forwarded, (unsigned long long)st->replied,
+             (unsigned long long)st->absorbed, (unsigned long long)st->txn_refused,
+             sip_proxy_pending(s.proxy), (unsigned long long)s.dropped);
     io_uring_submit(&s.ring);
     io_uring_queue_exit(&s.ring);
     for (size_t i = 0; i < s.nfds; i++) {
         close(s.fds[i]);
     }
     free(s.slots);
-    free(s.msg);
+    sip_proxy_free(s.proxy);
+    sip_location_mem_free(s.loc);
     return 0;
 }

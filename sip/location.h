@@ -1,0 +1,54 @@
+/* sip/location.h: the location service (RFC 3261 §10) behind an interface, so that a shared
+ * store for several sipring instances can replace the in-memory one without touching the proxy
+ * core. Bindings are copied in and out: the store owns its memory. */
+#ifndef SIPRING_SIP_LOCATION_H
+#define SIPRING_SIP_LOCATION_H
+
+#include "peer.h"
+
+#define SIP_LOC_AOR_MAX 128
+#define SIP_LOC_URI_MAX 256
+#define SIP_LOC_PATH_MAX 512
+#define SIP_LOC_CALLID_MAX 128
+
+struct sip_binding {
+    char aor[SIP_LOC_AOR_MAX];         /* "user@host", host lower-cased */
+    char contact[SIP_LOC_URI_MAX];     /* the Contact URI as registered */
+    char path[SIP_LOC_PATH_MAX];       /* Path header values, comma-joined (RFC 3327), or "" */
+    char call_id[SIP_LOC_CALLID_MAX];
+    uint32_t cseq;
+    uint16_t q_milli;
+    struct sip_peer received; /* where the REGISTER came from: the flow to reach the UA */
+    uint64_t expires_at_ms;
+};
+
+struct sip_location_ops {
+    /* save: adds or refreshes the binding of (aor, contact). Returns 0, or -1 if full. */
+    int (*save)(void *self, const struct sip_binding *b);
+    /* remove: removes (aor, contact); contact NULL removes every binding of aor. */
+    void (*remove)(void *self, const char *aor, const char *contact);
+    /* lookup: copies up to cap live bindings of aor, highest q first; returns the count. */
+    size_t (*lookup)(void *self, const char *aor, uint64_t now_ms, struct sip_binding *out,
+                     size_t cap);
+    /* find: the binding (aor, contact) if live; returns 0 and copies it, or -1. */
+    int (*find)(void *self, const char *aor, const char *contact, uint64_t now_ms,
+                struct sip_binding *out);
+    /* expire: drops bindings whose time has come. */
+    void (*expire)(void *self, uint64_t now_ms);
+};
+
+struct sip_location {
+    const struct sip_location_ops *ops;
+    void *self;
+};
+
+/* sip_location_mem_new: the in-memory store, holding at most max_bindings. NULL if out of
+ * memory. sip_location_mem_free releases it. */
+struct sip_location *sip_location_mem_new(size_t max_bindings);
+void sip_location_mem_free(struct sip_location *loc);
+
+/* sip_aor_of: the canonical AOR "user@host" (host lower-cased, no port or params) of a URI. */
+struct sip_uri;
+size_t sip_aor_of(const struct sip_uri *u, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,41 @@
+/* sip/peer.h: a transport address as the SIP layer sees it: family, IP, port. Plain data, so
+ * that sip/ can name where a message goes without touching sockets. */
+#ifndef SIPRING_SIP_PEER_H
+#define SIPRING_SIP_PEER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "str.h"
+
+struct sip_peer {
+    uint8_t family; /* 4 or 6; 0 = unset */
+    uint8_t ip[16]; /* IPv4 in the first 4 bytes */
+    uint16_t port;  /* host byte order */
+};
+
+/* sip_peer_from_text: an IPv4 or IPv6 literal (IPv6 with or without brackets) and a port.
+ * Returns 0, or -1 if ip is not a literal. */
+int sip_peer_from_text(struct sip_str ip, uint16_t port, struct sip_peer *out);
+
+/* sip_peer_ip_text: the IP as text (no brackets) into out; returns its length. */
+size_t sip_peer_ip_text(const struct sip_peer *p, char *out, size_t cap);
+
+/* sip_peer_host_text: the IP for a URI or Via host (IPv6 in brackets); returns its length. */
+size_t sip_peer_host_text(const struct sip_peer *p, char *out, size_t cap);
+
+bool sip_peer_eq(const struct sip_peer *a, const struct sip_peer *b);
+
+/* sip_cidr: a network; sip_cidr_parse reads "10.0.0.0/8" or "fc00::/7"; a bare IP is /32 or
+ * /128. sip_cidr_match: whether p is inside. */
+struct sip_cidr {
+    uint8_t family;
+    uint8_t bits;
+    uint8_t ip[16];
+};
+
+int sip_cidr_parse(const char *text, struct sip_cidr *out);
+bool sip_cidr_match(const struct sip_cidr *c, const struct sip_peer *p);
+
+#endif

@@ -1,0 +1,842 @@
+/* sip/proxy.c: the stateful proxy core: transaction table, request path (RFC 3261 §16.3-16.6),
+ * CANCEL (§16.10) and stateless forwarding of 2xx ACKs. Responses are in proxy_resp.c, REGISTER
+ * in registrar.c. */
+#include "decode.h"
+#include "proxy_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* ---------- small helpers ---------- */
+
+char *proxy_dup(const char *buf, size_t len)
+{
+    char *c = malloc(len ? len : 1);
+    if (c != NULL) {
+        memcpy(c, buf, len);
+    }
+    return c;
+}
+
+void proxy_send_iov(struct sip_proxy *p, const struct sip_peer *to, const struct iovec *iov,
+                    size_t n)
+{
+    p->sink.send(p->sink.ctx, to, iov, n);
+}
+
+void proxy_send(struct sip_proxy *p, const struct sip_peer *to, const char *buf, size_t len)
+{
+    struct iovec v = {(void *)buf, len};
+    proxy_send_iov(p, to, &v, 1);
+}
+
+void proxy_log(struct sip_proxy *p, const char *fmt, ...)
+{
+    if (p->sink.log == NULL) {
+        return;
+    }
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    p->sink.log(p->sink.ctx, line);
+}
+
+static uint32_t fnv(const char *s, size_t n, uint32_t h)
+{
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    }
+    return h;
+}
+
+static uint32_t fnv_str(struct sip_str s, uint32_t h)
+{
+    return fnv(s.p, s.len, h);
+}
+
+/* ---------- addresses ---------- */
+
+static uint16_t uri_port(const struct sip_uri *u)
+{
+    return u->has_port ? u->port : (u->scheme == SIP_SCHEME_SIPS ? 5061 : 5060);
+}
+
+bool proxy_uri_is_self(const struct sip_proxy *p, const struct sip_uri *u)
+{
+    if (u->scheme != SIP_SCHEME_SIP && u->scheme != SIP_SCHEME_SIPS) {
+        return false;
+    }
+    uint16_t port = uri_port(u);
+    if (sip_str_ieq(u->host, sip_str_make(p->self_host, strlen(p->self_host))) &&
+        port == p->self_port) {
+        return true;
+    }
+    struct sip_peer peer;
+    if (sip_peer_from_text(u->host, port, &peer) == 0) {
+        for (size_t i = 0; i < p->cfg.self_count; i++) {
+            if (sip_peer_eq(&peer, &p->cfg.self[i])) {
+                return true;
+            }
+        }
+        return false;
+    }
+    /* A served domain name without a port, or with one of ours, is us too. */
+    return proxy_domain_served(p, u) && (!u->has_port || port == p->self_port);
+}
+
+bool proxy_domain_served(const struct sip_proxy *p, const struct sip_uri *u)
+{
+    if (u->scheme != SIP_SCHEME_SIP && u->scheme != SIP_SCHEME_SIPS) {
+        return false;
+    }
+    for (size_t i = 0; i < p->cfg.domain_count; i++) {
+        if (sip_str_ieq(u->host, sip_str_make(p->cfg.domains[i], strlen(p->cfg.domains[i])))) {
+            return true;
+        }
+    }
+    /* Our own addresses are served domains: users register at sip:user@<our IP>. */
+    struct sip_peer peer;
+    if (sip_peer_from_text(u->host, uri_port(u), &peer) == 0) {
+        for (size_t i = 0; i < p->cfg.self_count; i++) {
+            if (sip_peer_eq(&peer, &p->cfg.self[i])) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* Next hop of a URI (RFC 3263 lite): maddr, else the host; a literal or "localhost" only until
+ * the resolver of issue 5 arrives. */
+int proxy_resolve(const struct sip_proxy *p, const struct sip_uri *u, struct sip_peer *out)
+{
+    (void)p;
+    struct sip_str host = sip_str_is_set(u->maddr) ? u->maddr : u->host;
+    uint16_t port = uri_port(u);
+    if (sip_peer_from_text(host, port, out) == 0) {
+        return 0;
+    }
+    if (sip_str_ieq_lit(host, "localhost")) {
+        return sip_peer_from_text(SIP_STR_LIT("127.0.0.1"), port, out);
+    }
+    return -1;
+}
+
+static bool is_inside(const struct sip_proxy *p, const struct sip_peer *from)
+{
+    for (size_t i = 0; i < p->cfg.inside_count; i++) {
+        if (sip_cidr_match(&p->cfg.inside[i], from)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---------- transaction table and timers ---------- */
+
+static void heap_push(struct sip_proxy *p, uint64_t at, uint32_t idx, uint32_t gen)
+{
+    if (p->heap_len == p->heap_cap) {
+        size_t cap = p->heap_cap ? p->heap_cap * 2 : 1024;
+        struct heap_ent *h = realloc(p->heap, cap * sizeof(*h));
+        if (h == NULL) {
+            return; /* the transaction keeps its state; its timer fires at the next push */
+        }
+        p->heap = h;
+        p->heap_cap = cap;
+    }
+    size_t i = p->heap_len++;
+    while (i > 0 && p->heap[(i - 1) / 2].at > at) {
+        p->heap[i] = p->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    p->heap[i] = (struct heap_ent){at, idx, gen};
+}
+
+static struct heap_ent heap_pop(struct sip_proxy *p)
+{
+    struct heap_ent top = p->heap[0], last = p->heap[--p->heap_len];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= p->heap_len) {
+            break;
+        }
+        if (c + 1 < p->heap_len && p->heap[c + 1].at < p->heap[c].at) {
+            c++;
+        }
+        if (p->heap[c].at >= last.at) {
+            break;
+        }
+        p->heap[i] = p->heap[c];
+        i = c;
+    }
+    if (p->heap_len > 0) {
+        p->heap[i] = last;
+    }
+    return top;
+}
+
+static uint64_t txn_next(const struct ptxn *t)
+{
+    uint64_t best = sip_txn_next_timer(&t->st);
+    for (int i = 0; i < t->nbranch; i++) {
+        uint64_t a = sip_txn_next_timer(&t->br[i].ct), b = sip_txn_next_timer(&t->br[i].cancel_ct);
+        if (a != 0 && (best == 0 || a < best)) {
+            best = a;
+        }
+        if (b != 0 && (best == 0 || b < best)) {
+            best = b;
+        }
+    }
+    return best;
+}
+
+void proxy_rearm(struct sip_proxy *p, struct ptxn *t)
+{
+    uint64_t next = txn_next(t);
+    if (next != 0 && next != t->armed_at) {
+        t->armed_at = next;
+        heap_push(p, next, (uint32_t)(t - p->pool), t->gen);
+    }
+}
+
+static bool txn_live(const struct sip_txn *x)
+{
+    return x->state != SIP_TXN_IDLE && x->state != SIP_TXN_TERMINATED;
+}
+
+void proxy_maybe_free(struct sip_proxy *p, struct ptxn *t)
+{
+    if (!t->used || txn_live(&t->st)) {
+        return;
+    }
+    for (int i = 0; i < t->nbranch; i++) {
+        if (txn_live(&t->br[i].ct) || txn_live(&t->br[i].cancel_ct)) {
+            return;
+        }
+    }
+    /* Unlink from its bucket. */
+    int32_t *link = &p->bucket[t->hash % TXN_BUCKETS];
+    while (*link >= 0 && &p->pool[*link] != t) {
+        link = &p->pool[*link].hnext;
+    }
+    if (*link >= 0) {
+        *link = t->hnext;
+    }
+    free(t->req);
+    free(t->last);
+    for (int i = 0; i < t->nbranch; i++) {
+        free(t->br[i].req);
+        free(t->br[i].cancel);
+        free(t->br[i].resp);
+    }
+    uint32_t gen = t->gen + 1;
+    memset(t, 0, sizeof(*t));
+    t->gen = gen;
+    t->hnext = p->free_head;
+    p->free_head = (int32_t)(t - p->pool);
+    p->active--;
+}
+
+/* Server transaction key (RFC 3261 §17.2.3): branch, sent-by and method, with ACK matching the
+ * INVITE; without the magic cookie, the RFC 2543 fields (§17.2.3 last paragraphs). */
+static size_t make_key(const struct sip_msg *m, struct sip_str method, char *out)
+{
+    const struct sip_via *v = &m->via[0];
+    int n;
+    if (v->branch.len > 7 && memcmp(v->branch.p, "z9hG4bK", 7) == 0) {
+        n = snprintf(out, KEY_MAX, "%.*s|%.*s:%u|%.*s", (int)v->branch.len, v->branch.p,
+                     (int)v->host.len, v->host.p, v->port, (int)method.len, method.p);
+    } else {
+        n = snprintf(out, KEY_MAX, "2543|%.*s|%.*s|%u|%.*s|%.*s:%u|%.*s", (int)m->call_id.len,
+                     m->call_id.p, (int)m->addr[m->from].tag.len, m->addr[m->from].tag.p,
+                     m->cseq, (int)m->ruri.raw.len, m->ruri.raw.p, (int)v->host.len, v->host.p,
+                     v->port, (int)method.len, method.p);
+    }
+    return n < 0 ? 0 : ((size_t)n >= KEY_MAX ? KEY_MAX - 1 : (size_t)n);
+}
+
+static struct ptxn *find_server(struct sip_proxy *p, const char *key, uint32_t h)
+{
+    for (int32_t i = p->bucket[h % TXN_BUCKETS]; i >= 0; i = p->pool[i].hnext) {
+        struct ptxn *t = &p->pool[i];
+        if (t->hash == h && strcmp(t->key, key) == 0) {
+            return t;
+        }
+    }
+    return NULL;
+}
+
+static struct ptxn *new_txn(struct sip_proxy *p, const char *key, uint32_t h)
+{
+    if (p->free_head < 0) {
+        return NULL;
+    }
+    int32_t i = p->free_head;
+    struct ptxn *t = &p->pool[i];
+    p->free_head = t->hnext;
+    uint32_t gen = t->gen;
+    memset(t, 0, sizeof(*t));
+    t->gen = gen;
+    t->used = true;
+    snprintf(t->key, sizeof(t->key), "%s", key);
+    t->hash = h;
+    t->hnext = p->bucket[h % TXN_BUCKETS];
+    p->bucket[h % TXN_BUCKETS] = i;
+    p->active++;
+    p->stats.txn_created++;
+    return t;
+}
+
+/* ---------- responses we generate ---------- */
+
+void proxy_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *req, unsigned status,
+                 const char *phrase, struct sip_str extra)
+{
+    char tag[17], ip[64];
+    uint32_t h = fnv_str(req->call_id, (uint32_t)p->seed);
+    h = fnv_str(req->addr[req->from].tag, h);
+    h = fnv_str(req->via[0].branch, h);
+    snprintf(tag, sizeof(tag), "%08x%08x", h, (uint32_t)(p->seed >> 32));
+    sip_peer_ip_text(&t->from, ip, sizeof(ip));
+    struct sip_reply r = {status, phrase, sip_str_make(tag, 16), sip_str_make(ip, strlen(ip)),
+                          t->from.port, extra};
+    long n = sip_reply_build(req, &r, p->out, sizeof(p->out));
+    if (n < 0) {
+        return;
+    }
+    unsigned acts = sip_txn_server_on_send(&t->st, status, p->now);
+    if (acts & SIP_TXN_SEND_RESPONSE) {
+        free(t->last);
+        t->last = proxy_dup(p->out, (size_t)n);
+        t->last_len = t->last ? (size_t)n : 0;
+        proxy_send(p, &t->from, p->out, (size_t)n);
+        p->stats.replied++;
+        if (status >= 200) {
+            t->answered_final = true;
+        }
+    }
+    proxy_rearm(p, t);
+    proxy_maybe_free(p, t);
+}
+
+/* A response without a transaction (pool full, draining): sent once, statelessly. */
+static void reply_stateless(struct sip_proxy *p, const struct sip_peer *from,
+                            const struct sip_msg *req, unsigned status, const char *phrase,
+                            struct sip_str extra)
+{
+    char ip[64];
+    sip_peer_ip_text(from, ip, sizeof(ip));
+    struct sip_reply r = {status, phrase, SIP_STR_LIT("sl"), sip_str_make(ip, strlen(ip)),
+                          from->port, extra};
+    long n = sip_reply_build(req, &r, p->out, sizeof(p->out));
+    if (n > 0) {
+        proxy_send(p, from, p->out, (size_t)n);
+        p->stats.stateless++;
+    }
+}
+
+/* ---------- forwarding ---------- */
+
+/* §16.6 step 8 + §16.3 step 4: the branch carries a hash of what identifies the request at this
+ * hop, so that the same request coming back (a loop, not a spiral) is recognised. */
+static uint32_t loop_hash(const struct sip_msg *m)
+{
+    uint32_t h = fnv_str(m->ruri.raw, 2166136261u);
+    h = fnv_str(m->addr[m->from].tag, h);
+    h = fnv_str(m->addr[m->to].tag, h);
+    h = fnv_str(m->call_id, h);
+    h = fnv((const char *)&m->cseq, sizeof(m->cseq), h);
+    const struct sip_hdr *r = sip_msg_first(m, SIP_HDR_ROUTE);
+    return r ? fnv_str(r->value, h) : h;
+}
+
+static bool is_looped(const struct sip_proxy *p, const struct sip_msg *m)
+{
+    char want[16];
+    snprintf(want, sizeof(want), "-%08x", loop_hash(m));
+    for (unsigned i = 0; i < m->via_count; i++) {
+        const struct sip_via *v = &m->via[i];
+        struct sip_peer peer;
+        if (sip_peer_from_text(v->host, v->has_port ? v->port : 5060, &peer) != 0) {
+            continue;
+        }
+        bool ours = false;
+        for (size_t k = 0; k < p->cfg.self_count; k++) {
+            ours |= sip_peer_eq(&peer, &p->cfg.self[k]);
+        }
+        if (ours && v->branch.len >= 9 &&
+            memcmp(v->branch.p + v->branch.len - 9, want, 9) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool dialog_forming(const struct sip_msg *m)
+{
+    return !m->addr[m->to].has_tag &&
+           (m->method_id == SIP_METHOD_INVITE || m->method_id == SIP_METHOD_SUBSCRIBE ||
+            m->method_id == SIP_METHOD_REFER);
+}
+
+struct target {
+    struct sip_str ruri; /* new Request-URI, or unset to keep it */
+    struct sip_peer hop;
+    struct sip_str path; /* Route lines to add (Path of a binding), comma-joined values */
+};
+
+/* Builds and sends one branch of t for the request m. */
+static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
+                          const struct target *tg, bool pop_route)
+{
+    if (t->nbranch >= MAX_BRANCHES) {
+        return -1;
+    }
+    int bi = t->nbranch;
+    struct branch *b = &t->br[bi];
+    memset(b, 0, sizeof(*b));
+    snprintf(b->id, sizeof(b->id), "z9hG4bK%x.%x.%d.%llx-%08x", (unsigned)(t - p->pool), t->gen,
+             bi, (unsigned long long)(p->counter++ ^ p->seed) & 0xffffffu, loop_hash(m));
+    struct sip_build bd;
+    sip_build_init(&bd, m, p->iov, sizeof(p->iov) / sizeof(p->iov[0]), p->scratch,
+                   sizeof(p->scratch));
+    if (sip_str_is_set(tg->ruri)) {
+        sip_build_start_line(&bd, sip_build_fmt(&bd, "%.*s %.*s SIP/2.0\r\n", (int)m->method.len,
+                                                m->method.p, (int)tg->ruri.len, tg->ruri.p));
+    }
+    if (pop_route) {
+        sip_build_remove(&bd, sip_msg_first(m, SIP_HDR_ROUTE));
+    }
+    if (tg->path.len > 0) {
+        sip_build_prepend(&bd, sip_build_fmt(&bd, "Route: %.*s\r\n", (int)tg->path.len,
+                                             tg->path.p));
+    }
+    if (dialog_forming(m)) {
+        sip_build_prepend(&bd, sip_build_fmt(&bd, "Record-Route: <sip:%s;lr>\r\n", p->cfg.advertise));
+    }
+    sip_build_prepend(&bd, sip_build_fmt(&bd, "Via: SIP/2.0/UDP %s;branch=%s\r\n",
+                                         p->cfg.advertise, b->id));
+    const struct sip_hdr *mf = sip_msg_first(m, SIP_HDR_MAX_FORWARDS);
+    if (mf != NULL) {
+        sip_build_replace(&bd, mf, sip_build_fmt(&bd, "Max-Forwards: %d\r\n", m->max_forwards - 1));
+    } else {
+        sip_build_append(&bd, SIP_STR_LIT("Max-Forwards: 70\r\n"));
+    }
+    long n = sip_build_finish(&bd);
+    if (n < 0 || (size_t)n > sizeof(p->out) ||
+        sip_build_flatten(bd.iov, bd.iov_n, p->out, sizeof(p->out)) != n) {
+        return -1;
+    }
+    b->req = proxy_dup(p->out, (size_t)n);
+    if (b->req == NULL) {
+        return -1;
+    }
+    b->req_len = (size_t)n;
+    b->to = tg->hop;
+    t->nbranch++;
+    sip_txn_client_start(&b->ct, m->method_id == SIP_METHOD_INVITE, false, &p->cfg.timers, p->now);
+    proxy_send(p, &b->to, b->req, b->req_len);
+    p->stats.forwarded++;
+    return 0;
+}
+
+/* Forwards a request without a transaction (the ACK of a 2xx, §16.11 stateless branch). */
+static void forward_stateless(struct sip_proxy *p, const struct sip_msg *m, const struct target *tg,
+                              bool pop_route)
+{
+    struct sip_build bd;
+    sip_build_init(&bd, m, p->iov, sizeof(p->iov) / sizeof(p->iov[0]), p->scratch,
+                   sizeof(p->scratch));
+    if (pop_route) {
+        sip_build_remove(&bd, sip_msg_first(m, SIP_HDR_ROUTE));
+    }
+    uint32_t h = fnv_str(m->via[0].branch, (uint32_t)p->seed);
+    sip_build_prepend(&bd, sip_build_fmt(&bd, "Via: SIP/2.0/UDP %s;branch=z9hG4bKsl%08x\r\n",
+                                         p->cfg.advertise, fnv_str(m->call_id, h)));
+    const struct sip_hdr *mf = sip_msg_first(m, SIP_HDR_MAX_FORWARDS);
+    if (mf != NULL) {
+        sip_build_replace(&bd, mf, sip_build_fmt(&bd, "Max-Forwards: %d\r\n", m->max_forwards - 1));
+    }
+    if (sip_build_finish(&bd) > 0) {
+        proxy_send_iov(p, &tg->hop, bd.iov, bd.iov_n);
+        p->stats.stateless++;
+    }
+}
+
+/* §16.4: strict-router fix and removal of our own top Route. Returns whether the top Route is
+ * ours (to be removed); *next gets the URI to route on: the top remaining Route or the R-URI. */
+static bool route_processing(struct sip_proxy *p, const struct sip_msg *m,
+                             const struct sip_uri **next)
+{
+    const struct sip_hdr *r = sip_msg_first(m, SIP_HDR_ROUTE);
+    bool pop = false;
+    if (r != NULL && proxy_uri_is_self(p, &m->addr[r->item].uri)) {
+        pop = true;
+        r = sip_msg_next(m, r);
+    }
+    *next = r ? &m->addr[r->item].uri : &m->ruri;
+    return pop;
+}
+
+/* ---------- requests ---------- */
+
+static void on_ack(struct sip_proxy *p, const struct sip_peer *from, const struct sip_msg *m)
+{
+    char key[KEY_MAX];
+    make_key(m, SIP_STR_LIT("INVITE"), key);
+    struct ptxn *t = find_server(p, key, fnv(key, strlen(key), 2166136261u));
+    if (t != NULL && t->st.state != SIP_TXN_ACCEPTED) {
+        /* The ACK of a non-2xx final response is hop-by-hop: ours to absorb (§16.7 note). */
+        sip_txn_server_on_request(&t->st, true, p->now);
+        p->stats.absorbed++;
+        proxy_rearm(p, t);
+        proxy_maybe_free(p, t);
+        return;
+    }
+    (void)from;
+    const struct sip_uri *next;
+    bool pop = route_processing(p, m, &next);
+    struct target tg = {0};
+    if (m->max_forwards == 0 || is_looped(p, m) || proxy_resolve(p, next, &tg.hop) != 0) {
+        return; /* an ACK is never answered */
+    }
+    forward_stateless(p, m, &tg, pop);
+}
+
+static void on_cancel(struct sip_proxy *p, const struct sip_peer *from, const struct sip_msg *m,
+                      struct ptxn *ct)
+{
+    char key[KEY_MAX];
+    make_key(m, SIP_STR_LIT("INVITE"), key);
+    struct ptxn *inv = find_server(p, key, fnv(key, strlen(key), 2166136261u));
+    (void)from;
+    if (inv == NULL || inv->answered_final) {
+        proxy_reply(p, ct, m, 481, "Call/Transaction Does Not Exist", SIP_STR_NULL);
+        return;
+    }
+    /* §16.10: answer the CANCEL, then cancel every pending branch; the INVITE gets its final
+     * response (487) from the branches. */
+    proxy_reply(p, ct, m, 200, "OK", SIP_STR_NULL);
+    proxy_cancel_branches(p, inv, -1);
+}
+
+/* Location lookup for a served domain; returns the number of targets. */
+static size_t location_targets(struct sip_proxy *p, const struct sip_msg *m,
+                               struct sip_binding *bs, size_t cap)
+{
+    char aor[SIP_LOC_AOR_MAX];
+    if (sip_aor_of(&m->ruri, aor, sizeof(aor)) == 0) {
+        return 0;
+    }
+    return p->loc->ops->lookup(p->loc->self, aor, p->now, bs, cap);
+}
+
+static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m)
+{
+    const struct sip_uri *next;
+    bool pop = route_processing(p, m, &next);
+    bool has_route = next != &m->ruri;
+    bool inside = is_inside(p, &t->from);
+    /* Requests addressed to us, not to a user: answered here. */
+    if (!has_route && proxy_uri_is_self(p, &m->ruri) && m->ruri.user.len == 0) {
+        if (m->method_id == SIP_METHOD_REGISTER) {
+            proxy_register(p, t, m);
+        } else if (m->method_id == SIP_METHOD_OPTIONS) {
+            proxy_reply(p, t, m, 200, "OK",
+                        SIP_STR_LIT("Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, "
+                                    "UPDATE, INFO, MESSAGE, SUBSCRIBE, NOTIFY, REFER\r\n"));
+        } else {
+            proxy_reply(p, t, m, 501, "Not Implemented", SIP_STR_NULL);
+        }
+        return;
+    }
+    if (!has_route && proxy_domain_served(p, &m->ruri)) {
+        if (m->method_id == SIP_METHOD_REGISTER) {
+            proxy_register(p, t, m);
+            return;
+        }
+        struct sip_binding bs[MAX_BRANCHES];
+        size_t n = location_targets(p, m, bs, MAX_BRANCHES);
+        if (n == 0) {
+            proxy_reply(p, t, m, 404, "Not Found", SIP_STR_NULL);
+            return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            struct target tg = {.ruri = sip_str_make(bs[i].contact, strlen(bs[i].contact)),
+                                .hop = bs[i].received,
+                                .path = sip_str_make(bs[i].path, strlen(bs[i].path))};
+            /* The Contact's own address is the target (§16.5); the address the REGISTER came
+             * from stands in only when the Contact cannot be resolved. Edge mode (NAT, flows)
+             * will prefer the flow. */
+            struct sip_uri cu;
+            if (sip_uri_parse(tg.ruri, &cu) == 0) {
+                struct sip_peer hop;
+                if (proxy_resolve(p, &cu, &hop) == 0) {
+                    tg.hop = hop;
+                }
+            }
+            struct sip_uri pu;
+            struct sip_addr pa;
+            /* With a Path, the request goes to its first element (RFC 3327 §5.3). */
+            const char *comma = strchr(bs[i].path, ',');
+            size_t first_len = comma ? (size_t)(comma - bs[i].path) : strlen(bs[i].path);
+            if (first_len > 0 &&
+                sip_addr_decode(sip_str_make(bs[i].path, first_len), &pa, false) == 0) {
+                pu = pa.uri;
+                if (proxy_resolve(p, &pu, &tg.hop) != 0) {
+                    continue;
+                }
+            }
+            forward_branch(p, t, m, &tg, pop);
+        }
+        if (t->nbranch == 0) {
+            proxy_reply(p, t, m, 500, "Server Internal Error", SIP_STR_NULL);
+        }
+        return;
+    }
+    /* Not ours to serve: relay only for the inside, or along a dialog we record-routed. */
+    if (!inside && !pop) {
+        proxy_reply(p, t, m, 403, "Not relaying", SIP_STR_NULL);
+        return;
+    }
+    struct target tg = {0};
+    struct sip_uri up;
+    const struct sip_uri *hop_uri = next;
+    if (!has_route && p->cfg.upstream[0] != '\0' &&
+        sip_uri_parse(sip_str_make(p->cfg.upstream, strlen(p->cfg.upstream)), &up) == 0) {
+        hop_uri = &up;
+    }
+    if (proxy_resolve(p, hop_uri, &tg.hop) != 0) {
+        proxy_reply(p, t, m, 503, "Service Unavailable (cannot resolve next hop)", SIP_STR_NULL);
+        return;
+    }
+    if (forward_branch(p, t, m, &tg, pop) != 0) {
+        proxy_reply(p, t, m, 500, "Server Internal Error", SIP_STR_NULL);
+    }
+}
+
+/* §16.3 request validation. Returns 0, or the status it answered with. */
+static unsigned validate(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m)
+{
+    if (m->ruri.scheme == SIP_SCHEME_OTHER) {
+        proxy_reply(p, t, m, 416, "Unsupported URI Scheme", SIP_STR_NULL);
+        return 416;
+    }
+    if (m->max_forwards == 0) {
+        proxy_reply(p, t, m, 483, "Too Many Hops", SIP_STR_NULL);
+        return 483;
+    }
+    if (is_looped(p, m)) {
+        proxy_reply(p, t, m, 482, "Loop Detected", SIP_STR_NULL);
+        return 482;
+    }
+    const struct sip_hdr *pr = sip_msg_first(m, SIP_HDR_PROXY_REQUIRE);
+    if (pr != NULL) {
+        /* sipring supports no extension that needs proxy support: list them all back. */
+        char *u = p->scratch;
+        size_t used = (size_t)snprintf(u, sizeof(p->scratch), "Unsupported: ");
+        for (; pr; pr = sip_msg_next(m, pr)) {
+            int n = snprintf(u + used, sizeof(p->scratch) - used, "%s%.*s",
+                             used > 13 ? ", " : "", (int)pr->value.len, pr->value.p);
+            used = n < 0 ? used : used + (size_t)n;
+            if (used >= sizeof(p->scratch) - 4) {
+                break;
+            }
+        }
+        used += (size_t)snprintf(u + used, sizeof(p->scratch) - used, "\r\n");
+        proxy_reply(p, t, m, 420, "Bad Extension", sip_str_make(u, used));
+        return 420;
+    }
+    return 0;
+}
+
+static void on_request(struct sip_proxy *p, const struct sip_peer *from, const struct sip_msg *m,
+                       const char *buf, size_t len)
+{
+    if (m->method_id == SIP_METHOD_ACK) {
+        on_ack(p, from, m);
+        return;
+    }
+    char key[KEY_MAX];
+    make_key(m, m->cseq_method, key);
+    uint32_t h = fnv(key, strlen(key), 2166136261u);
+    struct ptxn *t = find_server(p, key, h);
+    if (t != NULL) {
+        /* A retransmission: the server transaction decides (§17.2.1, §17.2.2). */
+        unsigned acts = sip_txn_server_on_request(&t->st, false, p->now);
+        p->stats.absorbed++;
+        if ((acts & SIP_TXN_SEND_RESPONSE) && t->last != NULL) {
+            proxy_send(p, &t->from, t->last, t->last_len);
+        }
+        return;
+    }
+    if (p->draining) {
+        reply_stateless(p, from, m, 503, "Service Unavailable", SIP_STR_LIT("Retry-After: 5\r\n"));
+        p->stats.txn_refused++;
+        return;
+    }
+    t = new_txn(p, key, h);
+    if (t == NULL) {
+        reply_stateless(p, from, m, 503, "Service Unavailable", SIP_STR_LIT("Retry-After: 1\r\n"));
+        p->stats.txn_refused++;
+        return;
+    }
+    t->from = *from;
+    t->is_invite = m->method_id == SIP_METHOD_INVITE;
+    t->req = proxy_dup(buf, len);
+    t->req_len = t->req ? len : 0;
+    sip_txn_server_start(&t->st, t->is_invite, false, &p->cfg.timers, p->now);
+    uint32_t idx = (uint32_t)(t - p->pool), gen = t->gen;
+    if (validate(p, t, m) != 0) {
+        return;
+    }
+    if (t->is_invite) {
+        /* §16.2: a stateful proxy answers an INVITE with 100 Trying at once. */
+        proxy_reply(p, t, m, 100, "Trying", SIP_STR_NULL);
+    }
+    if (m->method_id == SIP_METHOD_CANCEL) {
+        on_cancel(p, from, m, t);
+        return;
+    }
+    route_request(p, t, m);
+    if (p->pool[idx].used && p->pool[idx].gen == gen) {
+        proxy_rearm(p, &p->pool[idx]);
+    }
+}
+
+/* ---------- entry points ---------- */
+
+void sip_proxy_on_datagram(struct sip_proxy *p, const struct sip_peer *from, const char *buf,
+                           size_t len, uint64_t now)
+{
+    p->now = now;
+    p->stats.rx++;
+    /* RFC 5626 §3.5.1: CRLF keepalives carry no message. */
+    if (len <= 4 && strspn(buf, "\r\n") >= len) {
+        return;
+    }
+    if (sip_msg_parse(&p->in, buf, len, SIP_PARSE_DGRAM, NULL) <= 0) {
+        p->stats.bad++;
+        return;
+    }
+    if (p->in.is_request) {
+        on_request(p, from, &p->in, buf, p->in.len);
+    } else {
+        proxy_on_response(p, from, &p->in);
+    }
+}
+
+void sip_proxy_on_timer(struct sip_proxy *p, uint64_t now)
+{
+    p->now = now;
+    while (p->heap_len > 0 && p->heap[0].at <= now) {
+        struct heap_ent e = heap_pop(p);
+        struct ptxn *t = &p->pool[e.idx];
+        if (!t->used || t->gen != e.gen || t->armed_at != e.at) {
+            continue; /* stale: the transaction moved on or was freed */
+        }
+        t->armed_at = 0;
+        proxy_txn_timer(p, t, now);
+        if (t->used && t->gen == e.gen) {
+            proxy_rearm(p, t);
+            proxy_maybe_free(p, t);
+        }
+    }
+    if (now >= p->next_expire_sweep) {
+        p->loc->ops->expire(p->loc->self, now);
+        p->next_expire_sweep = now + 1000;
+    }
+}
+
+uint64_t sip_proxy_next_timer(const struct sip_proxy *p)
+{
+    uint64_t t = p->heap_len > 0 ? p->heap[0].at : 0;
+    return (t == 0 || t > p->next_expire_sweep) ? p->next_expire_sweep : t;
+}
+
+void sip_proxy_drain(struct sip_proxy *p)
+{
+    p->draining = true;
+}
+
+size_t sip_proxy_active(const struct sip_proxy *p)
+{
+    return p->active;
+}
+
+size_t sip_proxy_pending(const struct sip_proxy *p)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < p->pool_cap; i++) {
+        n += p->pool[i].used && !p->pool[i].answered_final &&
+             p->pool[i].st.state != SIP_TXN_TERMINATED;
+    }
+    return n;
+}
+
+const struct sip_proxy_stats *sip_proxy_stats(const struct sip_proxy *p)
+{
+    return &p->stats;
+}
+
+struct sip_proxy *sip_proxy_new(const struct sip_proxy_cfg *cfg, struct sip_location *loc,
+                                struct sip_proxy_sink sink, uint64_t seed)
+{
+    struct sip_proxy *p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        return NULL;
+    }
+    p->cfg = *cfg;
+    p->loc = loc;
+    p->sink = sink;
+    p->seed = seed;
+    p->pool_cap = cfg->max_transactions ? cfg->max_transactions : 65536;
+    p->pool = calloc(p->pool_cap, sizeof(*p->pool));
+    if (p->pool == NULL) {
+        free(p);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < p->pool_cap; i++) {
+        p->pool[i].hnext = i + 1 < p->pool_cap ? (int32_t)(i + 1) : -1;
+    }
+    for (int i = 0; i < TXN_BUCKETS; i++) {
+        p->bucket[i] = -1;
+    }
+    /* advertise = host[:port]; its host and port identify our own URIs. */
+    snprintf(p->self_host, sizeof(p->self_host), "%s", cfg->advertise);
+    p->self_port = 5060;
+    char *colon = strrchr(p->self_host, ':');
+    char *bracket = strrchr(p->self_host, ']');
+    if (colon != NULL && (bracket == NULL || colon > bracket)) {
+        p->self_port = (uint16_t)atoi(colon + 1);
+        *colon = '\0';
+    }
+    return p;
+}
+
+void sip_proxy_free(struct sip_proxy *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    for (uint32_t i = 0; i < p->pool_cap; i++) {
+        struct ptxn *t = &p->pool[i];
+        if (t->used) {
+            free(t->req);
+            free(t->last);
+            for (int b = 0; b < t->nbranch; b++) {
+                free(t->br[b].req);
+                free(t->br[b].cancel);
+                free(t->br[b].resp);
+            }
+        }
+    }
+    free(p->pool);
+    free(p->heap);
+    free(p);
+}

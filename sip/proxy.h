@@ -1,0 +1,87 @@
+/* sip/proxy.h: the stateful proxy (RFC 3261 §16) and registrar (§10), sans-I/O.
+ *
+ * The proxy takes datagrams with their source address and the current time, and emits
+ * datagrams through a sink (a callback that must copy what it is given before returning: the
+ * bytes belong to the proxy). It owns its transactions, their timers and the copies of the
+ * messages they keep for retransmission, and asks the location service about registered users.
+ * It never calls a socket or reads a clock: src/ feeds it. */
+#ifndef SIPRING_SIP_PROXY_H
+#define SIPRING_SIP_PROXY_H
+
+#include <sys/uio.h>
+
+#include "location.h"
+#include "peer.h"
+#include "txn.h"
+
+#define SIP_PROXY_MAX_DOMAINS 16
+#define SIP_PROXY_MAX_INSIDE 16
+#define SIP_PROXY_MAX_SELF 8
+
+struct sip_proxy_cfg {
+    struct sip_peer self[SIP_PROXY_MAX_SELF]; /* addresses sipring listens on (port included) */
+    size_t self_count;
+    char advertise[64]; /* host[:port] put in Via and Record-Route */
+    char domains[SIP_PROXY_MAX_DOMAINS][64]; /* served domains (lower case) */
+    size_t domain_count;
+    struct sip_cidr inside[SIP_PROXY_MAX_INSIDE]; /* trusted networks */
+    size_t inside_count;
+    char upstream[256]; /* next hop URI for targets outside the served domains, or "" */
+    struct sip_timers timers;
+    uint32_t max_transactions;
+    uint32_t min_expires;
+    uint32_t max_expires;
+    uint32_t default_expires;
+};
+
+struct sip_proxy_sink {
+    /* send: one datagram to `to`, as iov[0..n). Copy it before returning. */
+    void (*send)(void *ctx, const struct sip_peer *to, const struct iovec *iov, size_t n);
+    /* log: one line about an event worth an administrator's attention (info level). */
+    void (*log)(void *ctx, const char *line);
+    void *ctx;
+};
+
+struct sip_proxy_stats {
+    uint64_t rx;
+    uint64_t bad;
+    uint64_t absorbed;
+    uint64_t txn_created;
+    uint64_t txn_refused; /* pool full or draining: 503 */
+    uint64_t forwarded;
+    uint64_t replied;
+    uint64_t stateless;
+};
+
+struct sip_proxy;
+
+/* sip_proxy_new: a proxy with cfg (copied), the location store loc (borrowed) and the sink.
+ * NULL if out of memory. Allocates its transaction pool here, never on the hot path. */
+struct sip_proxy *sip_proxy_new(const struct sip_proxy_cfg *cfg, struct sip_location *loc,
+                                struct sip_proxy_sink sink, uint64_t seed);
+void sip_proxy_free(struct sip_proxy *p);
+
+/* sip_proxy_on_datagram: one datagram from `from` at now_ms. */
+void sip_proxy_on_datagram(struct sip_proxy *p, const struct sip_peer *from, const char *buf,
+                           size_t len, uint64_t now_ms);
+
+/* sip_proxy_on_timer: fires every transaction timer due at now_ms, and expires bindings. */
+void sip_proxy_on_timer(struct sip_proxy *p, uint64_t now_ms);
+
+/* sip_proxy_next_timer: the earliest deadline, or 0 if nothing is pending. */
+uint64_t sip_proxy_next_timer(const struct sip_proxy *p);
+
+/* sip_proxy_drain: from now on new requests get 503; running transactions finish. */
+void sip_proxy_drain(struct sip_proxy *p);
+
+/* sip_proxy_active: transactions still allocated (including those only absorbing
+ * retransmissions after their final response). */
+size_t sip_proxy_active(const struct sip_proxy *p);
+
+/* sip_proxy_pending: transactions that have not sent their final response yet; what a drain
+ * waits for. Scans the pool: call it when draining, not per packet. */
+size_t sip_proxy_pending(const struct sip_proxy *p);
+
+const struct sip_proxy_stats *sip_proxy_stats(const struct sip_proxy *p);
+
+#endif

@@ -1,0 +1,110 @@
+/* sip/proxy_int.h: the proxy's internal state, shared by proxy.c, proxy_resp.c, registrar.c. */
+#ifndef SIPRING_SIP_PROXY_INT_H
+#define SIPRING_SIP_PROXY_INT_H
+
+#include "build.h"
+#include "msg.h"
+#include "proxy.h"
+#include "reply.h"
+
+#define MAX_BRANCHES 4
+#define KEY_MAX 200
+#define TXN_BUCKETS 65536
+
+/* One client transaction of a forwarded request, plus its CANCEL. */
+struct branch {
+    struct sip_txn ct;
+    struct sip_txn cancel_ct;
+    struct sip_peer to;
+    char id[40]; /* the branch parameter we put in our Via */
+    char *req;   /* the request as forwarded: kept for retransmission, ACK and CANCEL */
+    size_t req_len;
+    char *cancel;
+    size_t cancel_len;
+    char *resp; /* final non-2xx response received, kept for the best-response choice */
+    size_t resp_len;
+    uint16_t final_status; /* 0 until final; 408 synthesized on timeout */
+    bool provisional_seen;
+    bool cancel_wanted;
+};
+
+/* A proxy transaction: the server transaction of a received request and its branches. */
+struct ptxn {
+    uint32_t gen;
+    bool used;
+    bool is_invite;
+    struct sip_txn st;
+    struct sip_peer from;
+    char key[KEY_MAX];
+    uint32_t hash;
+    int32_t hnext;
+    char *req; /* the request as received */
+    size_t req_len;
+    char *last; /* the last response sent upstream, for retransmission */
+    size_t last_len;
+    uint8_t nbranch;
+    bool answered_final;
+    uint64_t armed_at; /* deadline last pushed to the heap */
+    struct branch br[MAX_BRANCHES];
+};
+
+struct heap_ent {
+    uint64_t at;
+    uint32_t idx;
+    uint32_t gen;
+};
+
+struct sip_proxy {
+    struct sip_proxy_cfg cfg;
+    struct sip_location *loc;
+    struct sip_proxy_sink sink;
+    struct sip_proxy_stats stats;
+    struct ptxn *pool;
+    uint32_t pool_cap;
+    int32_t free_head;
+    uint32_t active;
+    int32_t bucket[TXN_BUCKETS];
+    struct heap_ent *heap;
+    size_t heap_len, heap_cap;
+    uint64_t seed;
+    uint64_t counter;
+    uint64_t now;
+    uint64_t next_expire_sweep;
+    bool draining;
+    char self_host[64]; /* advertise without port */
+    uint16_t self_port;
+    struct sip_msg in;  /* the message being handled */
+    struct sip_msg aux; /* re-parses of kept copies */
+    struct sip_msg aux2;
+    char scratch[8192];
+    char out[70000];
+    struct iovec iov[SIP_MAX_HEADERS * 2 + 32];
+};
+
+/* proxy.c */
+void proxy_send_iov(struct sip_proxy *p, const struct sip_peer *to, const struct iovec *iov,
+                    size_t n);
+void proxy_send(struct sip_proxy *p, const struct sip_peer *to, const char *buf, size_t len);
+void proxy_log(struct sip_proxy *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *proxy_dup(const char *buf, size_t len);
+void proxy_rearm(struct sip_proxy *p, struct ptxn *t);
+void proxy_maybe_free(struct sip_proxy *p, struct ptxn *t);
+bool proxy_uri_is_self(const struct sip_proxy *p, const struct sip_uri *u);
+bool proxy_domain_served(const struct sip_proxy *p, const struct sip_uri *u);
+int proxy_resolve(const struct sip_proxy *p, const struct sip_uri *u, struct sip_peer *out);
+
+/* Sends a locally generated response to the request of t through its server transaction. */
+void proxy_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *req, unsigned status,
+                 const char *phrase, struct sip_str extra);
+
+/* proxy_resp.c */
+void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const struct sip_msg *m);
+void proxy_txn_timer(struct sip_proxy *p, struct ptxn *t, uint64_t now);
+void proxy_cancel_branches(struct sip_proxy *p, struct ptxn *t, int except);
+void proxy_forward_response_up(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
+                               bool through_txn);
+
+/* registrar.c */
+void proxy_register(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m);
+
+#endif
