@@ -163,12 +163,14 @@ void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const s
 {
     struct ptxn *t = NULL;
     (void)from;
-    if (m->via_count < 2) {
-        return; /* a response must carry our Via and the one to return it to */
-    }
     const struct sip_via *v = &m->via[0];
     bool is_cancel = m->cseq_method_id == SIP_METHOD_CANCEL;
     struct branch *b = find_branch(p, m, &t);
+    /* Except for the answer to our own CANCEL (hop-by-hop), a response must carry a Via to
+     * return it to below ours. */
+    if (m->via_count < 2 && !(b != NULL && is_cancel)) {
+        return;
+    }
     if (b == NULL) {
         /* §16.7: a 2xx to an INVITE whose transaction is gone is forwarded statelessly, to the
          * next Via (received/rport first, RFC 3581 §4). */
