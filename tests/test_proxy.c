@@ -1,0 +1,246 @@
+/* tests/test_proxy.c: the sans-I/O proxy with a capturing sink and a fake clock: what goes out,
+ * to whom, and when (RFC 3261 §16, §17). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+
+#include "msg.h"
+#include "proxy.h"
+
+#define MAX_OUT 64
+
+struct sent {
+    struct sip_peer to;
+    char data[4096];
+    size_t len;
+};
+
+static struct sent out[MAX_OUT];
+static size_t nout;
+static struct sip_proxy *p;
+static struct sip_location *loc;
+static struct sip_msg m;
+
+static void cap_send(void *ctx, const struct sip_peer *to, const struct iovec *iov, size_t n)
+{
+    (void)ctx;
+    cr_assert_lt(nout, MAX_OUT);
+    struct sent *s = &out[nout++];
+    s->to = *to;
+    s->len = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(s->data + s->len, iov[i].iov_base, iov[i].iov_len);
+        s->len += iov[i].iov_len;
+    }
+}
+
+static struct sip_peer peer(const char *ip, uint16_t port)
+{
+    struct sip_peer pr;
+    cr_assert_eq(sip_peer_from_text(sip_str_make(ip, strlen(ip)), port, &pr), 0);
+    return pr;
+}
+
+static void setup(void)
+{
+    struct sip_proxy_cfg cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.self[0] = peer("192.0.2.1", 5060);
+    cfg.self_count = 1;
+    snprintf(cfg.advertise, sizeof(cfg.advertise), "192.0.2.1:5060");
+    snprintf(cfg.domains[0], sizeof(cfg.domains[0]), "example.com");
+    cfg.domain_count = 1;
+    sip_cidr_parse("10.0.0.0/8", &cfg.inside[0]);
+    cfg.inside_count = 1;
+    cfg.timers = sip_timers_default;
+    cfg.max_transactions = 64;
+    cfg.min_expires = 60;
+    cfg.max_expires = 3600;
+    cfg.default_expires = 3600;
+    loc = sip_location_mem_new(64);
+    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, NULL}, 42);
+    nout = 0;
+}
+
+static void teardown(void)
+{
+    sip_proxy_free(p);
+    sip_location_mem_free(loc);
+}
+
+static const struct sip_peer *ua(void)
+{
+    static struct sip_peer u;
+    u = peer("10.0.0.5", 5070);
+    return &u;
+}
+
+static char reqbuf[4096];
+static const char *invite(const char *ruri, const char *branch)
+{
+    snprintf(reqbuf, sizeof(reqbuf),
+             "INVITE %s SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5070;branch=%s\r\n"
+             "From: <sip:a@example.com>;tag=fa\r\nTo: <%s>\r\nCall-ID: c1@ua\r\n"
+             "CSeq: 7 INVITE\r\nMax-Forwards: 70\r\nContact: <sip:a@10.0.0.5:5070>\r\n"
+             "Content-Length: 0\r\n\r\n",
+             ruri, branch, ruri);
+    return reqbuf;
+}
+
+static void feed(const struct sip_peer *from, const char *msg, uint64_t now)
+{
+    sip_proxy_on_datagram(p, from, msg, strlen(msg), now);
+}
+
+static unsigned status_of(const struct sent *s)
+{
+    return s->len > 12 && memcmp(s->data, "SIP/2.0 ", 8) == 0 ? (unsigned)atoi(s->data + 8) : 0;
+}
+
+/* Answers the last request sent to `hop` with `status`, as the next hop would. */
+static void answer(size_t idx, unsigned status, const char *to_tag, uint64_t now)
+{
+    cr_assert_gt(sip_msg_parse(&m, out[idx].data, out[idx].len, SIP_PARSE_STREAM, NULL), 0);
+    char resp[4096];
+    size_t n = (size_t)snprintf(resp, sizeof(resp), "SIP/2.0 %u X\r\n", status);
+    for (const struct sip_hdr *h = sip_msg_first(&m, SIP_HDR_VIA); h; h = sip_msg_next(&m, h)) {
+        n += (size_t)snprintf(resp + n, sizeof(resp) - n, "Via: %.*s\r\n", (int)h->value.len,
+                              h->value.p);
+    }
+    n += (size_t)snprintf(resp + n, sizeof(resp) - n,
+                          "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@x>;tag=%s\r\n"
+                          "Call-ID: %.*s\r\nCSeq: %u %.*s\r\nContent-Length: 0\r\n\r\n",
+                          to_tag, (int)m.call_id.len, m.call_id.p, m.cseq,
+                          (int)m.cseq_method.len, m.cseq_method.p);
+    sip_proxy_on_datagram(p, &out[idx].to, resp, n, now);
+}
+
+/* §16.2 and §17.2.1: 100 at once; a retransmitted INVITE is absorbed and answered with the last
+ * provisional, never forwarded again. */
+Test(proxy, invite_forwarded_once_retransmission_absorbed, .init = setup, .fini = teardown)
+{
+    feed(ua(), invite("sip:b@10.0.0.9:5080", "z9hG4bKr1"), 0);
+    cr_assert_eq(nout, 2);
+    cr_expect_eq(status_of(&out[0]), 100);
+    cr_expect(sip_peer_eq(&out[0].to, ua()));
+    cr_expect(memcmp(out[1].data, "INVITE sip:b@10.0.0.9:5080 SIP/2.0\r\n", 36) == 0);
+    struct sip_peer hop = peer("10.0.0.9", 5080);
+    cr_expect(sip_peer_eq(&out[1].to, &hop));
+    cr_expect(strstr(out[1].data, "Record-Route: <sip:192.0.2.1:5060;lr>\r\n") != NULL);
+    feed(ua(), invite("sip:b@10.0.0.9:5080", "z9hG4bKr1"), 100);
+    cr_assert_eq(nout, 3);
+    cr_expect_eq(status_of(&out[2]), 100, "the retransmission gets the last provisional again");
+    cr_expect_eq(sip_proxy_stats(p)->forwarded, 1);
+}
+
+/* §17.1.1.2: timer A retransmits the forwarded INVITE, and B (64*T1) ends the branch with a
+ * 408 sent upstream (§16.7 step 6 picks the synthesized 408). */
+Test(proxy, timer_a_then_b_gives_408, .init = setup, .fini = teardown)
+{
+    feed(ua(), invite("sip:b@10.0.0.9:5080", "z9hG4bKr2"), 0);
+    size_t forwards = 0;
+    for (uint64_t t = 0; t <= 32000; t += 10) {
+        sip_proxy_on_timer(p, t);
+    }
+    for (size_t i = 0; i < nout; i++) {
+        forwards += memcmp(out[i].data, "INVITE ", 7) == 0;
+    }
+    cr_expect_eq(forwards, 7, "1 send and 6 retransmissions before timer B");
+    cr_expect_eq(status_of(&out[nout - 1]), 408);
+    cr_expect(sip_peer_eq(&out[nout - 1].to, ua()));
+}
+
+/* §16.7: a provisional goes upstream at once, our Via popped; the final 486 is ACKed by us
+ * (hop-by-hop) and forwarded upstream. */
+Test(proxy, non_2xx_is_acked_here_and_forwarded, .init = setup, .fini = teardown)
+{
+    feed(ua(), invite("sip:b@10.0.0.9:5080", "z9hG4bKr3"), 0);
+    answer(1, 180, "tb", 10);
+    cr_assert_eq(nout, 3);
+    cr_expect_eq(status_of(&out[2]), 180);
+    cr_expect(strstr(out[2].data, "192.0.2.1") == NULL, "our Via is removed");
+    answer(1, 486, "tb", 20);
+    cr_assert_eq(nout, 5);
+    cr_expect(memcmp(out[3].data, "ACK sip:b@10.0.0.9:5080 SIP/2.0", 31) == 0);
+    cr_expect(strstr(out[3].data, ";tag=tb") != NULL, "the ACK carries the response's To tag");
+    cr_expect_eq(status_of(&out[4]), 486);
+}
+
+/* §16.10: CANCEL is answered 200 here and sent on to the branch, which then ends with 487. */
+Test(proxy, cancel, .init = setup, .fini = teardown)
+{
+    feed(ua(), invite("sip:b@10.0.0.9:5080", "z9hG4bKr4"), 0);
+    answer(1, 180, "tb", 10);
+    char cancel[1024];
+    snprintf(cancel, sizeof(cancel),
+             "CANCEL sip:b@10.0.0.9:5080 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKr4\r\n"
+             "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@10.0.0.9:5080>\r\nCall-ID: c1@ua\r\n"
+             "CSeq: 7 CANCEL\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
+    size_t before = nout;
+    feed(ua(), cancel, 20);
+    cr_assert_geq(nout, before + 2);
+    cr_expect_eq(status_of(&out[before]), 200);
+    cr_expect(memcmp(out[before + 1].data, "CANCEL sip:b@10.0.0.9:5080 SIP/2.0", 34) == 0);
+    answer(1, 487, "tb", 30);
+    cr_expect_eq(status_of(&out[nout - 1]), 487);
+    /* A CANCEL for nothing: 481. */
+    snprintf(cancel, sizeof(cancel),
+             "CANCEL sip:b@10.0.0.9:5080 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKnone\r\n"
+             "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@10.0.0.9:5080>\r\nCall-ID: c9@ua\r\n"
+             "CSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n");
+    feed(ua(), cancel, 40);
+    cr_expect_eq(status_of(&out[nout - 1]), 481);
+}
+
+/* §10.3 and §16.6: two registered contacts are tried in parallel; the first 2xx goes upstream
+ * and CANCELs the other branch. */
+Test(proxy, register_and_fork, .init = setup, .fini = teardown)
+{
+    const char *reg = "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.7:5060;branch=z9hG4bKg1\r\n"
+                      "From: <sip:bob@example.com>;tag=r1\r\nTo: <sip:bob@example.com>\r\n"
+                      "Call-ID: reg1\r\nCSeq: 1 REGISTER\r\n"
+                      "Contact: <sip:bob@10.0.0.7:5060>;q=0.5, <sip:bob@10.0.0.8:5060>;q=0.9\r\n"
+                      "Expires: 600\r\nContent-Length: 0\r\n\r\n";
+    struct sip_peer b1 = peer("10.0.0.7", 5060), b2 = peer("10.0.0.8", 5060);
+    feed(&b1, reg, 0);
+    cr_assert_eq(nout, 1);
+    cr_expect_eq(status_of(&out[0]), 200);
+    cr_expect(strstr(out[0].data, "Contact: <sip:bob@10.0.0.8:5060>;expires=600\r\n") != NULL);
+    nout = 0;
+    feed(ua(), invite("sip:bob@example.com", "z9hG4bKf1"), 1000);
+    cr_assert_eq(nout, 3, "100 and two branches");
+    cr_expect(sip_peer_eq(&out[1].to, &b2), "higher q first");
+    cr_expect(sip_peer_eq(&out[2].to, &b1));
+    cr_expect(memcmp(out[1].data, "INVITE sip:bob@10.0.0.8:5060 SIP/2.0", 36) == 0);
+    answer(2, 180, "t1", 1010);
+    answer(1, 200, "t2", 1020);
+    bool cancelled = false, answered = false;
+    for (size_t i = 3; i < nout; i++) {
+        cancelled |= memcmp(out[i].data, "CANCEL sip:bob@10.0.0.7:5060", 28) == 0;
+        answered |= status_of(&out[i]) == 200 && sip_peer_eq(&out[i].to, ua());
+    }
+    cr_expect(answered, "the 200 goes upstream");
+    cr_expect(cancelled, "the ringing branch is cancelled");
+}
+
+/* §10.3 step 6: a too short expiry gets 423 with Min-Expires. */
+Test(proxy, register_interval_too_brief, .init = setup, .fini = teardown)
+{
+    const char *reg = "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.7:5060;branch=z9hG4bKg2\r\n"
+                      "From: <sip:bob@example.com>;tag=r1\r\nTo: <sip:bob@example.com>\r\n"
+                      "Call-ID: reg2\r\nCSeq: 1 REGISTER\r\nContact: <sip:bob@10.0.0.7>;expires=10\r\n"
+                      "Content-Length: 0\r\n\r\n";
+    struct sip_peer b1 = peer("10.0.0.7", 5060);
+    feed(&b1, reg, 0);
+    cr_assert_eq(nout, 1);
+    cr_expect_eq(status_of(&out[0]), 423);
+    cr_expect(strstr(out[0].data, "Min-Expires: 60\r\n") != NULL);
+}
+
+/* Never an open relay: a stranger asking for a foreign domain gets 403. */
+Test(proxy, not_relaying_for_strangers, .init = setup, .fini = teardown)
+{
+    struct sip_peer stranger = peer("198.51.100.66", 5060);
+    feed(&stranger, invite("sip:victim@203.0.113.9", "z9hG4bKx1"), 0);
+    cr_assert_eq(nout, 2);
+    cr_expect_eq(status_of(&out[1]), 403);
+}
