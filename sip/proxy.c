@@ -31,17 +31,33 @@ void proxy_send(struct sip_proxy *p, const struct sip_peer *to, const char *buf,
     proxy_send_iov(p, to, &v, 1);
 }
 
+static void vlog(struct sip_proxy *p, bool debug, const char *fmt, va_list ap)
+{
+    char line[512];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    p->sink.log(p->sink.ctx, debug, line);
+}
+
 void proxy_log(struct sip_proxy *p, const char *fmt, ...)
 {
     if (p->sink.log == NULL) {
         return;
     }
-    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    vlog(p, false, fmt, ap);
     va_end(ap);
-    p->sink.log(p->sink.ctx, line);
+}
+
+void proxy_debug(struct sip_proxy *p, const char *fmt, ...)
+{
+    if (p->sink.log == NULL || !p->sink.debug) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(p, true, fmt, ap);
+    va_end(ap);
 }
 
 static uint32_t fnv(const char *s, size_t n, uint32_t h)
@@ -498,10 +514,13 @@ static void on_ack(struct sip_proxy *p, const struct sip_peer *from, const struc
         proxy_maybe_free(p, t);
         return;
     }
-    (void)from;
     const struct sip_uri *next;
     bool pop = route_processing(p, m, &next);
     struct target tg = {0};
+    /* The same relay rule as for other requests: inside, or along a dialog we record-routed. */
+    if (!pop && !is_inside(p, from)) {
+        return;
+    }
     if (m->max_forwards == 0 || is_looped(p, m) || proxy_resolve(p, next, &tg.hop) != 0) {
         return; /* an ACK is never answered */
     }
@@ -722,6 +741,12 @@ void sip_proxy_on_datagram(struct sip_proxy *p, const struct sip_peer *from, con
     }
     if (sip_msg_parse(&p->in, buf, len, SIP_PARSE_DGRAM, NULL) <= 0) {
         p->stats.bad++;
+        if (p->sink.debug) {
+            char ip[64];
+            sip_peer_ip_text(from, ip, sizeof(ip));
+            proxy_debug(p, "drop from %s:%u: %s at byte %zu", ip, from->port,
+                        sip_err_phrase(p->in.err), p->in.err_off);
+        }
         return;
     }
     if (p->in.is_request) {

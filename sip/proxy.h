@@ -37,8 +37,10 @@ struct sip_proxy_cfg {
 struct sip_proxy_sink {
     /* send: one datagram to `to`, as iov[0..n). Copy it before returning. */
     void (*send)(void *ctx, const struct sip_peer *to, const struct iovec *iov, size_t n);
-    /* log: one line about an event worth an administrator's attention (info level). */
-    void (*log)(void *ctx, const char *line);
+    /* log: one line about an event; `debug` lines (per-packet detail such as a dropped
+     * malformed message) are only formatted when debug is set. */
+    void (*log)(void *ctx, bool debug, const char *line);
+    bool debug;
     void *ctx;
 };
 

@@ -86,6 +86,7 @@ void proxy_send_iov(struct sip_proxy *p, const struct sip_peer *to, const struct
                     size_t n);
 void proxy_send(struct sip_proxy *p, const struct sip_peer *to, const char *buf, size_t len);
 void proxy_log(struct sip_proxy *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void proxy_debug(struct sip_proxy *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *proxy_dup(const char *buf, size_t len);
 void proxy_rearm(struct sip_proxy *p, struct ptxn *t);
 void proxy_maybe_free(struct sip_proxy *p, struct ptxn *t);

@@ -174,7 +174,16 @@ void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const s
     if (b == NULL) {
         /* §16.7: a 2xx to an INVITE whose transaction is gone is forwarded statelessly, to the
          * next Via (received/rport first, RFC 3581 §4). */
-        if (m->cseq_method_id == SIP_METHOD_INVITE && m->status >= 200 && m->status < 300) {
+        /* Only when the top Via is ours: sipring must not reflect responses to any address a
+         * stranger writes into a second Via. */
+        struct sip_peer top;
+        bool ours = false;
+        if (sip_peer_from_text(v->host, v->has_port ? v->port : 5060, &top) == 0) {
+            for (size_t i = 0; i < p->cfg.self_count; i++) {
+                ours |= sip_peer_eq(&top, &p->cfg.self[i]);
+            }
+        }
+        if (ours && m->cseq_method_id == SIP_METHOD_INVITE && m->status >= 200 && m->status < 300) {
             const struct sip_via *up = &m->via[1];
             struct sip_peer to;
             struct sip_str host = up->has_received ? up->received : up->host;

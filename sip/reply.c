@@ -12,6 +12,9 @@ struct out {
 
 static void put(struct out *o, const char *p, size_t n)
 {
+    if (n == 0) {
+        return; /* p may be NULL for an empty slice */
+    }
     if (n > o->cap - o->used) {
         o->overflow = true;
         return;

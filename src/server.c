@@ -217,10 +217,10 @@ static void sink_send(void *ctx, const struct sip_peer *to, const struct iovec *
     io_uring_sqe_set_data64(sqe, ud(OP_SEND, (uint32_t)idx));
 }
 
-static void sink_log(void *ctx, const char *line)
+static void sink_log(void *ctx, bool debug, const char *line)
 {
     (void)ctx;
-    log_info("%s", line);
+    log_msg(debug ? LOG_LVL_DEBUG : LOG_LVL_INFO, "%s", line);
 }
 
 static void on_recv(struct server *s, struct io_uring_cqe *cqe, uint32_t li)
@@ -355,7 +355,7 @@ static int setup_proxy(struct server *s, const struct config *cfg)
         return -1;
     }
     s->loc = sip_location_mem_new(65536);
-    struct sip_proxy_sink sink = {sink_send, sink_log, s};
+    struct sip_proxy_sink sink = {sink_send, sink_log, log_enabled(LOG_LVL_DEBUG), s};
     s->proxy = s->loc ? sip_proxy_new(&pc, s->loc, sink, seed) : NULL;
     if (s->proxy == NULL) {
         log_error("out of memory for the transaction pool");

@@ -57,7 +57,7 @@ static void setup(void)
     cfg.max_expires = 3600;
     cfg.default_expires = 3600;
     loc = sip_location_mem_new(64);
-    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, NULL}, 42);
+    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL}, 42);
     nout = 0;
 }
 

@@ -12,7 +12,8 @@ base=$((21000 + (RANDOM % 400) * 10))
 P=$base UAS=$((base + 1)) UAC=$((base + 2)) REG=$((base + 3)) HOP=$((base + 4)) UAS2=$((base + 5))
 pids=()
 cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    # `timeout` does not pass SIGKILL on: end its children (the SIPp processes) first.
+    for p in "${pids[@]}"; do pkill -9 -P "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
     if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
