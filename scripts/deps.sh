@@ -16,7 +16,7 @@ SRTP_VERSION=2.5.0-3
 log() { printf 'deps: %s\n' "$*" >&2; }
 
 apt_pkgs=(build-essential meson ninja-build pkg-config clang libclang-rt-14-dev llvm
-          liburing-dev libcriterion-dev sip-tester dpkg-dev python3 iproute2 procps
+          liburing-dev libcriterion-dev sip-tester dpkg-dev python3 iproute2 procps nftables
           libosip2-dev libsofia-sip-ua-dev)
 
 missing=()
