@@ -403,7 +403,8 @@ static bool dialog_forming(const struct sip_msg *m)
 struct target {
     struct sip_str ruri; /* new Request-URI, or unset to keep it */
     struct sip_peer hop;
-    struct sip_str path; /* Route lines to add (Path of a binding), comma-joined values */
+    struct sip_str path;        /* Route lines to add (Path of a binding), comma-joined values */
+    const struct sip_hdr *drop; /* a Route element to remove besides our own top one */
 };
 
 /* Builds and sends one branch of t for the request m. */
@@ -427,6 +428,9 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
     }
     if (pop_route) {
         sip_build_remove(&bd, sip_msg_first(m, SIP_HDR_ROUTE));
+    }
+    if (tg->drop != NULL && !(pop_route && tg->drop == sip_msg_first(m, SIP_HDR_ROUTE))) {
+        sip_build_remove(&bd, tg->drop);
     }
     if (tg->path.len > 0) {
         sip_build_prepend(&bd, sip_build_fmt(&bd, "Route: %.*s\r\n", (int)tg->path.len,
@@ -555,8 +559,37 @@ static size_t location_targets(struct sip_proxy *p, const struct sip_msg *m,
     return p->loc->ops->lookup(p->loc->self, aor, p->now, bs, cap);
 }
 
+/* §16.4: "If the Request-URI contains a value this proxy previously placed into a Record-Route
+ * header field, the proxy MUST replace the Request-URI in the request with the last value from
+ * the Route header field, and remove that value" (the previous hop was a strict router). */
+static bool strict_router_fix(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m)
+{
+    if (m->count[SIP_HDR_ROUTE] == 0 || !proxy_uri_is_self(p, &m->ruri) || m->ruri.user.len > 0) {
+        return false;
+    }
+    const struct sip_hdr *last = NULL, *first = sip_msg_first(m, SIP_HDR_ROUTE);
+    for (const struct sip_hdr *h = first; h; h = sip_msg_next(m, h)) {
+        last = h;
+    }
+    const struct sip_uri *dest = &m->addr[last->item].uri;
+    bool pop = first != last && proxy_uri_is_self(p, &m->addr[first->item].uri);
+    const struct sip_hdr *next_route = pop ? sip_msg_next(m, first) : first;
+    const struct sip_uri *hop_uri =
+        next_route != NULL && next_route != last ? &m->addr[next_route->item].uri : dest;
+    struct target tg = {.ruri = dest->raw, .drop = last};
+    if (proxy_resolve(p, hop_uri, &tg.hop) != 0) {
+        proxy_reply(p, t, m, 503, "Service Unavailable (cannot resolve next hop)", SIP_STR_NULL);
+    } else if (forward_branch(p, t, m, &tg, pop) != 0) {
+        proxy_reply(p, t, m, 500, "Server Internal Error", SIP_STR_NULL);
+    }
+    return true;
+}
+
 static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m)
 {
+    if (strict_router_fix(p, t, m)) {
+        return;
+    }
     const struct sip_uri *next;
     bool pop = route_processing(p, m, &next);
     bool has_route = next != &m->ruri;

@@ -244,3 +244,40 @@ Test(proxy, not_relaying_for_strangers, .init = setup, .fini = teardown)
     cr_assert_eq(nout, 2);
     cr_expect_eq(status_of(&out[1]), 403);
 }
+
+/* §16.4: a strict router put our Record-Route URI into the Request-URI; we restore the real
+ * target from the last Route value and remove it. */
+Test(proxy, strict_router_fix, .init = setup, .fini = teardown)
+{
+    const char *req = "BYE sip:192.0.2.1:5060;lr SIP/2.0\r\n"
+                      "Via: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKs1\r\n"
+                      "Route: <sip:10.0.0.20;lr>\r\nRoute: <sip:b@10.0.0.9:5080>\r\n"
+                      "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@x>;tag=tb\r\nCall-ID: s1\r\n"
+                      "CSeq: 2 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+    feed(ua(), req, 0);
+    cr_assert_eq(nout, 1);
+    cr_expect(memcmp(out[0].data, "BYE sip:b@10.0.0.9:5080 SIP/2.0\r\n", 33) == 0, "%.*s",
+              (int)out[0].len, out[0].data);
+    cr_expect(strstr(out[0].data, "Route: <sip:10.0.0.20;lr>\r\n") != NULL);
+    cr_expect(strstr(out[0].data, "Route: <sip:b@10.0.0.9:5080>") == NULL);
+    struct sip_peer hop = peer("10.0.0.20", 5060);
+    cr_expect(sip_peer_eq(&out[0].to, &hop), "the remaining Route is the next hop");
+}
+
+/* §16.4 loose routing: our own top Route is removed, the next one is the next hop, and the
+ * Request-URI stays. */
+Test(proxy, loose_route_popped, .init = setup, .fini = teardown)
+{
+    const char *req = "BYE sip:b@10.0.0.9:5080 SIP/2.0\r\n"
+                      "Via: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKl1\r\n"
+                      "Route: <sip:192.0.2.1:5060;lr>, <sip:10.0.0.20;lr>\r\n"
+                      "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@x>;tag=tb\r\nCall-ID: l1\r\n"
+                      "CSeq: 2 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+    feed(ua(), req, 0);
+    cr_assert_eq(nout, 1);
+    cr_expect(memcmp(out[0].data, "BYE sip:b@10.0.0.9:5080 SIP/2.0\r\n", 33) == 0);
+    cr_expect(strstr(out[0].data, "Route: <sip:10.0.0.20;lr>\r\n") != NULL);
+    cr_expect(strstr(out[0].data, "192.0.2.1:5060;lr") == NULL, "our Route is gone");
+    struct sip_peer hop = peer("10.0.0.20", 5060);
+    cr_expect(sip_peer_eq(&out[0].to, &hop));
+}
