@@ -9,7 +9,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-10}
 shift || true
 rates=("$@")
-[ ${#rates[@]} -gt 0 ] || rates=(500 1000 2000 3000 4000 6000 8000)
+[ ${#rates[@]} -gt 0 ] || rates=(100 200 500 1000 2000 3000 4000 6000 8000)
 cd "$top"
 scripts/deps.sh
 command -v kamailio >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q kamailio >&2
@@ -52,6 +52,7 @@ run_proxy() { # name port start-command...
         if [ "${failed:-1}" = 0 ] && [ "${ok:-0}" = "$calls" ]; then
             best=$r
             best_ms=$ms
+            echo "$r $ms" >> "$tmp/$name.clean"
         else
             break
         fi
@@ -65,9 +66,13 @@ sed -e "s|@PORT@|26060|; s|@CHILDREN@|1|; s|@MPATH@|/usr/lib/x86_64-linux-gnu/ka
 echo "calls of ${secs}s per step, rates: ${rates[*]} (SIPp uac and uas on the same 2 cores)" >&2
 read -r s_rate s_ms < <(run_proxy sipring 25060 build/src/sipring --listen udp:127.0.0.1:25060 --log-level warn)
 read -r k_rate k_ms < <(run_proxy kamailio 26060 kamailio -DD -E -f "$tmp/kamailio.cfg")
-printf '\n%-10s %22s %20s\n' proxy "clean rate (calls/s)" "CPU ms per call"
-printf '%-10s %22s %20s\n' sipring "$s_rate" "$s_ms"
-printf '%-10s %22s %20s\n' kamailio "$k_rate" "$k_ms"
-awk -v a="$s_rate" -v b="$k_rate" -v c="$s_ms" -v d="$k_ms" 'BEGIN {
-    if (b > 0) printf "rate ratio sipring/kamailio: %.2fx\n", a / b;
-    if (c > 0 && d > 0) printf "CPU per call ratio kamailio/sipring: %.2fx\n", d / c }'
+# CPU per call is compared at the highest rate both proxies carry cleanly.
+common=$(( s_rate < k_rate ? s_rate : k_rate ))
+s_cm=$(awk -v r="$common" '$1 == r {print $2}' "$tmp/sipring.clean" 2>/dev/null)
+k_cm=$(awk -v r="$common" '$1 == r {print $2}' "$tmp/kamailio.clean" 2>/dev/null)
+printf '\n%-10s %22s %26s %26s\n' proxy "clean rate (calls/s)" "CPU ms/call at clean rate" "CPU ms/call at $common/s"
+printf '%-10s %22s %26s %26s\n' sipring "$s_rate" "$s_ms" "${s_cm:-n/a}"
+printf '%-10s %22s %26s %26s\n' kamailio "$k_rate" "$k_ms" "${k_cm:-n/a}"
+awk -v a="$s_rate" -v b="$k_rate" -v c="${s_cm:-0}" -v d="${k_cm:-0}" 'BEGIN {
+    if (b > 0) printf "clean rate ratio sipring/kamailio: %.2fx\n", a / b;
+    if (c > 0 && d > 0) printf "CPU per call ratio kamailio/sipring at the common rate: %.2fx\n", d / c }'
