@@ -200,6 +200,10 @@ static uint64_t txn_next(const struct ptxn *t)
 {
     uint64_t best = sip_txn_next_timer(&t->st);
     for (int i = 0; i < t->nbranch; i++) {
+        uint64_t c = t->br[i].final_status == 0 ? t->br[i].timer_c_at : 0;
+        if (c != 0 && (best == 0 || c < best)) {
+            best = c;
+        }
         uint64_t a = sip_txn_next_timer(&t->br[i].ct), b = sip_txn_next_timer(&t->br[i].cancel_ct);
         if (a != 0 && (best == 0 || a < best)) {
             best = a;
@@ -460,6 +464,9 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
     b->to = tg->hop;
     t->nbranch++;
     sip_txn_client_start(&b->ct, m->method_id == SIP_METHOD_INVITE, false, &p->cfg.timers, p->now);
+    if (m->method_id == SIP_METHOD_INVITE) {
+        b->timer_c_at = p->now + (p->cfg.timer_c_ms ? p->cfg.timer_c_ms : 180000);
+    }
     proxy_send(p, &b->to, b->req, b->req_len);
     p->stats.forwarded++;
     return 0;

@@ -32,6 +32,7 @@ struct sip_proxy_cfg {
     uint32_t min_expires;
     uint32_t max_expires;
     uint32_t default_expires;
+    uint32_t timer_c_ms; /* §16.6 step 11: > 3 minutes; 0 = 180000 */
 };
 
 struct sip_proxy_sink {

@@ -24,6 +24,7 @@ struct branch {
     char *resp; /* final non-2xx response received, kept for the best-response choice */
     size_t resp_len;
     uint16_t final_status; /* 0 until final; 408 synthesized on timeout */
+    uint64_t timer_c_at;   /* INVITE branches: RFC 3261 §16.6 step 11 timer C, 0 if off */
     bool provisional_seen;
     bool cancel_wanted;
 };
@@ -102,6 +103,7 @@ void proxy_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *req,
 void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const struct sip_msg *m);
 void proxy_txn_timer(struct sip_proxy *p, struct ptxn *t, uint64_t now);
 void proxy_cancel_branches(struct sip_proxy *p, struct ptxn *t, int except);
+void proxy_cancel_branches_one(struct sip_proxy *p, struct ptxn *t, int which);
 void proxy_forward_response_up(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
                                bool through_txn);
 

@@ -79,6 +79,17 @@ static void send_cancel(struct sip_proxy *p, struct ptxn *t, struct branch *b)
     (void)t;
 }
 
+void proxy_cancel_branches_one(struct sip_proxy *p, struct ptxn *t, int which)
+{
+    struct branch *b = &t->br[which];
+    if (b->final_status == 0 && !b->cancel_wanted) {
+        b->cancel_wanted = true;
+        if (b->provisional_seen) {
+            send_cancel(p, t, b);
+        }
+    }
+}
+
 void proxy_cancel_branches(struct sip_proxy *p, struct ptxn *t, int except)
 {
     for (int i = 0; i < t->nbranch; i++) {
@@ -222,6 +233,10 @@ void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const s
         int bi = (int)(b - t->br);
         if (m->status < 200) {
             b->provisional_seen = true;
+            /* §16.7 step 2: a provisional (other than 100) resets timer C. */
+            if (m->status > 100 && b->timer_c_at != 0) {
+                b->timer_c_at = p->now + (p->cfg.timer_c_ms ? p->cfg.timer_c_ms : 180000);
+            }
             if (b->cancel_wanted && b->cancel == NULL) {
                 send_cancel(p, t, b);
             }
@@ -268,6 +283,17 @@ void proxy_txn_timer(struct sip_proxy *p, struct ptxn *t, uint64_t now)
             /* Timer B/F: the branch failed; it counts as a 408 (§16.7 step 1, §16.8). */
             b->final_status = 408;
             choose_best(p, t);
+        }
+        if (b->timer_c_at != 0 && now >= b->timer_c_at && b->final_status == 0) {
+            /* §16.8: timer C fired. With a provisional seen, CANCEL the branch (its 487 will
+             * come back); without one, the branch counts as a 408. */
+            b->timer_c_at = 0;
+            if (b->provisional_seen) {
+                proxy_cancel_branches_one(p, t, i);
+            } else {
+                b->final_status = 408;
+                choose_best(p, t);
+            }
         }
         acts = sip_txn_on_timer(&b->cancel_ct, now);
         if ((acts & SIP_TXN_SEND_REQUEST) && b->cancel != NULL) {

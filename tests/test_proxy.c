@@ -56,6 +56,7 @@ static void setup(void)
     cfg.min_expires = 60;
     cfg.max_expires = 3600;
     cfg.default_expires = 3600;
+    cfg.timer_c_ms = 181000;
     loc = sip_location_mem_new(64);
     p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL}, 42);
     nout = 0;
@@ -280,4 +281,20 @@ Test(proxy, loose_route_popped, .init = setup, .fini = teardown)
     cr_expect(strstr(out[0].data, "192.0.2.1:5060;lr") == NULL, "our Route is gone");
     struct sip_peer hop = peer("10.0.0.20", 5060);
     cr_expect(sip_peer_eq(&out[0].to, &hop));
+}
+
+/* §16.6 step 11 and §16.8: timer C (> 3 min) guards a ringing branch: when it fires, the branch
+ * is CANCELled and its 487 goes upstream. */
+Test(proxy, timer_c_cancels_a_ringing_branch, .init = setup, .fini = teardown)
+{
+    feed(ua(), invite("sip:b@10.0.0.9:5080", "z9hG4bKc1"), 0);
+    answer(1, 180, "tb", 100);
+    size_t before = nout;
+    sip_proxy_on_timer(p, 180000);
+    cr_expect_eq(nout, before, "nothing before timer C");
+    sip_proxy_on_timer(p, 100 + 181000);
+    cr_assert_eq(nout, before + 1);
+    cr_expect(memcmp(out[before].data, "CANCEL sip:b@10.0.0.9:5080 SIP/2.0", 34) == 0);
+    answer(1, 487, "tb", 100 + 181010);
+    cr_expect_eq(status_of(&out[nout - 1]), 487);
 }
