@@ -824,6 +824,25 @@ uint64_t sip_proxy_next_timer(const struct sip_proxy *p)
     return (t == 0 || t > p->next_expire_sweep) ? p->next_expire_sweep : t;
 }
 
+void sip_proxy_reconfigure(struct sip_proxy *p, const struct sip_proxy_cfg *cfg, bool debug)
+{
+    memcpy(p->cfg.domains, cfg->domains, sizeof(cfg->domains));
+    p->cfg.domain_count = cfg->domain_count;
+    memcpy(p->cfg.inside, cfg->inside, sizeof(cfg->inside));
+    p->cfg.inside_count = cfg->inside_count;
+    memcpy(p->cfg.upstream, cfg->upstream, sizeof(cfg->upstream));
+    p->cfg.timers = cfg->timers;
+    p->cfg.min_expires = cfg->min_expires;
+    p->cfg.max_expires = cfg->max_expires;
+    p->cfg.default_expires = cfg->default_expires;
+    p->sink.debug = debug;
+}
+
+void sip_proxy_set_debug(struct sip_proxy *p, bool debug)
+{
+    p->sink.debug = debug;
+}
+
 void sip_proxy_drain(struct sip_proxy *p)
 {
     p->draining = true;

@@ -74,6 +74,14 @@ void sip_proxy_on_timer(struct sip_proxy *p, uint64_t now_ms);
 /* sip_proxy_next_timer: the earliest deadline, or 0 if nothing is pending. */
 uint64_t sip_proxy_next_timer(const struct sip_proxy *p);
 
+/* sip_proxy_reconfigure: takes domains, trusted networks, upstream, timers and registration
+ * limits from cfg; addresses and the pool size stay as created. Running transactions keep the
+ * timers they started with. */
+void sip_proxy_reconfigure(struct sip_proxy *p, const struct sip_proxy_cfg *cfg, bool debug);
+
+/* sip_proxy_set_debug: whether debug lines are formatted and sent to the sink. */
+void sip_proxy_set_debug(struct sip_proxy *p, bool debug);
+
 /* sip_proxy_drain: from now on new requests get 503; running transactions finish. */
 void sip_proxy_drain(struct sip_proxy *p);
 

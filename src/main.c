@@ -27,5 +27,5 @@ int main(int argc, char **argv)
     }
     log_info("sipring %s starting (%s, %s)", SIPRING_VERSION, tls_lib_version(),
              rtp_srtp_lib_version());
-    return server_run(&cfg);
+    return server_run(&cfg, argc, argv);
 }

@@ -58,6 +58,9 @@ struct server {
     struct sip_proxy *proxy;
     struct sip_location *loc;
     int fd4, fd6; /* the sockets sends leave from, per family */
+    const struct config *cfg;
+    int argc;
+    char **argv;
     bool stopping;
     bool draining;
     uint64_t drain_deadline;
@@ -251,6 +254,34 @@ static void on_recv(struct server *s, struct io_uring_cqe *cqe, uint32_t li)
     return_buf(s, bid);
 }
 
+/* SIGHUP: re-reads the command line and config file and applies what can change while
+ * running: log level and sink, domains, trusted networks, upstream, timers, registration
+ * limits. Listeners, the advertised address and the pool size need a restart. */
+static void make_proxy_cfg(const struct config *cfg, struct sip_proxy_cfg *out);
+
+static void reload(struct server *s)
+{
+    static struct config next;
+    if (options_load(&next, s->argc, s->argv) != OPTIONS_RUN) {
+        log_warn("SIGHUP: the configuration has errors (see above); keeping the running one");
+        return;
+    }
+    struct sip_proxy_cfg pc;
+    make_proxy_cfg(&next, &pc);
+    sip_proxy_reconfigure(s->proxy, &pc, log_enabled(LOG_LVL_DEBUG));
+    log_init(next.log_level, next.log_syslog);
+    sip_proxy_set_debug(s->proxy, log_enabled(LOG_LVL_DEBUG));
+    bool restart = next.listen_count != s->cfg->listen_count ||
+                   memcmp(next.listen, s->cfg->listen, sizeof(next.listen)) != 0 ||
+                   strcmp(next.advertise, s->cfg->advertise) != 0 ||
+                   next.max_transactions != s->cfg->max_transactions;
+    log_info("SIGHUP: applied log level, %zu domains, %zu inside networks, upstream %s, "
+             "T1 %u ms, expires %u-%u s%s",
+             pc.domain_count, pc.inside_count, pc.upstream[0] ? pc.upstream : "none", pc.timers.t1_ms,
+             pc.min_expires, pc.max_expires,
+             restart ? "; listen, advertise and max-transactions changes need a restart" : "");
+}
+
 static void on_cqe(struct server *s, struct io_uring_cqe *cqe)
 {
     uint64_t u = io_uring_cqe_get_data64(cqe);
@@ -273,7 +304,7 @@ static void on_cqe(struct server *s, struct io_uring_cqe *cqe)
             s->draining = true;
             sip_proxy_drain(s->proxy);
         } else if (cqe->res == (int)sizeof(s->siginfo)) {
-            log_info("SIGHUP: configuration reload is not supported yet; nothing changed");
+            reload(s);
         }
         arm_signal(s);
         break;
@@ -310,45 +341,51 @@ static void self_addresses(const struct config *cfg, struct sip_proxy_cfg *pc)
     freeifaddrs(ifs);
 }
 
-static int setup_proxy(struct server *s, const struct config *cfg)
+/* The proxy's view of the configuration (pc is filled from scratch). */
+static void make_proxy_cfg(const struct config *cfg, struct sip_proxy_cfg *out)
 {
-    struct sip_proxy_cfg pc;
-    memset(&pc, 0, sizeof(pc));
-    self_addresses(cfg, &pc);
+    memset(out, 0, sizeof(*out));
+    self_addresses(cfg, out);
     if (cfg->advertise[0] != '\0') {
-        snprintf(pc.advertise, sizeof(pc.advertise), "%s", cfg->advertise);
+        snprintf(out->advertise, sizeof(out->advertise), "%s", cfg->advertise);
     } else {
         /* The first non-loopback address we have, else the first one. */
         size_t pick = 0;
-        for (size_t i = 0; i < pc.self_count; i++) {
-            if (!(pc.self[i].family == 4 && pc.self[i].ip[0] == 127)) {
+        for (size_t i = 0; i < out->self_count; i++) {
+            if (!(out->self[i].family == 4 && out->self[i].ip[0] == 127)) {
                 pick = i;
                 break;
             }
         }
         char host[48];
-        sip_peer_host_text(&pc.self[pick], host, sizeof(host));
-        snprintf(pc.advertise, sizeof(pc.advertise), "%.47s:%u", host, pc.self[pick].port);
+        sip_peer_host_text(&out->self[pick], host, sizeof(host));
+        snprintf(out->advertise, sizeof(out->advertise), "%.47s:%u", host, out->self[pick].port);
     }
     for (size_t i = 0; i < cfg->domain_count; i++) {
-        snprintf(pc.domains[pc.domain_count++], sizeof(pc.domains[0]), "%s", cfg->domains[i]);
+        snprintf(out->domains[out->domain_count++], sizeof(out->domains[0]), "%s", cfg->domains[i]);
     }
     if (cfg->domain_count == 0) {
-        snprintf(pc.domains[pc.domain_count++], sizeof(pc.domains[0]), "localhost");
+        snprintf(out->domains[out->domain_count++], sizeof(out->domains[0]), "localhost");
         char host[64];
         if (gethostname(host, sizeof(host)) == 0) {
             host[sizeof(host) - 1] = '\0';
-            snprintf(pc.domains[pc.domain_count++], sizeof(pc.domains[0]), "%s", host);
+            snprintf(out->domains[out->domain_count++], sizeof(out->domains[0]), "%s", host);
         }
     }
-    memcpy(pc.inside, cfg->inside, sizeof(pc.inside));
-    pc.inside_count = cfg->inside_count;
-    snprintf(pc.upstream, sizeof(pc.upstream), "%s", cfg->upstream);
-    pc.timers = (struct sip_timers){cfg->t1_ms, cfg->t2_ms, cfg->t4_ms};
-    pc.max_transactions = cfg->max_transactions;
-    pc.min_expires = cfg->min_expires;
-    pc.max_expires = cfg->max_expires;
-    pc.default_expires = cfg->max_expires < 3600 ? cfg->max_expires : 3600;
+    memcpy(out->inside, cfg->inside, sizeof(out->inside));
+    out->inside_count = cfg->inside_count;
+    snprintf(out->upstream, sizeof(out->upstream), "%s", cfg->upstream);
+    out->timers = (struct sip_timers){cfg->t1_ms, cfg->t2_ms, cfg->t4_ms};
+    out->max_transactions = cfg->max_transactions;
+    out->min_expires = cfg->min_expires;
+    out->max_expires = cfg->max_expires;
+    out->default_expires = cfg->max_expires < 3600 ? cfg->max_expires : 3600;
+}
+
+static int setup_proxy(struct server *s, const struct config *cfg)
+{
+    struct sip_proxy_cfg pc;
+    make_proxy_cfg(cfg, &pc);
     uint64_t seed;
     if (tls_random(&seed, sizeof(seed)) != 0) {
         log_error("no random bytes for the proxy's tags and branches");
@@ -417,12 +454,15 @@ static int setup(struct server *s, const struct config *cfg)
     return setup_proxy(s, cfg);
 }
 
-int server_run(const struct config *cfg)
+int server_run(const struct config *cfg, int argc, char **argv)
 {
     struct server s;
     struct io_uring_cqe *cqe_out;
     memset(&s, 0, sizeof(s));
     s.fd4 = s.fd6 = -1;
+    s.cfg = cfg;
+    s.argc = argc;
+    s.argv = argv;
     if (setup(&s, cfg) != 0) {
         return 1;
     }

@@ -9,7 +9,8 @@
 
 #include "options.h"
 
-/* server_run: binds the listeners, serves until SIGINT or SIGTERM. Returns the exit status. */
-int server_run(const struct config *cfg);
+/* server_run: binds the listeners, serves until SIGINT or SIGTERM (SIGHUP re-reads argc/argv
+ * and the config file). Returns the exit status. */
+int server_run(const struct config *cfg, int argc, char **argv);
 
 #endif
