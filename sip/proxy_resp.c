@@ -212,7 +212,6 @@ void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const s
                 }
             }
         }
-        (void)v;
         return;
     }
     if (is_cancel) {

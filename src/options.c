@@ -368,7 +368,7 @@ static int load_file(struct config *c, const bool *cli_set)
     return bad ? -1 : 0;
 }
 
-static void set_defaults(struct config *c, bool skip_repeat_defaults)
+static void set_defaults(struct config *c)
 {
     memset(c, 0, sizeof(*c));
     c->log_level = LOG_LVL_INFO;
@@ -381,7 +381,6 @@ static void set_defaults(struct config *c, bool skip_repeat_defaults)
     c->min_expires = 60;
     c->max_expires = 3600;
     c->drain_timeout_s = 10;
-    (void)skip_repeat_defaults;
 }
 
 enum options_result options_load(struct config *c, int argc, char **argv)
@@ -403,7 +402,7 @@ enum options_result options_load(struct config *c, int argc, char **argv)
     lopts[OPT_COUNT] = (struct option){0};
     shorts[sn] = '\0';
 
-    set_defaults(c, false);
+    set_defaults(c);
     bool cli_set[OPT_COUNT] = {0};
     int ch, bad = 0;
     opterr = 0;

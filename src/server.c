@@ -27,7 +27,7 @@
 #define SEND_SLOTS 256
 #define SEND_BUF 4096
 
-enum op { OP_RECV = 1, OP_SEND, OP_SIGNAL, OP_TIMEOUT };
+enum op { OP_RECV = 1, OP_SEND, OP_SIGNAL };
 
 /* user_data = op << 32 | index: the index is the listener or the send slot. */
 static uint64_t ud(enum op op, uint32_t idx)
@@ -307,8 +307,6 @@ static void on_cqe(struct server *s, struct io_uring_cqe *cqe)
             reload(s);
         }
         arm_signal(s);
-        break;
-    case OP_TIMEOUT:
         break;
     }
 }
