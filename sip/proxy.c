@@ -80,6 +80,16 @@ static uint16_t uri_port(const struct sip_uri *u)
     return u->has_port ? u->port : (u->scheme == SIP_SCHEME_SIPS ? 5061 : 5060);
 }
 
+bool proxy_peer_is_self(const struct sip_proxy *p, const struct sip_peer *peer)
+{
+    for (size_t i = 0; i < p->cfg.self_count; i++) {
+        if (sip_peer_eq(peer, &p->cfg.self[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
 bool proxy_uri_is_self(const struct sip_proxy *p, const struct sip_uri *u)
 {
     if (u->scheme != SIP_SCHEME_SIP && u->scheme != SIP_SCHEME_SIPS) {
@@ -92,12 +102,7 @@ bool proxy_uri_is_self(const struct sip_proxy *p, const struct sip_uri *u)
     }
     struct sip_peer peer;
     if (sip_peer_from_text(u->host, port, &peer) == 0) {
-        for (size_t i = 0; i < p->cfg.self_count; i++) {
-            if (sip_peer_eq(&peer, &p->cfg.self[i])) {
-                return true;
-            }
-        }
-        return false;
+        return proxy_peer_is_self(p, &peer);
     }
     /* A served domain name without a port, or with one of ours, is us too. */
     return proxy_domain_served(p, u) && (!u->has_port || port == p->self_port);
@@ -115,14 +120,7 @@ bool proxy_domain_served(const struct sip_proxy *p, const struct sip_uri *u)
     }
     /* Our own addresses are served domains: users register at sip:user@<our IP>. */
     struct sip_peer peer;
-    if (sip_peer_from_text(u->host, uri_port(u), &peer) == 0) {
-        for (size_t i = 0; i < p->cfg.self_count; i++) {
-            if (sip_peer_eq(&peer, &p->cfg.self[i])) {
-                return true;
-            }
-        }
-    }
-    return false;
+    return sip_peer_from_text(u->host, uri_port(u), &peer) == 0 && proxy_peer_is_self(p, &peer);
 }
 
 /* Next hop of a URI (RFC 3263 lite): maddr, else the host; a literal or "localhost" only until
@@ -229,6 +227,18 @@ static bool txn_live(const struct sip_txn *x)
     return x->state != SIP_TXN_IDLE && x->state != SIP_TXN_TERMINATED;
 }
 
+/* The message copies a transaction keeps (request, last response, each branch's messages). */
+static void free_copies(struct ptxn *t)
+{
+    free(t->req);
+    free(t->last);
+    for (int i = 0; i < t->nbranch; i++) {
+        free(t->br[i].req);
+        free(t->br[i].cancel);
+        free(t->br[i].resp);
+    }
+}
+
 void proxy_maybe_free(struct sip_proxy *p, struct ptxn *t)
 {
     if (!t->used || txn_live(&t->st)) {
@@ -247,13 +257,7 @@ void proxy_maybe_free(struct sip_proxy *p, struct ptxn *t)
     if (*link >= 0) {
         *link = t->hnext;
     }
-    free(t->req);
-    free(t->last);
-    for (int i = 0; i < t->nbranch; i++) {
-        free(t->br[i].req);
-        free(t->br[i].cancel);
-        free(t->br[i].resp);
-    }
+    free_copies(t);
     uint32_t gen = t->gen + 1;
     memset(t, 0, sizeof(*t));
     t->gen = gen;
@@ -385,11 +389,7 @@ static bool is_looped(const struct sip_proxy *p, const struct sip_msg *m)
         if (sip_peer_from_text(v->host, v->has_port ? v->port : 5060, &peer) != 0) {
             continue;
         }
-        bool ours = false;
-        for (size_t k = 0; k < p->cfg.self_count; k++) {
-            ours |= sip_peer_eq(&peer, &p->cfg.self[k]);
-        }
-        if (ours && v->branch.len >= 9 &&
+        if (proxy_peer_is_self(p, &peer) && v->branch.len >= 9 &&
             memcmp(v->branch.p + v->branch.len - 9, want, 9) == 0) {
             return true;
         }
@@ -911,13 +911,7 @@ void sip_proxy_free(struct sip_proxy *p)
     for (uint32_t i = 0; i < p->pool_cap; i++) {
         struct ptxn *t = &p->pool[i];
         if (t->used) {
-            free(t->req);
-            free(t->last);
-            for (int b = 0; b < t->nbranch; b++) {
-                free(t->br[b].req);
-                free(t->br[b].cancel);
-                free(t->br[b].resp);
-            }
+            free_copies(t);
         }
     }
     free(p->pool);

@@ -91,6 +91,7 @@ void proxy_debug(struct sip_proxy *p, const char *fmt, ...) __attribute__((forma
 char *proxy_dup(const char *buf, size_t len);
 void proxy_rearm(struct sip_proxy *p, struct ptxn *t);
 void proxy_maybe_free(struct sip_proxy *p, struct ptxn *t);
+bool proxy_peer_is_self(const struct sip_proxy *p, const struct sip_peer *peer);
 bool proxy_uri_is_self(const struct sip_proxy *p, const struct sip_uri *u);
 bool proxy_domain_served(const struct sip_proxy *p, const struct sip_uri *u);
 int proxy_resolve(const struct sip_proxy *p, const struct sip_uri *u, struct sip_peer *out);

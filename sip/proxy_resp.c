@@ -188,12 +188,8 @@ void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const s
         /* Only when the top Via is ours: sipring must not reflect responses to any address a
          * stranger writes into a second Via. */
         struct sip_peer top;
-        bool ours = false;
-        if (sip_peer_from_text(v->host, v->has_port ? v->port : 5060, &top) == 0) {
-            for (size_t i = 0; i < p->cfg.self_count; i++) {
-                ours |= sip_peer_eq(&top, &p->cfg.self[i]);
-            }
-        }
+        bool ours = sip_peer_from_text(v->host, v->has_port ? v->port : 5060, &top) == 0 &&
+                    proxy_peer_is_self(p, &top);
         if (ours && m->cseq_method_id == SIP_METHOD_INVITE && m->status >= 200 && m->status < 300) {
             const struct sip_via *up = &m->via[1];
             struct sip_peer to;
