@@ -151,49 +151,6 @@ static bool is_inside(const struct sip_proxy *p, const struct sip_peer *from)
 
 /* ---------- transaction table and timers ---------- */
 
-static void heap_push(struct sip_proxy *p, uint64_t at, uint32_t idx, uint32_t gen)
-{
-    if (p->heap_len == p->heap_cap) {
-        size_t cap = p->heap_cap ? p->heap_cap * 2 : 1024;
-        struct heap_ent *h = realloc(p->heap, cap * sizeof(*h));
-        if (h == NULL) {
-            return; /* the transaction keeps its state; its timer fires at the next push */
-        }
-        p->heap = h;
-        p->heap_cap = cap;
-    }
-    size_t i = p->heap_len++;
-    while (i > 0 && p->heap[(i - 1) / 2].at > at) {
-        p->heap[i] = p->heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    p->heap[i] = (struct heap_ent){at, idx, gen};
-}
-
-static struct heap_ent heap_pop(struct sip_proxy *p)
-{
-    struct heap_ent top = p->heap[0], last = p->heap[--p->heap_len];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= p->heap_len) {
-            break;
-        }
-        if (c + 1 < p->heap_len && p->heap[c + 1].at < p->heap[c].at) {
-            c++;
-        }
-        if (p->heap[c].at >= last.at) {
-            break;
-        }
-        p->heap[i] = p->heap[c];
-        i = c;
-    }
-    if (p->heap_len > 0) {
-        p->heap[i] = last;
-    }
-    return top;
-}
-
 static uint64_t txn_next(const struct ptxn *t)
 {
     uint64_t best = sip_txn_next_timer(&t->st);
@@ -218,7 +175,9 @@ void proxy_rearm(struct sip_proxy *p, struct ptxn *t)
     uint64_t next = txn_next(t);
     if (next != 0 && next != t->armed_at) {
         t->armed_at = next;
-        heap_push(p, next, (uint32_t)(t - p->pool), t->gen);
+        if (sip_wheel_add(&p->wheel, next, (uint32_t)(t - p->pool), t->gen) != 0) {
+            t->armed_at = 0; /* out of memory: the next re-arm of this transaction retries */
+        }
     }
 }
 
@@ -775,6 +734,9 @@ void sip_proxy_on_datagram(struct sip_proxy *p, const struct sip_peer *from, con
 {
     p->now = now;
     p->stats.rx++;
+    if (p->wheel.count == 0) {
+        p->wheel.cur_ms = now > p->wheel.cur_ms ? now : p->wheel.cur_ms; /* idle: nothing to fire */
+    }
     /* RFC 5626 §3.5.1: CRLF keepalives carry no message. */
     if (len <= 4 && strspn(buf, "\r\n") >= len) {
         return;
@@ -796,22 +758,25 @@ void sip_proxy_on_datagram(struct sip_proxy *p, const struct sip_peer *from, con
     }
 }
 
+static void fire(void *ctx, const struct sip_wheel_ent *e)
+{
+    struct sip_proxy *p = ctx;
+    struct ptxn *t = &p->pool[e->idx];
+    if (!t->used || t->gen != e->gen || t->armed_at != e->at_ms) {
+        return; /* stale: the transaction moved on or was freed */
+    }
+    t->armed_at = 0;
+    proxy_txn_timer(p, t, p->now);
+    if (t->used && t->gen == e->gen) {
+        proxy_rearm(p, t);
+        proxy_maybe_free(p, t);
+    }
+}
+
 void sip_proxy_on_timer(struct sip_proxy *p, uint64_t now)
 {
     p->now = now;
-    while (p->heap_len > 0 && p->heap[0].at <= now) {
-        struct heap_ent e = heap_pop(p);
-        struct ptxn *t = &p->pool[e.idx];
-        if (!t->used || t->gen != e.gen || t->armed_at != e.at) {
-            continue; /* stale: the transaction moved on or was freed */
-        }
-        t->armed_at = 0;
-        proxy_txn_timer(p, t, now);
-        if (t->used && t->gen == e.gen) {
-            proxy_rearm(p, t);
-            proxy_maybe_free(p, t);
-        }
-    }
+    sip_wheel_advance(&p->wheel, now, fire, p);
     if (now >= p->next_expire_sweep) {
         p->loc->ops->expire(p->loc->self, now);
         p->next_expire_sweep = now + 1000;
@@ -820,7 +785,7 @@ void sip_proxy_on_timer(struct sip_proxy *p, uint64_t now)
 
 uint64_t sip_proxy_next_timer(const struct sip_proxy *p)
 {
-    uint64_t t = p->heap_len > 0 ? p->heap[0].at : 0;
+    uint64_t t = sip_wheel_next(&p->wheel);
     return (t == 0 || t > p->next_expire_sweep) ? p->next_expire_sweep : t;
 }
 
@@ -915,6 +880,6 @@ void sip_proxy_free(struct sip_proxy *p)
         }
     }
     free(p->pool);
-    free(p->heap);
+    sip_wheel_free(&p->wheel);
     free(p);
 }

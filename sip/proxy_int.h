@@ -6,6 +6,7 @@
 #include "msg.h"
 #include "proxy.h"
 #include "reply.h"
+#include "wheel.h"
 
 #define MAX_BRANCHES 4
 #define KEY_MAX 200
@@ -45,14 +46,8 @@ struct ptxn {
     size_t last_len;
     uint8_t nbranch;
     bool answered_final;
-    uint64_t armed_at; /* deadline last pushed to the heap */
+    uint64_t armed_at; /* deadline last filed in the wheel */
     struct branch br[MAX_BRANCHES];
-};
-
-struct heap_ent {
-    uint64_t at;
-    uint32_t idx;
-    uint32_t gen;
 };
 
 struct sip_proxy {
@@ -65,8 +60,7 @@ struct sip_proxy {
     int32_t free_head;
     uint32_t active;
     int32_t bucket[TXN_BUCKETS];
-    struct heap_ent *heap;
-    size_t heap_len, heap_cap;
+    struct sip_wheel wheel; /* deadlines of transactions, lazily cancelled by armed_at/gen */
     uint64_t seed;
     uint64_t counter;
     uint64_t now;
