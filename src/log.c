@@ -6,8 +6,9 @@
 #include <syslog.h>
 #include <time.h>
 
-static enum log_level threshold = LOG_LVL_INFO;
-static bool use_syslog;
+/* Read by every worker, written by worker 0 on SIGHUP: atomics, so a reload is seen whole. */
+static _Atomic enum log_level threshold = LOG_LVL_INFO;
+static _Atomic bool use_syslog;
 
 static const char *const names[] = {"error", "warn", "info", "debug"};
 static const int syslog_prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};

@@ -182,6 +182,11 @@ static int apply_max_txn(struct config *c, const char *v)
     return parse_u32(v, 16, 4194304, &c->max_transactions);
 }
 
+static int apply_threads(struct config *c, const char *v)
+{
+    return parse_u32(v, 0, 64, &c->threads);
+}
+
 static int apply_min_expires(struct config *c, const char *v)
 {
     return parse_u32(v, 1, 86400, &c->min_expires);
@@ -247,6 +252,8 @@ static const struct opt_def opts[] = {
      "SIP timer T4 (network lifetime of a message) in milliseconds.", apply_t4, 0},
     {"max-transactions", 0, "COUNT", "65536", "an integer from 16 to 4194304",
      "Most transactions at once; beyond, requests get 503.", apply_max_txn, 0},
+    {"threads", 0, "COUNT", "0", "an integer from 0 to 64",
+     "Worker threads, each with its own ring and sockets; 0: one per online CPU.", apply_threads, 0},
     {"min-expires", 0, "SECONDS", "60", "an integer from 1 to 86400",
      "Shortest registration accepted (shorter: 423 with Min-Expires).", apply_min_expires, 0},
     {"max-expires", 0, "SECONDS", "3600", "an integer from 60 to 604800",

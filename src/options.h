@@ -39,7 +39,8 @@ struct config {
     char upstream[256];
     char advertise[64];
     uint32_t t1_ms, t2_ms, t4_ms;
-    uint32_t max_transactions;
+    uint32_t max_transactions; /* per worker thread */
+    uint32_t threads;          /* 0: one per online CPU */
     uint32_t min_expires, max_expires;
     uint32_t drain_timeout_s;
 };

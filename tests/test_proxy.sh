@@ -20,7 +20,7 @@ cleanup() {
 trap cleanup EXIT
 
 start_proxy() {
-    "$bin" --listen "udp:127.0.0.1:$P" --log-level "${LOG_LEVEL:-info}" "$@" > "$tmp/proxy.log" 2>&1 &
+    "$bin" --listen "udp:127.0.0.1:$P" --log-level "${LOG_LEVEL:-info}" --threads 2 "$@" > "$tmp/proxy.log" 2>&1 &
     proxy=$!
     pids+=($proxy)
     for _ in $(seq 50); do grep -q 'advertising' "$tmp/proxy.log" && break; sleep 0.1; done
@@ -144,6 +144,8 @@ check "(g) calls were ringing at SIGTERM" "grep -qE 'draining [1-9][0-9]* pendin
 check "(g) it drained: every started transaction was answered" \
       "grep -q 'unanswered 0' '$tmp/proxy.log'"
 check "(g) requests after SIGTERM were refused with 503" "grep -qE 'refused [1-9]' '$tmp/proxy.log'"
+check "two workers: messages that reached the other one's socket were handed to the Call-ID owner" \
+      "grep -qE 'handed over [1-9][0-9]*, workers 2' '$tmp/proxy.log'"
 check "(e) retransmissions were absorbed, not forwarded again" \
       "grep -qE 'absorbed [1-9]' '$tmp/proxy_e.log'"
 kill "$gpid" 2>/dev/null

@@ -1,0 +1,79 @@
+/* src/location_locked.c: see location_locked.h. */
+#include "location_locked.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+struct locked {
+    struct sip_location outer;
+    struct sip_location *inner;
+    pthread_rwlock_t lock;
+};
+
+static int l_save(void *self, const struct sip_binding *b)
+{
+    struct locked *l = self;
+    pthread_rwlock_wrlock(&l->lock);
+    int rc = l->inner->ops->save(l->inner->self, b);
+    pthread_rwlock_unlock(&l->lock);
+    return rc;
+}
+
+static void l_remove(void *self, const char *aor, const char *contact)
+{
+    struct locked *l = self;
+    pthread_rwlock_wrlock(&l->lock);
+    l->inner->ops->remove(l->inner->self, aor, contact);
+    pthread_rwlock_unlock(&l->lock);
+}
+
+static size_t l_lookup(void *self, const char *aor, uint64_t now_ms, struct sip_binding *out,
+                       size_t cap)
+{
+    struct locked *l = self;
+    pthread_rwlock_rdlock(&l->lock);
+    size_t n = l->inner->ops->lookup(l->inner->self, aor, now_ms, out, cap);
+    pthread_rwlock_unlock(&l->lock);
+    return n;
+}
+
+static int l_find(void *self, const char *aor, const char *contact, uint64_t now_ms,
+                  struct sip_binding *out)
+{
+    struct locked *l = self;
+    pthread_rwlock_rdlock(&l->lock);
+    int rc = l->inner->ops->find(l->inner->self, aor, contact, now_ms, out);
+    pthread_rwlock_unlock(&l->lock);
+    return rc;
+}
+
+static void l_expire(void *self, uint64_t now_ms)
+{
+    struct locked *l = self;
+    pthread_rwlock_wrlock(&l->lock);
+    l->inner->ops->expire(l->inner->self, now_ms);
+    pthread_rwlock_unlock(&l->lock);
+}
+
+static const struct sip_location_ops locked_ops = {l_save, l_remove, l_lookup, l_find, l_expire};
+
+struct sip_location *location_locked_new(struct sip_location *inner)
+{
+    struct locked *l = calloc(1, sizeof(*l));
+    if (l == NULL || pthread_rwlock_init(&l->lock, NULL) != 0) {
+        free(l);
+        return NULL;
+    }
+    l->inner = inner;
+    l->outer = (struct sip_location){&locked_ops, l};
+    return &l->outer;
+}
+
+void location_locked_free(struct sip_location *loc)
+{
+    if (loc != NULL) {
+        struct locked *l = loc->self;
+        pthread_rwlock_destroy(&l->lock);
+        free(l);
+    }
+}

@@ -1,0 +1,556 @@
+/* src/worker.c: the per-thread event loop; see worker.h. */
+#include "worker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../sip/callid.h"
+#include "../tls/tls.h"
+#include "log.h"
+
+#define RING_ENTRIES 256
+#define BUF_GROUP 1
+#define BUF_COUNT 256
+#define BUF_SIZE (65536 + 512) /* a whole UDP datagram plus the recvmsg header and name */
+#define SEND_SLOTS 256
+#define SEND_BUF 4096
+
+/* user_data = op << 56 | payload: a listener or send-slot index, a control code, or a pointer
+ * (user-space pointers fit in 56 bits). */
+enum op {
+    OP_RECV = 1,
+    OP_SEND,
+    OP_SIGNAL,
+    OP_HANDOFF,     /* from another worker: payload is a struct handoff * to handle and free */
+    OP_CTRL,        /* from another worker: payload is an enum ctrl */
+    OP_RELOAD,      /* from worker 0: payload is a struct reload * */
+    OP_POST_FAILED, /* our MSG_RING failed (success is skipped): payload as posted */
+};
+
+enum ctrl { CTRL_DRAIN = 1, CTRL_STOP };
+
+#define PAYLOAD_MASK ((UINT64_C(1) << 56) - 1)
+
+static uint64_t ud(enum op op, uint64_t payload)
+{
+    return (uint64_t)op << 56 | (payload & PAYLOAD_MASK);
+}
+
+struct send_slot {
+    struct msghdr mh;
+    struct iovec iov;
+    struct sockaddr_storage to;
+    char buf[SEND_BUF];
+    int next_free;
+};
+
+struct handoff {
+    struct sip_peer from;
+    uint32_t len;
+    char data[];
+};
+
+struct reload {
+    atomic_int refs; /* workers that have not applied it yet */
+    struct sip_proxy_cfg pc;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static struct io_uring_sqe *get_sqe(struct worker *w)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+    if (sqe == NULL) {
+        io_uring_submit(&w->ring);
+        sqe = io_uring_get_sqe(&w->ring);
+    }
+    return sqe;
+}
+
+static void arm_recv(struct worker *w, uint32_t i)
+{
+    struct io_uring_sqe *sqe = get_sqe(w);
+    io_uring_prep_recvmsg_multishot(sqe, w->fds[i], &w->recv_mh, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = BUF_GROUP;
+    io_uring_sqe_set_data64(sqe, ud(OP_RECV, i));
+}
+
+static void arm_signal(struct worker *w)
+{
+    struct io_uring_sqe *sqe = get_sqe(w);
+    io_uring_prep_read(sqe, w->sigfd, &w->siginfo, sizeof(w->siginfo), 0);
+    io_uring_sqe_set_data64(sqe, ud(OP_SIGNAL, 0));
+}
+
+/* post: queues a MSG_RING carrying data to worker `to`. Every post is counted in inflight
+ * until its target consumes it, so that nobody leaves while a post to it is under way. */
+static void post(struct worker *w, unsigned to, uint64_t data)
+{
+    struct io_uring_sqe *sqe = get_sqe(w);
+    atomic_fetch_add(&w->all->inflight, 1);
+    io_uring_prep_msg_ring(sqe, w->all->w[to].ring.ring_fd, 0, data, 0);
+    io_uring_sqe_set_data64(sqe, ud(OP_POST_FAILED, data));
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+}
+
+static void post_ctrl_all(struct worker *w, enum ctrl c)
+{
+    for (unsigned i = 0; i < w->all->count; i++) {
+        if (i != w->id) {
+            post(w, i, ud(OP_CTRL, c));
+        }
+    }
+}
+
+static void return_buf(struct worker *w, unsigned bid)
+{
+    io_uring_buf_ring_add(w->br, w->bufs + (size_t)bid * BUF_SIZE, BUF_SIZE, (unsigned short)bid,
+                          io_uring_buf_ring_mask(BUF_COUNT), (int)w->bufs_to_return);
+    w->bufs_to_return++;
+}
+
+static int setup_bufs(struct worker *w)
+{
+    size_t ring_bytes = BUF_COUNT * sizeof(struct io_uring_buf);
+    void *mem = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    w->bufs = mmap(NULL, (size_t)BUF_COUNT * BUF_SIZE, PROT_READ | PROT_WRITE,
+                   MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (mem == MAP_FAILED || w->bufs == MAP_FAILED) {
+        log_error("worker %u: cannot map receive buffers: %s", w->id, strerror(errno));
+        return -1;
+    }
+    w->br = mem;
+    io_uring_buf_ring_init(w->br);
+    struct io_uring_buf_reg reg = {
+        .ring_addr = (unsigned long)w->br, .ring_entries = BUF_COUNT, .bgid = BUF_GROUP};
+    int rc = io_uring_register_buf_ring(&w->ring, &reg, 0);
+    if (rc != 0) {
+        log_error("worker %u: cannot register the provided buffer ring: %s", w->id, strerror(-rc));
+        return -1;
+    }
+    for (unsigned i = 0; i < BUF_COUNT; i++) {
+        return_buf(w, i);
+    }
+    io_uring_buf_ring_advance(w->br, (int)w->bufs_to_return);
+    w->bufs_to_return = 0;
+    return 0;
+}
+
+/* open_listener: one worker's socket on a listen address. SO_REUSEPORT lets every worker bind
+ * the same address; the kernel spreads datagrams over them by source address and port. */
+static int open_listener(const struct listen_addr *l)
+{
+    int fd = socket(l->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        log_error("listen %s: socket: %s", l->text, strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (l->addr.ss_family == AF_INET6) {
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    }
+    int rcvbuf = 4 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) != 0) {
+        log_error("listen %s: bind: %s", l->text, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void peer_of(const struct sockaddr *sa, struct sip_peer *p)
+{
+    memset(p, 0, sizeof(*p));
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        p->family = 6;
+        memcpy(p->ip, &s6->sin6_addr, 16);
+        p->port = ntohs(s6->sin6_port);
+    } else {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        p->family = 4;
+        memcpy(p->ip, &s4->sin_addr, 4);
+        p->port = ntohs(s4->sin_port);
+    }
+}
+
+static socklen_t sockaddr_of(const struct sip_peer *p, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (p->family == 6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+        s6->sin6_family = AF_INET6;
+        memcpy(&s6->sin6_addr, p->ip, 16);
+        s6->sin6_port = htons(p->port);
+        return sizeof(*s6);
+    }
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    s4->sin_family = AF_INET;
+    memcpy(&s4->sin_addr, p->ip, 4);
+    s4->sin_port = htons(p->port);
+    return sizeof(*s4);
+}
+
+/* The proxy's sink: copies the datagram into a send slot and queues a sendmsg; everything
+ * queued in one loop turn goes out with one submit. */
+static void sink_send(void *ctx, const struct sip_peer *to, const struct iovec *iov, size_t n)
+{
+    struct worker *w = ctx;
+    int fd = to->family == 6 ? w->fd6 : w->fd4;
+    if (w->free_slot < 0 || fd < 0) {
+        w->dropped++;
+        return;
+    }
+    struct send_slot *slot = &w->slots[w->free_slot];
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (iov[i].iov_len > sizeof(slot->buf) - len) {
+            w->dropped++;
+            return;
+        }
+        memcpy(slot->buf + len, iov[i].iov_base, iov[i].iov_len);
+        len += iov[i].iov_len;
+    }
+    int idx = w->free_slot;
+    w->free_slot = slot->next_free;
+    socklen_t tolen = sockaddr_of(to, &slot->to);
+    slot->iov = (struct iovec){slot->buf, len};
+    slot->mh = (struct msghdr){.msg_name = &slot->to, .msg_namelen = tolen, .msg_iov = &slot->iov,
+                               .msg_iovlen = 1};
+    struct io_uring_sqe *sqe = get_sqe(w);
+    io_uring_prep_sendmsg(sqe, fd, &slot->mh, 0);
+    io_uring_sqe_set_data64(sqe, ud(OP_SEND, (uint32_t)idx));
+}
+
+static void sink_log(void *ctx, bool debug, const char *line)
+{
+    (void)ctx;
+    log_msg(debug ? LOG_LVL_DEBUG : LOG_LVL_INFO, "%s", line);
+}
+
+/* hand_over: gives a datagram to the worker owning its Call-ID. Returns false when it must be
+ * handled here (stopping, or out of memory). */
+static bool hand_over(struct worker *w, unsigned owner, const struct sip_peer *from,
+                      const char *payload, unsigned plen)
+{
+    struct handoff *h = malloc(sizeof(*h) + plen);
+    if (h == NULL) {
+        return false;
+    }
+    /* Count first, then look at stop: a worker that saw stop and inflight 0 is gone, and this
+     * order guarantees we see its stop if our count came too late for it. */
+    atomic_fetch_add(&w->all->inflight, 1);
+    if (atomic_load(&w->all->stop)) {
+        atomic_fetch_sub(&w->all->inflight, 1);
+        free(h);
+        return false;
+    }
+    h->from = *from;
+    h->len = plen;
+    memcpy(h->data, payload, plen);
+    struct io_uring_sqe *sqe = get_sqe(w);
+    io_uring_prep_msg_ring(sqe, w->all->w[owner].ring.ring_fd, 0,
+                           ud(OP_HANDOFF, (uintptr_t)h), 0);
+    io_uring_sqe_set_data64(sqe, ud(OP_POST_FAILED, ud(OP_HANDOFF, (uintptr_t)h)));
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    w->handed_out++;
+    return true;
+}
+
+static void on_datagram(struct worker *w, const struct sip_peer *from, const char *payload,
+                        unsigned plen)
+{
+    if (w->all->count > 1) {
+        uint32_t h = sip_callid_hash(payload, plen);
+        unsigned owner = h % w->all->count;
+        if (h != 0 && owner != w->id && hand_over(w, owner, from, payload, plen)) {
+            return;
+        }
+    }
+    sip_proxy_on_datagram(w->proxy, from, payload, plen, now_ms());
+}
+
+static void on_recv(struct worker *w, struct io_uring_cqe *cqe, uint32_t li)
+{
+    if (!(cqe->flags & IORING_CQE_F_MORE)) {
+        if (cqe->res < 0 && cqe->res != -ENOBUFS) {
+            log_warn("worker %u: recvmsg failed: %s", w->id, strerror(-cqe->res));
+        }
+        if (!w->stopping) {
+            arm_recv(w, li);
+        }
+    }
+    if (cqe->res < 0 || !(cqe->flags & IORING_CQE_F_BUFFER)) {
+        return;
+    }
+    unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+    char *buf = w->bufs + (size_t)bid * BUF_SIZE;
+    struct io_uring_recvmsg_out *out = io_uring_recvmsg_validate(buf, cqe->res, &w->recv_mh);
+    if (out != NULL && !(out->flags & MSG_TRUNC)) {
+        struct sip_peer from;
+        peer_of(io_uring_recvmsg_name(out), &from);
+        on_datagram(w, &from, io_uring_recvmsg_payload(out, &w->recv_mh),
+                    io_uring_recvmsg_payload_length(out, cqe->res, &w->recv_mh));
+    } else {
+        w->dropped++;
+    }
+    return_buf(w, bid);
+}
+
+static void start_drain(struct worker *w, const char *why)
+{
+    if (!w->draining) {
+        log_info("worker %u: %s: draining %zu pending transactions, new requests get 503",
+                 w->id, why, sip_proxy_pending(w->proxy));
+        w->draining = true;
+        sip_proxy_drain(w->proxy);
+    }
+}
+
+/* on_signal (worker 0): SIGTERM/SIGINT drain every worker; SIGHUP reloads them all. */
+static void on_signal(struct worker *w)
+{
+    char why[32];
+    snprintf(why, sizeof(why), "signal %u", w->siginfo.ssi_signo);
+    if (w->siginfo.ssi_signo != SIGHUP) {
+        start_drain(w, why);
+        post_ctrl_all(w, CTRL_DRAIN);
+        return;
+    }
+    struct reload *r = malloc(sizeof(*r));
+    if (r == NULL || server_reload(w->all, &r->pc) != 0) {
+        free(r);
+        return;
+    }
+    sip_proxy_reconfigure(w->proxy, &r->pc, log_enabled(LOG_LVL_DEBUG));
+    if (w->all->count == 1) {
+        free(r);
+        return;
+    }
+    atomic_init(&r->refs, (int)w->all->count - 1);
+    for (unsigned i = 1; i < w->all->count; i++) {
+        post(w, i, ud(OP_RELOAD, (uintptr_t)r));
+    }
+}
+
+static void on_message(struct worker *w, enum op op, uint64_t payload)
+{
+    atomic_fetch_sub(&w->all->inflight, 1);
+    if (op == OP_HANDOFF) {
+        struct handoff *h = (struct handoff *)(uintptr_t)payload;
+        w->handed_in++;
+        sip_proxy_on_datagram(w->proxy, &h->from, h->data, h->len, now_ms());
+        free(h);
+    } else if (op == OP_RELOAD) {
+        struct reload *r = (struct reload *)(uintptr_t)payload;
+        sip_proxy_reconfigure(w->proxy, &r->pc, log_enabled(LOG_LVL_DEBUG));
+        if (atomic_fetch_sub(&r->refs, 1) == 1) {
+            free(r);
+        }
+    } else if (payload == CTRL_DRAIN) {
+        start_drain(w, "told by worker 0");
+    } else if (payload == CTRL_STOP) {
+        w->stopping = true;
+    }
+}
+
+/* A MSG_RING that could not be delivered: handle a hand-over here, drop anything else. */
+static void on_post_failed(struct worker *w, int res, uint64_t posted)
+{
+    enum op op = (enum op)(posted >> 56);
+    log_warn("worker %u: message to another worker failed: %s", w->id, strerror(-res));
+    on_message(w, op, posted & PAYLOAD_MASK);
+}
+
+static void on_cqe(struct worker *w, struct io_uring_cqe *cqe)
+{
+    uint64_t u = io_uring_cqe_get_data64(cqe);
+    uint64_t payload = u & PAYLOAD_MASK;
+    switch ((enum op)(u >> 56)) {
+    case OP_RECV:
+        on_recv(w, cqe, (uint32_t)payload);
+        break;
+    case OP_SEND:
+        if (cqe->res >= 0) {
+            w->tx++;
+        }
+        w->slots[payload].next_free = w->free_slot;
+        w->free_slot = (int)payload;
+        break;
+    case OP_SIGNAL:
+        if (cqe->res == (int)sizeof(w->siginfo)) {
+            on_signal(w);
+        }
+        arm_signal(w);
+        break;
+    case OP_HANDOFF:
+    case OP_CTRL:
+    case OP_RELOAD:
+        on_message(w, (enum op)(u >> 56), payload);
+        break;
+    case OP_POST_FAILED:
+        on_post_failed(w, cqe->res, payload);
+        break;
+    }
+}
+
+static int setup(struct worker *w)
+{
+    const struct config *cfg = w->all->cfg;
+    struct io_uring_params p = {0};
+    /* One thread submits to this ring (SINGLE_ISSUER), and completion work runs when it
+     * waits (DEFER_TASKRUN) rather than interrupting it: both only hold per thread. */
+    p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+    p.cq_entries = RING_ENTRIES * 4;
+    int rc = io_uring_queue_init_params(RING_ENTRIES, &w->ring, &p);
+    if (rc != 0) {
+        log_error("worker %u: io_uring setup failed: %s", w->id, strerror(-rc));
+        return -1;
+    }
+    if (setup_bufs(w) != 0) {
+        return -1;
+    }
+    w->slots = calloc(SEND_SLOTS, sizeof(*w->slots));
+    if (w->slots == NULL) {
+        log_error("worker %u: out of memory", w->id);
+        return -1;
+    }
+    for (int i = 0; i < SEND_SLOTS; i++) {
+        w->slots[i].next_free = i + 1 < SEND_SLOTS ? i + 1 : -1;
+    }
+    w->recv_mh.msg_namelen = sizeof(struct sockaddr_storage);
+    for (size_t i = 0; i < cfg->listen_count; i++) {
+        w->fds[i] = open_listener(&cfg->listen[i]);
+        if (w->fds[i] < 0) {
+            return -1;
+        }
+        w->nfds++;
+        if (cfg->listen[i].addr.ss_family == AF_INET6 && w->fd6 < 0) {
+            w->fd6 = w->fds[i];
+        } else if (cfg->listen[i].addr.ss_family == AF_INET && w->fd4 < 0) {
+            w->fd4 = w->fds[i];
+        }
+        if (w->id == 0) {
+            log_info("listening on %s", cfg->listen[i].text);
+        }
+    }
+    uint64_t seed;
+    if (tls_random(&seed, sizeof(seed)) != 0) {
+        log_error("no random bytes for the proxy's tags and branches");
+        return -1;
+    }
+    struct sip_proxy_sink sink = {sink_send, sink_log, log_enabled(LOG_LVL_DEBUG), w};
+    w->proxy = sip_proxy_new(&w->all->pc, w->all->loc, sink, seed);
+    if (w->proxy == NULL) {
+        log_error("worker %u: out of memory for the transaction pool", w->id);
+        return -1;
+    }
+    return 0;
+}
+
+/* finish: this worker has drained; the last one to get here stops everybody. */
+static void finish(struct worker *w)
+{
+    w->finished = true;
+    if (atomic_fetch_add(&w->all->finished, 1) + 1 == w->all->count) {
+        atomic_store(&w->all->stop, true);
+        post_ctrl_all(w, CTRL_STOP);
+        w->stopping = true;
+    }
+}
+
+static void loop(struct worker *w)
+{
+    struct io_uring_cqe *cqe_out;
+    for (;;) {
+        bool leaving = w->stopping && atomic_load(&w->all->inflight) == 0;
+        if (leaving) {
+            break;
+        }
+        uint64_t now = now_ms(), next = sip_proxy_next_timer(w->proxy);
+        uint64_t wait = next > now ? next - now : 0;
+        if (w->stopping || w->finished) {
+            wait = wait < 5 ? wait : 5; /* waiting for the others: look again soon */
+        }
+        struct __kernel_timespec ts = {(long long)(wait / 1000), (long long)(wait % 1000) * 1000000};
+        int rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe_out, 1, &ts, NULL);
+        if (rc < 0 && rc != -EINTR && rc != -ETIME) {
+            log_error("worker %u: io_uring wait failed: %s", w->id, strerror(-rc));
+            break;
+        }
+        struct io_uring_cqe *cqe;
+        unsigned head, n = 0;
+        io_uring_for_each_cqe(&w->ring, head, cqe)
+        {
+            on_cqe(w, cqe);
+            n++;
+        }
+        io_uring_cq_advance(&w->ring, n);
+        if (w->bufs_to_return > 0) {
+            io_uring_buf_ring_advance(w->br, (int)w->bufs_to_return);
+            w->bufs_to_return = 0;
+        }
+        now = now_ms();
+        sip_proxy_on_timer(w->proxy, now);
+        if (w->draining && !w->finished) {
+            if (w->drain_deadline == 0) {
+                w->drain_deadline = now + (uint64_t)w->all->cfg->drain_timeout_s * 1000;
+            }
+            if (sip_proxy_pending(w->proxy) == 0 || now >= w->drain_deadline) {
+                finish(w);
+            }
+        }
+    }
+    io_uring_submit(&w->ring);
+}
+
+void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    if (setup(w) != 0) {
+        atomic_store(&w->all->setup_failed, true);
+    }
+    pthread_barrier_wait(&w->all->ready);
+    if (atomic_load(&w->all->setup_failed)) {
+        return NULL;
+    }
+    for (uint32_t i = 0; i < w->nfds; i++) {
+        arm_recv(w, i);
+    }
+    if (w->sigfd >= 0) {
+        arm_signal(w);
+    }
+    loop(w);
+    return NULL;
+}
+
+void worker_cleanup(struct worker *w)
+{
+    if (w->ring.ring_fd > 0) {
+        io_uring_queue_exit(&w->ring);
+    }
+    for (size_t i = 0; i < w->nfds; i++) {
+        close(w->fds[i]);
+    }
+    free(w->slots);
+    sip_proxy_free(w->proxy);
+    if (w->bufs != NULL && w->bufs != MAP_FAILED) {
+        munmap(w->bufs, (size_t)BUF_COUNT * BUF_SIZE);
+    }
+}

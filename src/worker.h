@@ -1,0 +1,77 @@
+/* src/worker.h: one worker thread: an io_uring (SINGLE_ISSUER, DEFER_TASKRUN) with a provided
+ * buffer ring, multishot recvmsg on its own SO_REUSEPORT socket of every UDP listen address,
+ * sends batched per loop turn, a proxy instance with its own transactions and timing wheel.
+ *
+ * Ownership: a message belongs to the worker that owns its Call-ID (hash mod worker count).
+ * A datagram the kernel delivered elsewhere is copied into a malloc'd hand-over and posted to
+ * the owner's ring with IORING_OP_MSG_RING; the owner frees it after handling it. A received
+ * datagram lives in a provided buffer from its completion until the handler returns; sip_msg
+ * slices point into it only during that time, and the buffer goes back to the ring in a batch
+ * at the end of the loop turn. Worker 0 also reads signals (signalfd) and tells the others. */
+#ifndef SIPRING_SRC_WORKER_H
+#define SIPRING_SRC_WORKER_H
+
+#include <liburing.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/signalfd.h>
+
+#include "../sip/proxy.h"
+#include "options.h"
+
+struct send_slot;
+struct worker;
+
+/* What the workers share; set up before they start and read-only afterwards, except the
+ * atomics. */
+struct workers {
+    const struct config *cfg;
+    int argc;
+    char **argv;
+    unsigned count;
+    struct worker *w;
+    struct sip_proxy_cfg pc;  /* the proxy configuration at start */
+    struct sip_location *loc; /* shared, locked */
+    pthread_barrier_t ready;  /* every ring exists before anyone posts to another */
+    atomic_bool setup_failed;
+    atomic_uint finished;     /* workers done draining */
+    atomic_bool stop;         /* all done: no more hand-overs, leave once inflight is 0 */
+    atomic_long inflight;     /* MSG_RING posts not yet consumed by their target */
+};
+
+struct worker {
+    unsigned id;
+    struct workers *all;
+    pthread_t thread;
+    struct io_uring ring;
+    struct io_uring_buf_ring *br;
+    char *bufs;
+    unsigned bufs_to_return;
+    int fds[CONFIG_MAX_LISTEN];
+    size_t nfds;
+    int fd4, fd6; /* the sockets sends leave from, per family */
+    struct msghdr recv_mh;
+    struct send_slot *slots;
+    int free_slot;
+    struct sip_proxy *proxy;
+    int sigfd; /* worker 0 only; -1 elsewhere */
+    struct signalfd_siginfo siginfo;
+    bool draining, finished, stopping;
+    uint64_t drain_deadline;
+    uint64_t tx, dropped, handed_out, handed_in;
+};
+
+/* worker_main: the thread body (arg: struct worker *). Sets up the ring and sockets, waits for
+ * the others at all->ready, serves until every worker has drained, returns NULL. Worker 0 may
+ * be run on the main thread. */
+void *worker_main(void *arg);
+
+/* worker_cleanup: releases what worker_main set up; call after every worker has returned. */
+void worker_cleanup(struct worker *w);
+
+/* server_reload: re-reads the configuration (called by worker 0 on SIGHUP); defined in
+ * server.c. Fills pc and returns 0 when it can be applied, -1 otherwise. */
+int server_reload(struct workers *all, struct sip_proxy_cfg *pc);
+
+#endif
