@@ -77,3 +77,63 @@ Test(sdp, malformed)
         cr_expect_neq(sdp_parse(sip_str_make(bad[i], strlen(bad[i])), &s), 0, "%s", bad[i]);
     }
 }
+
+#include "sdp_rewrite.h"
+
+/* RFC 4566 §5.7/§5.14 and RFC 3605: after the rewrite every address the receiver sees is
+ * sipring's, every stream points at its relay port, RTCP follows, and refused streams stay 0. */
+Test(sdp_rewrite, every_address_and_port_is_the_relay)
+{
+    static const char offer[] = "v=0\r\n"
+                                "o=alice 2890844526 2890844526 IN IP4 192.168.1.10\r\n"
+                                "s=-\r\n"
+                                "c=IN IP4 192.168.1.10\r\n"
+                                "t=0 0\r\n"
+                                "m=audio 49170 RTP/AVP 0 8 101\r\n"
+                                "a=rtcp:49171 IN IP4 192.168.1.10\r\n"
+                                "a=candidate:1 1 UDP 2130706431 192.168.1.10 49170 typ host\r\n"
+                                "a=ice-ufrag:abcd\r\n"
+                                "a=sendrecv\r\n"
+                                "m=video 0 RTP/AVP 96\r\n"
+                                "m=video 51372 RTP/AVP 97\r\n"
+                                "c=IN IP4 192.168.1.11\r\n"
+                                "a=rtcp-mux\r\n"
+                                "a=rtcp:51372\r\n";
+    struct sdp s, r;
+    cr_assert_eq(sdp_parse((struct sip_str){offer, sizeof(offer) - 1}, &s), 0);
+    struct sdp_rewrite rw = {.addr = "203.0.113.1", .strip_ice = true, .port = {30000, 30002, 30004}};
+    char out[1024];
+    long n = sdp_rewrite(&s, (struct sip_str){offer, sizeof(offer) - 1}, &rw, out, sizeof(out));
+    cr_assert_gt(n, 0);
+    out[n] = '\0';
+    cr_assert_eq(sdp_parse((struct sip_str){out, (size_t)n}, &r), 0, "%s", out);
+    cr_assert_null(strstr(out, "192.168."), "no private address is left:\n%s", out);
+    cr_assert_null(strstr(out, "candidate"), "ICE candidates are removed:\n%s", out);
+    cr_assert_null(strstr(out, "ice-ufrag"));
+    cr_assert_not_null(strstr(out, "o=alice 2890844526 2890844526 IN IP4 203.0.113.1\r\n"));
+    cr_assert_eq(r.media_count, 3);
+    cr_assert_eq(r.media[0].port, 30000);
+    cr_assert_eq(r.media[0].rtcp_port, 30001);
+    cr_assert_eq(r.media[1].port, 0, "a refused stream stays refused (RFC 3264 §6)");
+    cr_assert_eq(r.media[2].port, 30004);
+    cr_assert_eq(r.media[2].rtcp_port, 30004, "rtcp-mux: RTCP on the RTP port");
+    cr_assert(sip_str_eq(sdp_media_conn(&r, 2)->addr, SIP_STR_LIT("203.0.113.1")));
+    cr_assert_not_null(strstr(out, "a=sendrecv\r\n"), "other lines are kept");
+}
+
+Test(sdp_rewrite, ipv6_and_overflow)
+{
+    static const char offer[] = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\n"
+                                "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+    struct sdp s;
+    cr_assert_eq(sdp_parse((struct sip_str){offer, sizeof(offer) - 1}, &s), 0);
+    struct sdp_rewrite rw = {.addr = "2001:db8::1", .port = {40000}};
+    char out[256];
+    long n = sdp_rewrite(&s, (struct sip_str){offer, sizeof(offer) - 1}, &rw, out, sizeof(out));
+    cr_assert_gt(n, 0);
+    out[n] = '\0';
+    cr_assert_not_null(strstr(out, "c=IN IP6 2001:db8::1\r\n"), "%s", out);
+    cr_assert_not_null(strstr(out, "m=audio 40000 RTP/AVP 0\r\n"), "%s", out);
+    cr_assert_eq(sdp_rewrite(&s, (struct sip_str){offer, sizeof(offer) - 1}, &rw, out, 40), -1,
+                 "too small a buffer is refused, not truncated");
+}
