@@ -139,7 +139,7 @@ int proxy_resolve(const struct sip_proxy *p, const struct sip_uri *u, struct sip
     return -1;
 }
 
-static bool is_inside(const struct sip_proxy *p, const struct sip_peer *from)
+bool proxy_is_inside(const struct sip_proxy *p, const struct sip_peer *from)
 {
     for (size_t i = 0; i < p->cfg.inside_count; i++) {
         if (sip_cidr_match(&p->cfg.inside[i], from)) {
@@ -410,6 +410,10 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
     } else {
         sip_build_append(&bd, SIP_STR_LIT("Max-Forwards: 70\r\n"));
     }
+    proxy_media_rewrite(p, m, &bd, &t->from, &tg->hop);
+    if (m->method_id == SIP_METHOD_BYE) {
+        proxy_media_end(p, m->call_id);
+    }
     long n = sip_build_finish(&bd);
     if (n < 0 || (size_t)n > sizeof(p->out) ||
         sip_build_flatten(bd.iov, bd.iov_n, p->out, sizeof(p->out)) != n) {
@@ -447,6 +451,9 @@ static void forward_stateless(struct sip_proxy *p, const struct sip_msg *m, cons
     const struct sip_hdr *mf = sip_msg_first(m, SIP_HDR_MAX_FORWARDS);
     if (mf != NULL) {
         sip_build_replace(&bd, mf, sip_build_fmt(&bd, "Max-Forwards: %d\r\n", m->max_forwards - 1));
+    }
+    if (p->in_from != NULL) {
+        proxy_media_rewrite(p, m, &bd, p->in_from, &tg->hop); /* an answer in a 2xx's ACK */
     }
     if (sip_build_finish(&bd) > 0) {
         proxy_send_iov(p, &tg->hop, bd.iov, bd.iov_n);
@@ -488,7 +495,7 @@ static void on_ack(struct sip_proxy *p, const struct sip_peer *from, const struc
     bool pop = route_processing(p, m, &next);
     struct target tg = {0};
     /* The same relay rule as for other requests: inside, or along a dialog we record-routed. */
-    if (!pop && !is_inside(p, from)) {
+    if (!pop && !proxy_is_inside(p, from)) {
         return;
     }
     if (m->max_forwards == 0 || is_looped(p, m) || proxy_resolve(p, next, &tg.hop) != 0) {
@@ -559,7 +566,7 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
     const struct sip_uri *next;
     bool pop = route_processing(p, m, &next);
     bool has_route = next != &m->ruri;
-    bool inside = is_inside(p, &t->from);
+    bool inside = proxy_is_inside(p, &t->from);
     /* Requests addressed to us, not to a user: answered here. */
     if (!has_route && proxy_uri_is_self(p, &m->ruri) && m->ruri.user.len == 0) {
         if (m->method_id == SIP_METHOD_REGISTER) {
@@ -706,6 +713,7 @@ static void on_request(struct sip_proxy *p, const struct sip_peer *from, const s
     }
     t->from = *from;
     t->is_invite = m->method_id == SIP_METHOD_INVITE;
+    t->is_initial_invite = t->is_invite && !m->addr[m->to].has_tag;
     t->req = proxy_dup(buf, len);
     t->req_len = t->req ? len : 0;
     sip_txn_server_start(&t->st, t->is_invite, false, &p->cfg.timers, p->now);
@@ -734,6 +742,7 @@ void sip_proxy_on_datagram(struct sip_proxy *p, const struct sip_peer *from, con
 {
     p->now = now;
     p->stats.rx++;
+    p->in_from = from;
     if (p->wheel.count == 0) {
         p->wheel.cur_ms = now > p->wheel.cur_ms ? now : p->wheel.cur_ms; /* idle: nothing to fire */
     }
@@ -756,6 +765,7 @@ void sip_proxy_on_datagram(struct sip_proxy *p, const struct sip_peer *from, con
     } else {
         proxy_on_response(p, from, &p->in);
     }
+    p->in_from = NULL; /* timers run without a message in hand */
 }
 
 static void fire(void *ctx, const struct sip_wheel_ent *e)

@@ -82,6 +82,10 @@ void sip_proxy_reconfigure(struct sip_proxy *p, const struct sip_proxy_cfg *cfg,
 /* sip_proxy_set_debug: whether debug lines are formatted and sent to the sink. */
 void sip_proxy_set_debug(struct sip_proxy *p, bool debug);
 
+/* sip_proxy_set_media: anchors the media of calls through media (borrowed; NULL: off). */
+struct sip_media;
+void sip_proxy_set_media(struct sip_proxy *p, struct sip_media *media);
+
 /* sip_proxy_drain: from now on new requests get 503; running transactions finish. */
 void sip_proxy_drain(struct sip_proxy *p);
 

@@ -7,6 +7,7 @@
 #include "proxy.h"
 #include "reply.h"
 #include "wheel.h"
+#include "media.h"
 
 #define MAX_BRANCHES 4
 #define KEY_MAX 200
@@ -35,6 +36,7 @@ struct ptxn {
     uint32_t gen;
     bool used;
     bool is_invite;
+    bool is_initial_invite; /* no To tag: its failure ends the call's media */
     struct sip_txn st;
     struct sip_peer from;
     char key[KEY_MAX];
@@ -71,6 +73,9 @@ struct sip_proxy {
     struct sip_msg in;  /* the message being handled */
     struct sip_msg aux; /* re-parses of kept copies */
     struct sip_msg aux2;
+    struct sip_media *media;       /* NULL: SDP is forwarded unchanged */
+    const struct sip_peer *in_from; /* source of the message being handled */
+    char sdp_out[8192];             /* rewritten SDP of the message being forwarded */
     char scratch[8192];
     char out[70000];
     struct iovec iov[SIP_MAX_HEADERS * 2 + 32];
@@ -93,6 +98,13 @@ int proxy_resolve(const struct sip_proxy *p, const struct sip_uri *u, struct sip
 /* Sends a locally generated response to the request of t through its server transaction. */
 void proxy_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *req, unsigned status,
                  const char *phrase, struct sip_str extra);
+
+bool proxy_is_inside(const struct sip_proxy *p, const struct sip_peer *from);
+
+/* proxy_media.c */
+void proxy_media_rewrite(struct sip_proxy *p, const struct sip_msg *m, struct sip_build *bd,
+                         const struct sip_peer *sender, const struct sip_peer *receiver);
+void proxy_media_end(struct sip_proxy *p, struct sip_str call_id);
 
 /* proxy_resp.c */
 void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const struct sip_msg *m);

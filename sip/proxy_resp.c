@@ -114,6 +114,9 @@ void proxy_forward_response_up(struct sip_proxy *p, struct ptxn *t, const struct
     sip_build_init(&bd, m, p->iov, sizeof(p->iov) / sizeof(p->iov[0]), p->scratch,
                    sizeof(p->scratch));
     sip_build_pop_via(&bd);
+    if (p->in_from != NULL && m->buf == p->in.buf) {
+        proxy_media_rewrite(p, m, &bd, p->in_from, &t->from);
+    }
     long n = sip_build_finish(&bd);
     if (n < 0 || sip_build_flatten(bd.iov, bd.iov_n, p->out, sizeof(p->out)) != n) {
         return;
@@ -161,6 +164,12 @@ static void choose_best(struct sip_proxy *p, struct ptxn *t)
         return;
     }
     struct branch *b = &t->br[best];
+    if (t->is_initial_invite && b->final_status >= 300) {
+        /* the call failed (or was cancelled: 487): no dialog, no media */
+        if (sip_msg_parse(&p->aux, t->req, t->req_len, SIP_PARSE_STREAM, NULL) > 0) {
+            proxy_media_end(p, p->aux.call_id);
+        }
+    }
     if (b->resp != NULL && sip_msg_parse(&p->aux2, b->resp, b->resp_len, SIP_PARSE_STREAM, NULL) > 0) {
         proxy_forward_response_up(p, t, &p->aux2, true);
     } else if (sip_msg_parse(&p->aux2, t->req, t->req_len, SIP_PARSE_STREAM, NULL) > 0) {
@@ -173,7 +182,6 @@ static void choose_best(struct sip_proxy *p, struct ptxn *t)
 void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const struct sip_msg *m)
 {
     struct ptxn *t = NULL;
-    (void)from;
     const struct sip_via *v = &m->via[0];
     bool is_cancel = m->cseq_method_id == SIP_METHOD_CANCEL;
     struct branch *b = find_branch(p, m, &t);
@@ -202,6 +210,7 @@ void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const s
                 sip_build_init(&bd, m, p->iov, sizeof(p->iov) / sizeof(p->iov[0]), p->scratch,
                                sizeof(p->scratch));
                 sip_build_pop_via(&bd);
+                proxy_media_rewrite(p, m, &bd, from, &to);
                 if (sip_build_finish(&bd) > 0) {
                     proxy_send_iov(p, &to, bd.iov, bd.iov_n);
                     p->stats.stateless++;

@@ -182,6 +182,43 @@ static int apply_max_txn(struct config *c, const char *v)
     return parse_u32(v, 16, 4194304, &c->max_transactions);
 }
 
+static int apply_rtp_ports(struct config *c, const char *v)
+{
+    uint32_t lo, hi;
+    char extra;
+    if (sscanf(v, "%u-%u%c", &lo, &hi, &extra) != 2 || lo < 1024 || hi > 65535 || hi < lo + 3) {
+        return -1;
+    }
+    c->rtp_port_min = (uint16_t)lo;
+    c->rtp_port_max = (uint16_t)hi;
+    return 0;
+}
+
+static int apply_media_timeout(struct config *c, const char *v)
+{
+    return parse_u32(v, 5, 86400, &c->media_timeout_s);
+}
+
+static int apply_media_relay(struct config *c, const char *v)
+{
+    if (strcmp(v, "yes") == 0 || strcmp(v, "no") == 0) {
+        c->media_relay = strcmp(v, "yes") == 0;
+        return 0;
+    }
+    return -1;
+}
+
+static int apply_public_address(struct config *c, const char *v)
+{
+    struct sip_peer ip;
+    if (sip_peer_from_text((struct sip_str){v, strlen(v)}, 0, &ip) != 0 ||
+        strlen(v) >= sizeof(c->public_address)) {
+        return -1;
+    }
+    strcpy(c->public_address, v);
+    return 0;
+}
+
 static int apply_threads(struct config *c, const char *v)
 {
     return parse_u32(v, 0, 64, &c->threads);
@@ -252,6 +289,14 @@ static const struct opt_def opts[] = {
      "SIP timer T4 (network lifetime of a message) in milliseconds.", apply_t4, 0},
     {"max-transactions", 0, "COUNT", "65536", "an integer from 16 to 4194304",
      "Most transactions at once; beyond, requests get 503.", apply_max_txn, 0},
+    {"media-relay", 0, "yes|no", "yes", "yes or no",
+     "Anchor the media of every call on sipring's RTP relay, rewriting SDP.", apply_media_relay, 0},
+    {"rtp-ports", 0, "MIN-MAX", "30000-39999", "two ports from 1024 to 65535, MIN-MAX, at least 4 apart",
+     "Ports for relayed RTP/RTCP pairs (even RTP, odd RTCP).", apply_rtp_ports, 0},
+    {"media-timeout", 0, "SECONDS", "60", "an integer from 5 to 86400",
+     "Close a call's relay ports after this long without a packet.", apply_media_timeout, 0},
+    {"public-address", 0, "IP", "", "an IPv4 or IPv6 address",
+     "Address put in SDP sent outside (behind 1:1 NAT: the public one).", apply_public_address, 0},
     {"threads", 0, "COUNT", "0", "an integer from 0 to 64",
      "Worker threads, each with its own ring and sockets; 0: one per online CPU.", apply_threads, 0},
     {"min-expires", 0, "SECONDS", "60", "an integer from 1 to 86400",
@@ -388,6 +433,10 @@ static void set_defaults(struct config *c)
     c->min_expires = 60;
     c->max_expires = 3600;
     c->drain_timeout_s = 10;
+    c->media_relay = true;
+    c->rtp_port_min = 30000;
+    c->rtp_port_max = 39999;
+    c->media_timeout_s = 60;
 }
 
 enum options_result options_load(struct config *c, int argc, char **argv)

@@ -43,6 +43,10 @@ struct config {
     uint32_t threads;          /* 0: one per online CPU */
     uint32_t min_expires, max_expires;
     uint32_t drain_timeout_s;
+    bool media_relay;
+    uint16_t rtp_port_min, rtp_port_max;
+    uint32_t media_timeout_s;
+    char public_address[48];
 };
 
 /* Outcome of options_load(). */

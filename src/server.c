@@ -14,6 +14,7 @@
 
 #include "../sip/proxy.h"
 #include "location_locked.h"
+#include "media.h"
 #include "log.h"
 #include "worker.h"
 
@@ -164,6 +165,28 @@ static void report(const struct workers *all)
              (unsigned long long)t.replied, (unsigned long long)t.absorbed,
              (unsigned long long)t.txn_refused, pending, (unsigned long long)dropped,
              (unsigned long long)handed, all->count);
+    struct media_stats ms = {0};
+    size_t open = 0;
+    for (unsigned i = 0; i < all->count; i++) {
+        if (all->w[i].media == NULL) {
+            continue;
+        }
+        const struct media_stats *x = media_get_stats(all->w[i].media);
+        ms.sessions_opened += x->sessions_opened;
+        ms.sessions_timed_out += x->sessions_timed_out;
+        ms.relayed += x->relayed;
+        ms.dropped_stranger += x->dropped_stranger;
+        ms.dropped_bad += x->dropped_bad;
+        ms.dropped_no_dest += x->dropped_no_dest;
+        ms.port_exhausted += x->port_exhausted;
+        open += media_open_sessions(all->w[i].media);
+    }
+    log_info("media: sessions %llu (open %zu, timed out %llu), relayed %llu, dropped: strangers "
+             "%llu, not RTP %llu, no destination %llu; port exhaustion %llu",
+             (unsigned long long)ms.sessions_opened, open, (unsigned long long)ms.sessions_timed_out,
+             (unsigned long long)ms.relayed, (unsigned long long)ms.dropped_stranger,
+             (unsigned long long)ms.dropped_bad, (unsigned long long)ms.dropped_no_dest,
+             (unsigned long long)ms.port_exhausted);
 }
 
 int server_run(const struct config *cfg, int argc, char **argv)

@@ -15,12 +15,13 @@
 #include "../sip/callid.h"
 #include "../tls/tls.h"
 #include "log.h"
+#include "media.h"
 
 #define RING_ENTRIES 256
 #define BUF_GROUP 1
 #define BUF_COUNT 256
 #define BUF_SIZE (65536 + 512) /* a whole UDP datagram plus the recvmsg header and name */
-#define SEND_SLOTS 256
+#define SEND_SLOTS 1024
 #define SEND_BUF 4096
 /* Under load a wait collects completions for up to BATCH_WAIT_US once the first has arrived,
  * so that one wake-up serves many datagrams; an idle worker still wakes on the first. SIP
@@ -40,6 +41,7 @@ enum op {
     OP_CTRL,        /* from another worker: payload is an enum ctrl */
     OP_RELOAD,      /* from worker 0: payload is a struct reload * */
     OP_POST_FAILED, /* our MSG_RING failed (success is skipped): payload as posted */
+    OP_RTP,         /* a relay socket: payload for media_on_recv */
 };
 
 enum ctrl { CTRL_DRAIN = 1, CTRL_STOP };
@@ -70,6 +72,11 @@ struct reload {
     struct sip_proxy_cfg pc;
 };
 
+uint64_t worker_ud_rtp(uint64_t payload)
+{
+    return ud(OP_RTP, payload);
+}
+
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -85,6 +92,21 @@ static struct io_uring_sqe *get_sqe(struct worker *w)
         sqe = io_uring_get_sqe(&w->ring);
     }
     return sqe;
+}
+
+uint64_t worker_now_ms(void)
+{
+    return now_ms();
+}
+
+struct io_uring *worker_ring(struct worker *w)
+{
+    return &w->ring;
+}
+
+struct io_uring_sqe *worker_sqe(struct worker *w)
+{
+    return get_sqe(w);
 }
 
 static void arm_recv(struct worker *w, uint32_t i)
@@ -182,8 +204,9 @@ static int open_listener(const struct listen_addr *l)
     return fd;
 }
 
-static void peer_of(const struct sockaddr *sa, struct sip_peer *p)
+void worker_peer_of(const void *sockaddr, struct sip_peer *p)
 {
+    const struct sockaddr *sa = sockaddr;
     memset(p, 0, sizeof(*p));
     if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
@@ -215,12 +238,11 @@ static socklen_t sockaddr_of(const struct sip_peer *p, struct sockaddr_storage *
     return sizeof(*s4);
 }
 
-/* The proxy's sink: copies the datagram into a send slot and queues a sendmsg; everything
- * queued in one loop turn goes out with one submit. */
-static void sink_send(void *ctx, const struct sip_peer *to, const struct iovec *iov, size_t n)
+/* queue_send: copies iov into a send slot and queues a sendmsg from fd; everything queued in
+ * one loop turn goes out with one submit. */
+static void queue_send(struct worker *w, int fd, const struct sip_peer *to, const struct iovec *iov,
+                       size_t n)
 {
-    struct worker *w = ctx;
-    int fd = to->family == 6 ? w->fd6 : w->fd4;
     if (w->free_slot < 0 || fd < 0) {
         w->dropped++;
         return;
@@ -244,6 +266,20 @@ static void sink_send(void *ctx, const struct sip_peer *to, const struct iovec *
     struct io_uring_sqe *sqe = get_sqe(w);
     io_uring_prep_sendmsg(sqe, fd, &slot->mh, 0);
     io_uring_sqe_set_data64(sqe, ud(OP_SEND, (uint32_t)idx));
+}
+
+void worker_send_raw(struct worker *w, int fd, const struct sip_peer *to, const void *data,
+                     size_t len)
+{
+    struct iovec iov = {(void *)(uintptr_t)data, len};
+    queue_send(w, fd, to, &iov, 1);
+}
+
+/* The proxy's sink: from the SIP socket of the destination's family. */
+static void sink_send(void *ctx, const struct sip_peer *to, const struct iovec *iov, size_t n)
+{
+    struct worker *w = ctx;
+    queue_send(w, to->family == 6 ? w->fd6 : w->fd4, to, iov, n);
 }
 
 static void sink_log(void *ctx, bool debug, const char *line)
@@ -312,7 +348,7 @@ static void on_recv(struct worker *w, struct io_uring_cqe *cqe, uint32_t li)
     struct io_uring_recvmsg_out *out = io_uring_recvmsg_validate(buf, cqe->res, &w->recv_mh);
     if (out != NULL && !(out->flags & MSG_TRUNC)) {
         struct sip_peer from;
-        peer_of(io_uring_recvmsg_name(out), &from);
+        worker_peer_of(io_uring_recvmsg_name(out), &from);
         on_datagram(w, &from, io_uring_recvmsg_payload(out, &w->recv_mh),
                     io_uring_recvmsg_payload_length(out, cqe->res, &w->recv_mh));
     } else {
@@ -415,6 +451,11 @@ static void on_cqe(struct worker *w, struct io_uring_cqe *cqe)
     case OP_POST_FAILED:
         on_post_failed(w, cqe->res, payload);
         break;
+    case OP_RTP:
+        if (w->media != NULL) {
+            media_on_recv(w->media, payload, cqe);
+        }
+        break;
     }
 }
 
@@ -468,6 +509,23 @@ static int setup(struct worker *w)
     if (w->proxy == NULL) {
         log_error("worker %u: out of memory for the transaction pool", w->id);
         return -1;
+    }
+    if (cfg->media_relay) {
+        /* the media address towards the inside: the advertised host, without port */
+        char host[64];
+        snprintf(host, sizeof(host), "%s", w->all->pc.advertise);
+        char *h = host;
+        if (*h == '[') {
+            h++;
+            *strchrnul(h, ']') = '\0';
+        } else if (strchr(h, ':') == strrchr(h, ':')) {
+            *strchrnul(h, ':') = '\0';
+        }
+        w->media = media_new(w, cfg, w->id, w->all->count, h);
+        if (w->media == NULL) {
+            return -1;
+        }
+        sip_proxy_set_media(w->proxy, media_iface(w->media));
     }
     return 0;
 }
@@ -539,6 +597,10 @@ static void loop(struct worker *w)
         }
         now = now_ms();
         sip_proxy_on_timer(w->proxy, now);
+        if (w->media != NULL) {
+            media_end_turn(w->media);
+            media_on_timer(w->media, now);
+        }
         if (w->draining && !w->finished) {
             if (w->drain_deadline == 0) {
                 w->drain_deadline = now + (uint64_t)w->all->cfg->drain_timeout_s * 1000;
@@ -576,6 +638,7 @@ void worker_cleanup(struct worker *w)
     if (w->ring.ring_fd > 0) {
         io_uring_queue_exit(&w->ring);
     }
+    media_free(w->media);
     for (size_t i = 0; i < w->nfds; i++) {
         close(w->fds[i]);
     }

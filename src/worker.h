@@ -22,6 +22,9 @@
 
 struct send_slot;
 struct worker;
+struct media;
+
+#define MEDIA_BUF_GROUP 2 /* provided buffers of the relay sockets (SIP uses group 1) */
 
 /* What the workers share; set up before they start and read-only afterwards, except the
  * atomics. */
@@ -55,6 +58,7 @@ struct worker {
     struct send_slot *slots;
     int free_slot;
     struct sip_proxy *proxy;
+    struct media *media; /* NULL with --media-relay no */
     int sigfd; /* worker 0 only; -1 elsewhere */
     struct signalfd_siginfo siginfo;
     bool draining, finished, stopping;
@@ -69,6 +73,17 @@ void *worker_main(void *arg);
 
 /* worker_cleanup: releases what worker_main set up; call after every worker has returned. */
 void worker_cleanup(struct worker *w);
+
+/* Helpers for media.c, which shares the worker's ring. */
+struct io_uring *worker_ring(struct worker *w);
+struct io_uring_sqe *worker_sqe(struct worker *w);
+uint64_t worker_ud_rtp(uint64_t payload); /* user_data routed to media_on_recv */
+void worker_peer_of(const void *sockaddr, struct sip_peer *p);
+uint64_t worker_now_ms(void);
+/* worker_send_raw: queues one datagram (copied) from socket fd to `to`; counts a drop when no
+ * send slot is free. */
+void worker_send_raw(struct worker *w, int fd, const struct sip_peer *to, const void *data,
+                     size_t len);
 
 /* server_reload: re-reads the configuration (called by worker 0 on SIGHUP); defined in
  * server.c. Fills pc and returns 0 when it can be applied, -1 otherwise. */

@@ -1,0 +1,40 @@
+/* sip/media.h: what the proxy core asks of a media relay, behind an interface so that sip/
+ * stays free of sockets and of rtp/ (src/ implements it with rtp/ and the ring).
+ *
+ * The proxy calls sdp() for every message with an SDP body it forwards (offers and answers in
+ * INVITE, 18x, 2xx, ACK, UPDATE, PRACK, re-INVITE), and end() when the call is over (BYE, a
+ * final failure of the initial INVITE, a CANCEL's 487). A call is identified by its Call-ID.
+ * Slices in sip_media_msg point into the message being forwarded, valid during the call only. */
+#ifndef SIPRING_SIP_MEDIA_H
+#define SIPRING_SIP_MEDIA_H
+
+#include "peer.h"
+#include "sdp_rewrite.h"
+
+struct sip_media_msg {
+    struct sip_str call_id;
+    struct sip_str from_tag;   /* the message's From tag */
+    bool is_request;
+    bool is_initial;           /* a request without To tag: it may create the call */
+    const struct sip_peer *sender;   /* where the message came from (its NAT's address) */
+    const struct sip_peer *receiver; /* the next hop it goes to */
+    bool sender_inside, receiver_inside;
+    const struct sdp *sdp;
+    uint64_t now_ms;
+};
+
+struct sip_media_ops {
+    /* sdp: the media of msg->sdp is announced by the sender; fills rw with sipring's address
+     * for the receiver's side and the relay port of each m= line. Returns 0 to rewrite, or -1
+     * to forward the SDP unchanged (the reason is logged by the implementation). */
+    int (*sdp)(void *self, const struct sip_media_msg *msg, struct sdp_rewrite *rw);
+    /* end: the call is over; its relay ports are released. */
+    void (*end)(void *self, struct sip_str call_id);
+};
+
+struct sip_media {
+    const struct sip_media_ops *ops;
+    void *self;
+};
+
+#endif

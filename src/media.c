@@ -1,0 +1,525 @@
+/* src/media.c: see media.h. */
+#include "media.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../rtp/ports.h"
+#include "../rtp/stream.h"
+#include "log.h"
+#include "worker.h"
+
+#define MEDIA_STREAMS 4 /* m= lines relayed per call; more are refused (port 0) */
+#define MEDIA_BUF_COUNT 1024
+#define MEDIA_BUF_SIZE 2048 /* RTP over UDP on ordinary paths: one MTU */
+#define SESS_BUCKETS 4096
+#define CALLID_MAX 96
+#define TAG_MAX 48
+
+struct msock {
+    int fd;
+    uint16_t gen;
+    bool open;
+    int32_t sess;
+    uint8_t stream, leg, comp;
+};
+
+struct msess {
+    bool used;
+    uint8_t call_id_len, caller_tag_len, nstreams;
+    uint32_t hash;
+    int32_t hnext;
+    int32_t next_free;
+    char call_id[CALLID_MAX];
+    char caller_tag[TAG_MAX];
+    uint16_t port[MEDIA_STREAMS][2]; /* RTP port per stream and leg; 0: none */
+    struct rtp_stream st[MEDIA_STREAMS];
+    uint64_t touched_ms;
+};
+
+struct media {
+    struct worker *w;
+    struct rtp_ports ports;
+    uint16_t port_base;
+    struct msock *socks; /* indexed by port - port_base */
+    size_t nsocks;
+    struct msess *sess;
+    uint32_t cap, open;
+    int32_t free_head;
+    int32_t bucket[SESS_BUCKETS];
+    char addr_inside[48], addr_outside[48];
+    uint64_t timeout_ms, next_sweep;
+    struct io_uring_buf_ring *br;
+    char *bufs;
+    unsigned to_return;
+    struct msghdr recv_mh;
+    struct sip_media iface;
+    struct media_stats stats;
+};
+
+static uint32_t hash_str(struct sip_str s)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < s.len; i++) {
+        h = (h ^ (uint8_t)s.p[i]) * 16777619u;
+    }
+    return h;
+}
+
+static struct msess *find(struct media *m, struct sip_str call_id, uint32_t h)
+{
+    for (int32_t i = m->bucket[h % SESS_BUCKETS]; i >= 0; i = m->sess[i].hnext) {
+        struct msess *s = &m->sess[i];
+        if (s->hash == h && s->call_id_len == call_id.len &&
+            memcmp(s->call_id, call_id.p, call_id.len) == 0) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+static void return_buf(struct media *m, unsigned bid)
+{
+    io_uring_buf_ring_add(m->br, m->bufs + (size_t)bid * MEDIA_BUF_SIZE, MEDIA_BUF_SIZE,
+                          (unsigned short)bid, io_uring_buf_ring_mask(MEDIA_BUF_COUNT),
+                          (int)m->to_return);
+    m->to_return++;
+}
+
+void media_end_turn(struct media *m)
+{
+    if (m->to_return > 0) {
+        io_uring_buf_ring_advance(m->br, (int)m->to_return);
+        m->to_return = 0;
+    }
+}
+
+static uint64_t sock_ud(uint16_t port, uint16_t gen)
+{
+    return worker_ud_rtp((uint64_t)gen << 16 | port);
+}
+
+static void arm(struct media *m, uint16_t port)
+{
+    struct msock *k = &m->socks[port - m->port_base];
+    struct io_uring_sqe *sqe = worker_sqe(m->w);
+    io_uring_prep_recvmsg_multishot(sqe, k->fd, &m->recv_mh, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = MEDIA_BUF_GROUP;
+    io_uring_sqe_set_data64(sqe, sock_ud(port, k->gen));
+}
+
+static int open_sock(uint16_t port, int family)
+{
+    int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    socklen_t len;
+    if (family == 6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(port);
+        len = sizeof(*a);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons(port);
+        len = sizeof(*a);
+    }
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void close_sock(struct media *m, uint16_t port)
+{
+    struct msock *k = &m->socks[port - m->port_base];
+    if (!k->open) {
+        return;
+    }
+    /* The multishot receive holds the socket: cancel it (by user_data, so the fd may be closed
+     * at once); the generation makes any late completion of it stale. */
+    struct io_uring_sqe *sqe = worker_sqe(m->w);
+    io_uring_prep_cancel64(sqe, sock_ud(port, k->gen), 0);
+    io_uring_sqe_set_data64(sqe, worker_ud_rtp(0));
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    close(k->fd);
+    k->open = false;
+    k->gen++;
+}
+
+/* open_pair: a port pair for (session, stream, leg); returns its RTP port or 0. */
+static uint16_t open_pair(struct media *m, int32_t si, unsigned stream, unsigned leg, int family)
+{
+    for (size_t tries = rtp_ports_available(&m->ports); tries > 0; tries--) {
+        uint16_t port;
+        if (rtp_ports_get(&m->ports, &port) != 0) {
+            break;
+        }
+        int a = open_sock(port, family), b = a >= 0 ? open_sock((uint16_t)(port + 1), family) : -1;
+        if (a < 0 || b < 0) {
+            /* in use by someone else (or not yet released): try the next pair */
+            if (a >= 0) {
+                close(a);
+            }
+            rtp_ports_put(&m->ports, port);
+            continue;
+        }
+        for (unsigned c = 0; c < 2; c++) {
+            struct msock *k = &m->socks[port + c - m->port_base];
+            k->fd = c ? b : a;
+            k->open = true;
+            k->sess = si;
+            k->stream = (uint8_t)stream;
+            k->leg = (uint8_t)leg;
+            k->comp = (uint8_t)c;
+            arm(m, (uint16_t)(port + c));
+        }
+        return port;
+    }
+    m->stats.port_exhausted++;
+    return 0;
+}
+
+static void close_session(struct media *m, struct msess *s, const char *why)
+{
+    int32_t si = (int32_t)(s - m->sess);
+    uint64_t relayed = 0, strangers = 0;
+    for (unsigned i = 0; i < MEDIA_STREAMS; i++) {
+        for (unsigned l = 0; l < 2; l++) {
+            relayed += s->st[i].leg[l].rx_packets;
+            strangers += s->st[i].leg[l].dropped_stranger;
+            if (s->port[i][l] != 0) {
+                close_sock(m, s->port[i][l]);
+                close_sock(m, (uint16_t)(s->port[i][l] + 1));
+                rtp_ports_put(&m->ports, s->port[i][l]);
+            }
+        }
+    }
+    if (log_enabled(LOG_LVL_DEBUG) || strangers > 0) {
+        log_msg(strangers > 0 ? LOG_LVL_INFO : LOG_LVL_DEBUG,
+                "media: Call-ID %.*s closed (%s): %llu packets relayed, %llu from strangers dropped",
+                (int)s->call_id_len, s->call_id, why, (unsigned long long)relayed,
+                (unsigned long long)strangers);
+    }
+    int32_t *pp = &m->bucket[s->hash % SESS_BUCKETS];
+    while (*pp != si) {
+        pp = &m->sess[*pp].hnext;
+    }
+    *pp = s->hnext;
+    memset(s, 0, sizeof(*s));
+    s->next_free = m->free_head;
+    m->free_head = si;
+    m->open--;
+}
+
+static struct msess *create(struct media *m, const struct sip_media_msg *mm, uint32_t h)
+{
+    if (m->free_head < 0 || mm->call_id.len > CALLID_MAX || mm->from_tag.len > TAG_MAX) {
+        return NULL;
+    }
+    int32_t si = m->free_head;
+    struct msess *s = &m->sess[si];
+    m->free_head = s->next_free;
+    memset(s, 0, sizeof(*s));
+    s->used = true;
+    s->hash = h;
+    memcpy(s->call_id, mm->call_id.p, mm->call_id.len);
+    s->call_id_len = (uint8_t)mm->call_id.len;
+    /* The side that sent the first SDP in a request is the caller; for an answer-first
+     * (response) session the request's sender, named by the From tag, is the caller too. */
+    memcpy(s->caller_tag, mm->from_tag.p, mm->from_tag.len);
+    s->caller_tag_len = (uint8_t)mm->from_tag.len;
+    s->hnext = m->bucket[h % SESS_BUCKETS];
+    m->bucket[h % SESS_BUCKETS] = si;
+    m->open++;
+    m->stats.sessions_opened++;
+    return s;
+}
+
+static void addr_of_peer(const struct sip_peer *p, struct rtp_addr *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->family = p->family;
+    memcpy(a->ip, p->ip, 16);
+    a->port = p->port;
+}
+
+/* sdp_addr: the media's connection address as an rtp_addr; unset for 0.0.0.0 (RFC 3264 §8.4
+ * hold) or anything that is not an IP literal. */
+static void sdp_addr(const struct sdp *sdp, unsigned i, struct rtp_addr *a)
+{
+    memset(a, 0, sizeof(*a));
+    const struct sdp_conn *c = sdp_media_conn(sdp, i);
+    struct sip_peer p;
+    static const uint8_t zero[16];
+    if (c == NULL || !c->is_set || sip_peer_from_text(c->addr, sdp->media[i].port, &p) != 0 ||
+        memcmp(p.ip, zero, p.family == 6 ? 16 : 4) == 0) {
+        return;
+    }
+    addr_of_peer(&p, a);
+}
+
+static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite *rw)
+{
+    struct media *m = self;
+    uint32_t h = hash_str(mm->call_id);
+    struct msess *s = find(m, mm->call_id, h);
+    if (s == NULL && (s = create(m, mm, h)) == NULL) {
+        log_warn("media: no room for the call %.*s: its SDP is forwarded unchanged",
+                 (int)mm->call_id.len, mm->call_id.p);
+        return -1;
+    }
+    bool tag_is_caller = mm->from_tag.len == s->caller_tag_len &&
+                         memcmp(mm->from_tag.p, s->caller_tag, s->caller_tag_len) == 0;
+    unsigned in = (mm->is_request ? tag_is_caller : !tag_is_caller) ? 0 : 1, out = in ^ 1;
+    const char *to_addr = mm->receiver_inside ? m->addr_inside : m->addr_outside;
+    const char *from_addr = mm->sender_inside ? m->addr_inside : m->addr_outside;
+    rw->addr = to_addr;
+    rw->strip_ice = mm->sender_inside && !mm->receiver_inside;
+    struct rtp_addr signal;
+    addr_of_peer(mm->sender, &signal);
+    int32_t si = (int32_t)(s - m->sess);
+    for (unsigned i = 0; i < mm->sdp->media_count && i < SDP_MAX_MEDIA; i++) {
+        const struct sdp_media *md = &mm->sdp->media[i];
+        if (md->port == 0 || i >= MEDIA_STREAMS) {
+            rw->port[i] = 0;
+            continue;
+        }
+        if (s->port[i][in] == 0) {
+            s->port[i][in] = open_pair(m, si, i, in, strchr(from_addr, ':') ? 6 : 4);
+        }
+        if (s->port[i][out] == 0) {
+            s->port[i][out] = open_pair(m, si, i, out, strchr(to_addr, ':') ? 6 : 4);
+        }
+        if (s->port[i][in] == 0 || s->port[i][out] == 0) {
+            log_warn("media: no free relay ports (--rtp-ports) for Call-ID %.*s",
+                     (int)mm->call_id.len, mm->call_id.p);
+            close_session(m, s, "no ports");
+            return -1;
+        }
+        struct rtp_addr a;
+        sdp_addr(mm->sdp, i, &a);
+        /* Behind NAT: the SDP names an address other than the one the signaling came from. */
+        bool nat = rtp_addr_is_set(&a) && !rtp_addr_same_ip(&a, &signal);
+        rtp_leg_announce(&s->st[i].leg[in], &a, md->has_rtcp ? md->rtcp_port : 0, md->rtcp_mux,
+                         nat, &signal);
+        rw->port[i] = s->port[i][out];
+        if (i + 1 > s->nstreams) {
+            s->nstreams = (uint8_t)(i + 1);
+        }
+    }
+    s->touched_ms = mm->now_ms;
+    return 0;
+}
+
+static void on_end(void *self, struct sip_str call_id)
+{
+    struct media *m = self;
+    struct msess *s = find(m, call_id, hash_str(call_id));
+    if (s != NULL) {
+        close_session(m, s, "call ended");
+    }
+}
+
+static const struct sip_media_ops media_ops = {on_sdp, on_end};
+
+void media_on_recv(struct media *m, uint64_t payload, const struct io_uring_cqe *cqe)
+{
+    uint16_t port = (uint16_t)payload, gen = (uint16_t)(payload >> 16);
+    bool has_buf = cqe->flags & IORING_CQE_F_BUFFER;
+    unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+    if (port < m->port_base || (size_t)(port - m->port_base) >= m->nsocks) {
+        if (has_buf) {
+            return_buf(m, bid);
+        }
+        return; /* a cancel's own completion, or nothing of ours */
+    }
+    struct msock *k = &m->socks[port - m->port_base];
+    bool live = k->open && k->gen == gen;
+    if (live && !(cqe->flags & IORING_CQE_F_MORE)) {
+        arm(m, port); /* out of buffers (-ENOBUFS) or the kernel ended it: receive again */
+    }
+    if (!has_buf) {
+        return;
+    }
+    char *buf = m->bufs + (size_t)bid * MEDIA_BUF_SIZE;
+    struct io_uring_recvmsg_out *o = io_uring_recvmsg_validate(buf, cqe->res, &m->recv_mh);
+    if (live && cqe->res > 0 && o != NULL && !(o->flags & MSG_TRUNC)) {
+        struct msess *s = &m->sess[k->sess];
+        struct rtp_stream *st = &s->st[k->stream];
+        struct sip_peer from;
+        worker_peer_of(io_uring_recvmsg_name(o), &from);
+        struct rtp_addr src, to;
+        addr_of_peer(&from, &src);
+        enum rtp_comp out_comp;
+        const uint8_t *pkt = io_uring_recvmsg_payload(o, &m->recv_mh);
+        size_t len = io_uring_recvmsg_payload_length(o, cqe->res, &m->recv_mh);
+        enum rtp_verdict v = rtp_stream_on_packet(st, k->leg, (enum rtp_comp)k->comp, &src, pkt,
+                                                  len, worker_now_ms(), &to, &out_comp);
+        if (v == RTP_RELAY) {
+            uint16_t out_port = (uint16_t)(s->port[k->stream][k->leg ^ 1] + out_comp);
+            struct sip_peer dst = {.family = to.family, .port = to.port};
+            memcpy(dst.ip, to.ip, 16);
+            worker_send_raw(m->w, m->socks[out_port - m->port_base].fd, &dst, pkt, len);
+            m->stats.relayed++;
+        } else if (v == RTP_DROP_STRANGER) {
+            m->stats.dropped_stranger++;
+        } else if (v == RTP_DROP_BAD) {
+            m->stats.dropped_bad++;
+        } else {
+            m->stats.dropped_no_dest++;
+        }
+    }
+    return_buf(m, bid);
+}
+
+void media_on_timer(struct media *m, uint64_t now_ms)
+{
+    if (now_ms < m->next_sweep) {
+        return;
+    }
+    m->next_sweep = now_ms + 1000;
+    for (uint32_t i = 0; i < m->cap && m->open > 0; i++) {
+        struct msess *s = &m->sess[i];
+        if (!s->used) {
+            continue;
+        }
+        uint64_t last = s->touched_ms;
+        for (unsigned j = 0; j < s->nstreams; j++) {
+            for (unsigned l = 0; l < 2; l++) {
+                if (s->st[j].leg[l].last_rx_ms > last) {
+                    last = s->st[j].leg[l].last_rx_ms;
+                }
+            }
+        }
+        if (now_ms - last > m->timeout_ms) {
+            m->stats.sessions_timed_out++;
+            log_info("media: Call-ID %.*s silent for %llu s: relay closed", (int)s->call_id_len,
+                     s->call_id, (unsigned long long)(now_ms - last) / 1000);
+            close_session(m, s, "media timeout");
+        }
+    }
+}
+
+static int setup_bufs(struct media *m)
+{
+    size_t ring_bytes = MEDIA_BUF_COUNT * sizeof(struct io_uring_buf);
+    void *mem = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    m->bufs = mmap(NULL, (size_t)MEDIA_BUF_COUNT * MEDIA_BUF_SIZE, PROT_READ | PROT_WRITE,
+                   MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (mem == MAP_FAILED || m->bufs == MAP_FAILED) {
+        m->bufs = NULL;
+        return -1;
+    }
+    m->br = mem;
+    io_uring_buf_ring_init(m->br);
+    struct io_uring_buf_reg reg = {.ring_addr = (unsigned long)m->br,
+                                   .ring_entries = MEDIA_BUF_COUNT,
+                                   .bgid = MEDIA_BUF_GROUP};
+    if (io_uring_register_buf_ring(worker_ring(m->w), &reg, 0) != 0) {
+        return -1;
+    }
+    for (unsigned i = 0; i < MEDIA_BUF_COUNT; i++) {
+        return_buf(m, i);
+    }
+    media_end_turn(m);
+    return 0;
+}
+
+struct media *media_new(struct worker *w, const struct config *cfg, unsigned share,
+                        unsigned shares, const char *inside_addr)
+{
+    struct media *m = calloc(1, sizeof(*m));
+    if (m == NULL) {
+        return NULL;
+    }
+    m->w = w;
+    m->free_head = -1;
+    for (size_t i = 0; i < SESS_BUCKETS; i++) {
+        m->bucket[i] = -1;
+    }
+    if (rtp_ports_init(&m->ports, cfg->rtp_port_min, cfg->rtp_port_max, share, shares) != 0) {
+        log_error("media: --rtp-ports %u-%u leaves no port pair for worker %u",
+                  cfg->rtp_port_min, cfg->rtp_port_max, share);
+        media_free(m);
+        return NULL;
+    }
+    m->port_base = cfg->rtp_port_min;
+    m->nsocks = (size_t)cfg->rtp_port_max - cfg->rtp_port_min + 1;
+    m->socks = calloc(m->nsocks, sizeof(*m->socks));
+    /* every call needs two pairs (one per side) per stream */
+    m->cap = (uint32_t)rtp_ports_available(&m->ports) / 2 + 1;
+    m->sess = calloc(m->cap, sizeof(*m->sess));
+    if (m->socks == NULL || m->sess == NULL || setup_bufs(m) != 0) {
+        log_error("media: out of memory for the relay of worker %u", share);
+        media_free(m);
+        return NULL;
+    }
+    for (uint32_t i = m->cap; i-- > 0;) {
+        m->sess[i].next_free = m->free_head;
+        m->free_head = (int32_t)i;
+    }
+    snprintf(m->addr_inside, sizeof(m->addr_inside), "%s", inside_addr);
+    snprintf(m->addr_outside, sizeof(m->addr_outside), "%s",
+             cfg->public_address[0] ? cfg->public_address : inside_addr);
+    m->timeout_ms = (uint64_t)cfg->media_timeout_s * 1000;
+    m->recv_mh.msg_namelen = sizeof(struct sockaddr_storage);
+    m->iface = (struct sip_media){&media_ops, m};
+    return m;
+}
+
+void media_free(struct media *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    for (uint32_t i = 0; m->sess != NULL && i < m->cap; i++) {
+        if (m->sess[i].used) {
+            for (unsigned j = 0; j < MEDIA_STREAMS; j++) {
+                for (unsigned l = 0; l < 2; l++) {
+                    uint16_t p = m->sess[i].port[j][l];
+                    if (p != 0) {
+                        close(m->socks[p - m->port_base].fd);
+                        close(m->socks[p + 1 - m->port_base].fd);
+                    }
+                }
+            }
+        }
+    }
+    if (m->bufs != NULL) {
+        munmap(m->bufs, (size_t)MEDIA_BUF_COUNT * MEDIA_BUF_SIZE);
+    }
+    if (m->br != NULL) {
+        munmap(m->br, MEDIA_BUF_COUNT * sizeof(struct io_uring_buf));
+    }
+    rtp_ports_free(&m->ports);
+    free(m->socks);
+    free(m->sess);
+    free(m);
+}
+
+struct sip_media *media_iface(struct media *m)
+{
+    return &m->iface;
+}
+
+size_t media_open_sessions(const struct media *m)
+{
+    return m->open;
+}
+
+const struct media_stats *media_get_stats(const struct media *m)
+{
+    return &m->stats;
+}

@@ -1,0 +1,48 @@
+/* src/media.h: the media relay of one worker: implements sip/media.h with rtp/ streams and
+ * RTP/RTCP sockets on the worker's ring.
+ *
+ * Ownership: a call's session and sockets belong to the worker that owns its Call-ID (the one
+ * whose proxy saw its SDP). Each relay socket has a multishot recvmsg into the worker's small
+ * buffer group (MEDIA_BUF_GROUP); a packet lives in that buffer from its completion until
+ * media_on_recv() returns (it is copied into a send slot when relayed). Closing a socket cancels
+ * its receive by user_data; the port goes to the back of the free queue. */
+#ifndef SIPRING_SRC_MEDIA_H
+#define SIPRING_SRC_MEDIA_H
+
+#include <liburing.h>
+#include <stdint.h>
+
+#include "../sip/media.h"
+#include "options.h"
+
+struct worker;
+struct media;
+
+struct media_stats {
+    uint64_t sessions_opened, sessions_timed_out, relayed, dropped_stranger, dropped_bad,
+        dropped_no_dest, port_exhausted;
+};
+
+/* media_new: the relay of worker w (worker `share` of `shares`), advertising inside_addr to the
+ * inside and cfg->public_address (or inside_addr) to the outside. NULL on failure (logged). */
+struct media *media_new(struct worker *w, const struct config *cfg, unsigned share,
+                        unsigned shares, const char *inside_addr);
+void media_free(struct media *m);
+
+/* media_iface: the interface to give the proxy (sip_proxy_set_media). */
+struct sip_media *media_iface(struct media *m);
+
+/* media_on_recv: a completion of a relay socket's receive; payload is the user_data payload. */
+void media_on_recv(struct media *m, uint64_t payload, const struct io_uring_cqe *cqe);
+
+/* media_end_turn: gives this turn's receive buffers back in one batch. */
+void media_end_turn(struct media *m);
+
+/* media_on_timer: closes sessions silent for longer than --media-timeout. */
+void media_on_timer(struct media *m, uint64_t now_ms);
+
+/* media_open_sessions: sessions holding ports now. */
+size_t media_open_sessions(const struct media *m);
+const struct media_stats *media_get_stats(const struct media *m);
+
+#endif
