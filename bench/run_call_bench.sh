@@ -4,6 +4,7 @@
 # For each proxy and rate: SIPp places calls for SECONDS; the row keeps the highest rate with 0
 # failed calls, and the proxy's CPU time (utime+stime from /proc/PID/stat) per call at that
 # rate. Usage: bench/run_call_bench.sh [SECONDS per step] [rates...]   (on demand, not in CI)
+# sipring runs with --media-relay no: Kamailio here does not anchor media either.
 # THREADS (default 1) is both sipring's --threads and Kamailio's children. Kamailio runs with
 # 256 MB of shared and 32 MB of private memory and the TLSF allocator (-x/-X tlsf), as
 # production set-ups do: Debian's default "qm" is a debugging allocator whose linear search took
@@ -69,7 +70,7 @@ run_proxy() { # name port start-command...
 sed -e "s|@PORT@|26060|; s|@CHILDREN@|$threads|; s|@MPATH@|/usr/lib/x86_64-linux-gnu/kamailio/modules/|" \
     bench/kamailio.cfg.in > "$tmp/kamailio.cfg"
 echo "calls of ${secs}s per step, rates: ${rates[*]}, $threads thread(s)/children each (SIPp uac and uas on the same machine)" >&2
-read -r s_rate s_ms < <(run_proxy sipring 25060 build/src/sipring --listen udp:127.0.0.1:25060 --log-level warn --threads "$threads")
+read -r s_rate s_ms < <(run_proxy sipring 25060 build/src/sipring --listen udp:127.0.0.1:25060 --log-level warn --threads "$threads" --media-relay no)
 read -r k_rate k_ms < <(run_proxy kamailio 26060 kamailio -DD -E -m 256 -M 32 -x tlsf -X tlsf -f "$tmp/kamailio.cfg")
 # CPU per call is compared at the highest rate both proxies carry cleanly.
 common=$(( s_rate < k_rate ? s_rate : k_rate ))

@@ -102,3 +102,8 @@ bool sip_cidr_match(const struct sip_cidr *c, const struct sip_peer *p)
     uint8_t mask = (uint8_t)(0xff << (8 - rest));
     return (c->ip[full] & mask) == (p->ip[full] & mask);
 }
+
+bool sip_peer_same_ip(const struct sip_peer *a, const struct sip_peer *b)
+{
+    return a->family == b->family && memcmp(a->ip, b->ip, a->family == 6 ? 16 : 4) == 0;
+}

@@ -27,6 +27,9 @@ size_t sip_peer_host_text(const struct sip_peer *p, char *out, size_t cap);
 
 bool sip_peer_eq(const struct sip_peer *a, const struct sip_peer *b);
 
+/* sip_peer_same_ip: same family and IP, any port. */
+bool sip_peer_same_ip(const struct sip_peer *a, const struct sip_peer *b);
+
 /* sip_cidr: a network; sip_cidr_parse reads "10.0.0.0/8" or "fc00::/7"; a bare IP is /32 or
  * /128. sip_cidr_match: whether p is inside. */
 struct sip_cidr {

@@ -370,6 +370,28 @@ struct target {
     const struct sip_hdr *drop; /* a Route element to remove besides our own top one */
 };
 
+/* RFC 3261 §18.2.1 and RFC 3581 §4: the previous hop's Via gets received when its sent-by is
+ * not the address the request came from, and its rport filled in when it asked for one, so
+ * that responses and the next hops see the address that really works through a NAT. */
+static void fix_top_via(struct sip_build *bd, const struct sip_msg *m,
+                        const struct sip_peer *from)
+{
+    const struct sip_via *v = &m->via[0];
+    struct sip_peer sent_by;
+    bool same = sip_peer_from_text(v->host, from->port, &sent_by) == 0 &&
+                sip_peer_same_ip(&sent_by, from);
+    bool want_rport = v->has_rport && v->rport_value.len == 0;
+    if ((same && !want_rport) || v->has_received) {
+        return;
+    }
+    char ip[64], line[1024];
+    sip_peer_ip_text(from, ip, sizeof(ip));
+    long n = sip_reply_top_via(m, sip_str_make(ip, strlen(ip)), from->port, line, sizeof(line));
+    if (n > 0) {
+        sip_build_replace(bd, sip_msg_first(m, SIP_HDR_VIA), sip_build_fmt(bd, "%.*s", (int)n, line));
+    }
+}
+
 /* Builds and sends one branch of t for the request m. */
 static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
                           const struct target *tg, bool pop_route)
@@ -395,6 +417,7 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
     if (tg->drop != NULL && !(pop_route && tg->drop == sip_msg_first(m, SIP_HDR_ROUTE))) {
         sip_build_remove(&bd, tg->drop);
     }
+    fix_top_via(&bd, m, &t->from);
     if (tg->path.len > 0) {
         sip_build_prepend(&bd, sip_build_fmt(&bd, "Route: %.*s\r\n", (int)tg->path.len,
                                              tg->path.p));

@@ -58,6 +58,15 @@ static void put_top_via(struct out *o, const struct sip_msg *req, const struct s
     put_lit(o, "\r\n");
 }
 
+long sip_reply_top_via(const struct sip_msg *req, struct sip_str received, uint16_t rport,
+                       char *out, size_t cap)
+{
+    struct out o = {out, cap, 0, false};
+    struct sip_reply r = {0, "", SIP_STR_NULL, received, rport, SIP_STR_NULL};
+    put_top_via(&o, req, &r);
+    return o.overflow ? -1 : (long)o.used;
+}
+
 long sip_reply_build(const struct sip_msg *req, const struct sip_reply *r, char *out, size_t cap)
 {
     struct out o = {out, cap, 0, false};

@@ -18,4 +18,11 @@ struct sip_reply {
  * cap is too small. req must be a request that parsed successfully. */
 long sip_reply_build(const struct sip_msg *req, const struct sip_reply *r, char *out, size_t cap);
 
+/* sip_reply_top_via: req's top Via element as a complete "Via: ...\r\n" line with received
+ * (the source IP) added and a value-less rport filled in with the source port (RFC 3581 §4), for
+ * a proxy forwarding req (RFC 3261 §18.2.1). Writes into out[0..cap); returns the length, or -1
+ * if cap is too small. */
+long sip_reply_top_via(const struct sip_msg *req, struct sip_str received, uint16_t rport,
+                       char *out, size_t cap);
+
 #endif

@@ -298,3 +298,28 @@ Test(proxy, timer_c_cancels_a_ringing_branch, .init = setup, .fini = teardown)
     answer(1, 487, "tb", 100 + 181010);
     cr_expect_eq(status_of(&out[nout - 1]), 487);
 }
+
+/* RFC 3581 §4 and RFC 3261 §18.2.1: a request from behind a NAT (sent-by 192.168.1.2, source
+ * 10.0.0.5:40000, rport asked) is forwarded with received and rport filled in on its Via. */
+Test(proxy, forwarded_via_gets_received_and_rport, .init = setup, .fini = teardown)
+{
+    struct sip_peer nat = peer("10.0.0.5", 40000);
+    const char *req = "OPTIONS sip:x@10.9.9.9 SIP/2.0\r\n"
+                      "Via: SIP/2.0/UDP 192.168.1.2:5060;branch=z9hG4bKnat1;rport\r\n"
+                      "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:x@10.9.9.9>\r\n"
+                      "Call-ID: nat1@ua\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+                      "Content-Length: 0\r\n\r\n";
+    feed(&nat, req, 1000);
+    cr_assert_eq(nout, 1);
+    out[0].data[out[0].len] = '\0';
+    cr_assert_not_null(strstr(out[0].data, "Via: SIP/2.0/UDP 192.168.1.2:5060;branch=z9hG4bKnat1;"
+                                           "rport=40000;received=10.0.0.5\r\n"),
+                       "%s", out[0].data);
+    /* A UA whose sent-by is its source and that asks no rport keeps its Via untouched. */
+    nout = 0;
+    feed(ua(), invite("sip:b@10.9.9.9", "z9hG4bKplain"), 1000);
+    cr_assert_geq(nout, 2);
+    out[1].data[out[1].len] = '\0';
+    cr_assert_not_null(strstr(out[1].data, "Via: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKplain\r\n"),
+                       "%s", out[1].data);
+}
