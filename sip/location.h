@@ -19,6 +19,7 @@ struct sip_binding {
     uint32_t cseq;
     uint16_t q_milli;
     struct sip_peer received; /* where the REGISTER came from: the flow to reach the UA */
+    bool behind_nat;          /* the UA registered from behind NAT: reach it through received */
     uint64_t expires_at_ms;
 };
 

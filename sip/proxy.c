@@ -363,13 +363,6 @@ static bool dialog_forming(const struct sip_msg *m)
             m->method_id == SIP_METHOD_REFER);
 }
 
-struct target {
-    struct sip_str ruri; /* new Request-URI, or unset to keep it */
-    struct sip_peer hop;
-    struct sip_str path;        /* Route lines to add (Path of a binding), comma-joined values */
-    const struct sip_hdr *drop; /* a Route element to remove besides our own top one */
-};
-
 /* RFC 3261 §18.2.1 and RFC 3581 §4: the previous hop's Via gets received when its sent-by is
  * not the address the request came from, and its rport filled in when it asked for one, so
  * that responses and the next hops see the address that really works through a NAT. */
@@ -434,6 +427,7 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
         sip_build_append(&bd, SIP_STR_LIT("Max-Forwards: 70\r\n"));
     }
     proxy_media_rewrite(p, m, &bd, &t->from, &tg->hop);
+    proxy_nat_masquerade(p, m, &bd, &t->from, &tg->hop);
     if (m->method_id == SIP_METHOD_BYE) {
         proxy_media_end(p, m->call_id);
     }
@@ -603,6 +597,24 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
         }
         return;
     }
+    if (!has_route && m->ruri.user.len > 0) {
+        /* A Contact sipring put in place of a NATed UA's own: through the UA's flow. */
+        struct sip_binding b;
+        int r = proxy_nat_target(p, &m->ruri, &b);
+        if (r < 0) {
+            proxy_reply(p, t, m, 404, "Not Found (binding expired)", SIP_STR_NULL);
+            return;
+        }
+        if (r == 0) {
+            snprintf(p->masq_uri, sizeof(p->masq_uri), "%s", b.contact);
+            struct target tg = {.ruri = sip_str_make(p->masq_uri, strlen(p->masq_uri)),
+                                .hop = b.received};
+            if (forward_branch(p, t, m, &tg, pop) != 0) {
+                proxy_reply(p, t, m, 500, "Server Internal Error", SIP_STR_NULL);
+            }
+            return;
+        }
+    }
     if (!has_route && proxy_domain_served(p, &m->ruri)) {
         if (m->method_id == SIP_METHOD_REGISTER) {
             proxy_register(p, t, m);
@@ -618,13 +630,13 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
             struct target tg = {.ruri = sip_str_make(bs[i].contact, strlen(bs[i].contact)),
                                 .hop = bs[i].received,
                                 .path = sip_str_make(bs[i].path, strlen(bs[i].path))};
-            /* The Contact's own address is the target (§16.5); the address the REGISTER came
-             * from stands in only when the Contact cannot be resolved. Edge mode (NAT, flows)
-             * will prefer the flow. */
+            /* The Contact's own address is the target (§16.5), unless the UA registered from
+             * behind NAT (its Contact's IP is not the one the REGISTER came from): then the
+             * flow it registered over, its NAT binding, is the only way in. */
             struct sip_uri cu;
             if (sip_uri_parse(tg.ruri, &cu) == 0) {
                 struct sip_peer hop;
-                if (proxy_resolve(p, &cu, &hop) == 0) {
+                if (proxy_resolve(p, &cu, &hop) == 0 && !bs[i].behind_nat) {
                     tg.hop = hop;
                 }
             }

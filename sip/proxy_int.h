@@ -75,10 +75,19 @@ struct sip_proxy {
     struct sip_msg aux2;
     struct sip_media *media;       /* NULL: SDP is forwarded unchanged */
     const struct sip_peer *in_from; /* source of the message being handled */
+    char masq_uri[SIP_LOC_URI_MAX];  /* a binding's contact, for the target of a request */
     char sdp_out[8192];             /* rewritten SDP of the message being forwarded */
     char scratch[8192];
     char out[70000];
     struct iovec iov[SIP_MAX_HEADERS * 2 + 32];
+};
+
+/* Where a request goes: its next hop and what changes on the way. */
+struct target {
+    struct sip_str ruri; /* new Request-URI, or unset to keep it */
+    struct sip_peer hop;
+    struct sip_str path;        /* Route lines to add (Path of a binding), comma-joined values */
+    const struct sip_hdr *drop; /* a Route element to remove besides our own top one */
 };
 
 /* proxy.c */
@@ -100,6 +109,12 @@ void proxy_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *req,
                  const char *phrase, struct sip_str extra);
 
 bool proxy_is_inside(const struct sip_proxy *p, const struct sip_peer *from);
+
+/* proxy_nat.c */
+bool proxy_nat_behind(const struct sip_msg *m, const struct sip_peer *from);
+void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct sip_build *bd,
+                          const struct sip_peer *from, const struct sip_peer *receiver);
+int proxy_nat_target(struct sip_proxy *p, const struct sip_uri *u, struct sip_binding *b);
 
 /* proxy_media.c */
 void proxy_media_rewrite(struct sip_proxy *p, const struct sip_msg *m, struct sip_build *bd,

@@ -116,6 +116,7 @@ void proxy_forward_response_up(struct sip_proxy *p, struct ptxn *t, const struct
     sip_build_pop_via(&bd);
     if (p->in_from != NULL && m->buf == p->in.buf) {
         proxy_media_rewrite(p, m, &bd, p->in_from, &t->from);
+        proxy_nat_masquerade(p, m, &bd, p->in_from, &t->from);
     }
     long n = sip_build_finish(&bd);
     if (n < 0 || sip_build_flatten(bd.iov, bd.iov_n, p->out, sizeof(p->out)) != n) {
@@ -211,6 +212,7 @@ void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const s
                                sizeof(p->scratch));
                 sip_build_pop_via(&bd);
                 proxy_media_rewrite(p, m, &bd, from, &to);
+                proxy_nat_masquerade(p, m, &bd, from, &to);
                 if (sip_build_finish(&bd) > 0) {
                     proxy_send_iov(p, &to, bd.iov, bd.iov_n);
                     p->stats.stateless++;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../sip/proxy.h"
+#include "../tls/tls.h"
 #include "location_locked.h"
 #include "media.h"
 #include "log.h"
@@ -101,6 +102,13 @@ static void make_proxy_cfg(const struct config *cfg, struct sip_proxy_cfg *out)
     out->min_expires = cfg->min_expires;
     out->max_expires = cfg->max_expires;
     out->default_expires = cfg->max_expires < 3600 ? cfg->max_expires : 3600;
+    if (cfg->public_address[0] != '\0') {
+        const char *colon = strrchr(out->advertise, ':');
+        bool v6 = strchr(cfg->public_address, ':') != NULL;
+        snprintf(out->public_advertise, sizeof(out->public_advertise), "%s%s%s%s", v6 ? "[" : "",
+                 cfg->public_address, v6 ? "]" : "",
+                 colon && out->advertise[strlen(out->advertise) - 1] != ']' ? colon : "");
+    }
 }
 
 /* SIGHUP (worker 0): re-reads the command line and config file; what can change while running
@@ -197,6 +205,10 @@ int server_run(const struct config *cfg, int argc, char **argv)
     all.argv = argv;
     all.count = worker_count(cfg);
     make_proxy_cfg(cfg, &all.pc);
+    if (tls_random(&all.pc.token_key, sizeof(all.pc.token_key)) != 0) {
+        log_error("no random bytes for the Contact tokens");
+        return 1;
+    }
     struct sip_location *mem = sip_location_mem_new(65536);
     all.loc = mem ? location_locked_new(mem) : NULL;
     all.w = calloc(all.count, sizeof(*all.w));

@@ -323,3 +323,45 @@ Test(proxy, forwarded_via_gets_received_and_rport, .init = setup, .fini = teardo
     cr_assert_not_null(strstr(out[1].data, "Via: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKplain\r\n"),
                        "%s", out[1].data);
 }
+
+/* Contact masquerading: a phone behind NAT (its Via and Contact say 192.168.1.2, its packets
+ * come from the NAT at 10.0.0.5:40000) registers with an outside registrar. The registrar sees a
+ * Contact of sipring's; a call from outside to that Contact reaches the phone's own Contact
+ * through the NAT binding; an unknown token gets 404. */
+Test(proxy, nated_contact_is_masqueraded_and_routed_back, .init = setup, .fini = teardown)
+{
+    struct sip_peer nat = peer("10.0.0.5", 40000), prov = peer("198.51.100.2", 5060);
+    const char *reg = "REGISTER sip:198.51.100.2 SIP/2.0\r\n"
+                      "Via: SIP/2.0/UDP 192.168.1.2:5060;branch=z9hG4bKm1;rport\r\n"
+                      "From: <sip:phone@198.51.100.2>;tag=r1\r\nTo: <sip:phone@198.51.100.2>\r\n"
+                      "Call-ID: masq1\r\nCSeq: 1 REGISTER\r\nMax-Forwards: 70\r\n"
+                      "Contact: <sip:phone@192.168.1.2:5060>;expires=300\r\n"
+                      "Content-Length: 0\r\n\r\n";
+    feed(&nat, reg, 1000);
+    cr_assert_eq(nout, 1);
+    cr_assert(sip_peer_eq(&out[0].to, &prov));
+    out[0].data[out[0].len] = '\0';
+    cr_assert_null(strstr(out[0].data, "192.168.1.2:5060>"), "%s", out[0].data);
+    const char *c = strstr(out[0].data, "Contact: <sip:sr");
+    cr_assert_not_null(c, "%s", out[0].data);
+    char token[32];
+    cr_assert_eq(sscanf(c, "Contact: <sip:%20[^@]@192.0.2.1:5060>;expires=300", token), 1, "%s", c);
+    char inv[1024];
+    snprintf(inv, sizeof(inv),
+             "INVITE sip:%s@192.0.2.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.2:5060;branch=z9hG4bKin1\r\n"
+             "From: <sip:carrier@198.51.100.2>;tag=c1\r\nTo: <sip:phone@198.51.100.2>\r\n"
+             "Call-ID: in1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+             token);
+    nout = 0;
+    feed(&prov, inv, 2000);
+    cr_assert_eq(nout, 2, "100 Trying and the INVITE towards the phone");
+    cr_assert(sip_peer_eq(&out[1].to, &nat), "through the phone's NAT binding");
+    cr_assert(memcmp(out[1].data, "INVITE sip:phone@192.168.1.2:5060 SIP/2.0\r\n", 43) == 0);
+    nout = 0;
+    feed(&prov, "INVITE sip:sr0123456789abcdef@192.0.2.1:5060 SIP/2.0\r\n"
+                "Via: SIP/2.0/UDP 198.51.100.2:5060;branch=z9hG4bKin2\r\n"
+                "From: <sip:carrier@198.51.100.2>;tag=c2\r\nTo: <sip:x@198.51.100.2>\r\n"
+                "Call-ID: in2\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+         3000);
+    cr_assert_eq(status_of(&out[nout - 1]), 404);
+}

@@ -1,0 +1,115 @@
+/* sip/proxy_nat.c: repairing what NAT breaks in signaling. A UA behind NAT writes its private
+ * address into Contact; nobody outside its NAT can reach that. sipring replaces such a Contact by
+ * one of its own, sip:<token>@<sipring>, and keeps token -> (original Contact, the flow the
+ * message came from: its NAT binding) in the location store under the AOR "masq:<token>". A
+ * request later addressed to that Contact (an incoming call to a registered phone, or an
+ * in-dialog request) is sent to the original Contact through the same flow. The store is
+ * shared by every worker, and the token does not depend on the worker, so any worker finds it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "proxy_int.h"
+
+#define TOKEN_PREFIX "sr"
+#define TOKEN_LEN 18 /* "sr" + 16 hex digits */
+#define DIALOG_CONTACT_S 43200 /* refreshed by every message that carries the Contact */
+
+static const struct sip_addr *first_contact(const struct sip_msg *m)
+{
+    for (const struct sip_hdr *h = sip_msg_first(m, SIP_HDR_CONTACT); h; h = sip_msg_next(m, h)) {
+        if (!m->addr[h->item].is_star) {
+            return &m->addr[h->item];
+        }
+    }
+    return NULL;
+}
+
+/* differs: host is an IP literal other than from's. A host name proves nothing and is taken as
+ * reachable. */
+static bool differs(struct sip_str host, const struct sip_peer *from)
+{
+    struct sip_peer ip;
+    return host.len > 0 && sip_peer_from_text(host, 0, &ip) == 0 && !sip_peer_same_ip(&ip, from);
+}
+
+/* proxy_nat_behind: whether the sender is behind NAT: its Contact names an IP that is not the
+ * one the message came from, and, for a request, so does its own Via (a UA that sends from its
+ * own address but registers another Contact is registering a third party, not behind NAT). */
+bool proxy_nat_behind(const struct sip_msg *m, const struct sip_peer *from)
+{
+    const struct sip_addr *c = first_contact(m);
+    if (m->is_request && !differs(m->via[0].host, from)) {
+        return false;
+    }
+    return c != NULL ? differs(c->uri.host, from) : m->is_request;
+}
+
+static uint64_t token_hash(uint64_t key, struct sip_str uri, const struct sip_peer *from)
+{
+    uint64_t h = 14695981039346656037ull ^ key;
+    for (size_t i = 0; i < uri.len; i++) {
+        h = (h ^ (uint8_t)uri.p[i]) * 1099511628211ull;
+    }
+    const uint8_t *f = (const uint8_t *)from;
+    for (size_t i = 0; i < sizeof(*from); i++) {
+        h = (h ^ f[i]) * 1099511628211ull;
+    }
+    return h;
+}
+
+void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct sip_build *bd,
+                          const struct sip_peer *from, const struct sip_peer *receiver)
+{
+    if (!proxy_nat_behind(m, from)) {
+        return;
+    }
+    const char *host = p->cfg.advertise;
+    if (!proxy_is_inside(p, receiver) && p->cfg.public_advertise[0] != '\0') {
+        host = p->cfg.public_advertise;
+    }
+    bool is_register = m->is_request && m->method_id == SIP_METHOD_REGISTER;
+    for (const struct sip_hdr *h = sip_msg_first(m, SIP_HDR_CONTACT); h; h = sip_msg_next(m, h)) {
+        const struct sip_addr *a = &m->addr[h->item];
+        if (a->is_star || a->uri.raw.len >= SIP_LOC_URI_MAX) {
+            continue;
+        }
+        struct sip_binding b;
+        memset(&b, 0, sizeof(b));
+        snprintf(b.aor, sizeof(b.aor), "masq:" TOKEN_PREFIX "%016llx",
+                 (unsigned long long)token_hash(p->cfg.token_key, a->uri.raw, from));
+        memcpy(b.contact, a->uri.raw.p, a->uri.raw.len);
+        b.received = *from;
+        uint32_t expires = DIALOG_CONTACT_S;
+        if (is_register) {
+            expires = a->has_expires ? a->expires : m->has_expires ? m->expires : 3600;
+        }
+        if (expires == 0) {
+            p->loc->ops->remove(p->loc->self, b.aor, NULL);
+        } else {
+            /* a little longer than asked: the registrar may grant up to what was asked */
+            b.expires_at_ms = p->now + (uint64_t)expires * 1000 + 30000;
+            if (p->loc->ops->save(p->loc->self, &b) != 0) {
+                proxy_log(p, "nat: location store full: Contact %.*s forwarded unchanged",
+                          (int)a->uri.raw.len, a->uri.raw.p);
+                continue;
+            }
+        }
+        struct sip_str line =
+            sip_build_fmt(bd, "Contact: <sip:%s@%s>%s%.*s\r\n", b.aor + 5, host,
+                          a->params.len ? ";" : "", (int)a->params.len, a->params.p);
+        sip_build_replace(bd, h, line);
+    }
+}
+
+/* proxy_nat_target: for a Request-URI naming one of our Contact tokens, the binding it stands
+ * for. Returns 0 (found), -1 (a token, but unknown or expired) or 1 (not a token). */
+int proxy_nat_target(struct sip_proxy *p, const struct sip_uri *u, struct sip_binding *b)
+{
+    if (u->user.len != TOKEN_LEN || memcmp(u->user.p, TOKEN_PREFIX, 2) != 0 ||
+        !proxy_uri_is_self(p, u)) {
+        return 1;
+    }
+    char aor[SIP_LOC_AOR_MAX];
+    snprintf(aor, sizeof(aor), "masq:%.*s", (int)u->user.len, u->user.p);
+    return p->loc->ops->lookup(p->loc->self, aor, p->now, b, 1) == 1 ? 0 : -1;
+}
