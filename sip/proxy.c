@@ -459,6 +459,10 @@ static void forward_stateless(struct sip_proxy *p, const struct sip_msg *m, cons
     struct sip_build bd;
     sip_build_init(&bd, m, p->iov, sizeof(p->iov) / sizeof(p->iov[0]), p->scratch,
                    sizeof(p->scratch));
+    if (sip_str_is_set(tg->ruri)) {
+        sip_build_start_line(&bd, sip_build_fmt(&bd, "%.*s %.*s SIP/2.0\r\n", (int)m->method.len,
+                                                m->method.p, (int)tg->ruri.len, tg->ruri.p));
+    }
     if (pop_route) {
         sip_build_remove(&bd, sip_msg_first(m, SIP_HDR_ROUTE));
     }
@@ -471,6 +475,7 @@ static void forward_stateless(struct sip_proxy *p, const struct sip_msg *m, cons
     }
     if (p->in_from != NULL) {
         proxy_media_rewrite(p, m, &bd, p->in_from, &tg->hop); /* an answer in a 2xx's ACK */
+        proxy_nat_masquerade(p, m, &bd, p->in_from, &tg->hop);
     }
     if (sip_build_finish(&bd) > 0) {
         proxy_send_iov(p, &tg->hop, bd.iov, bd.iov_n);
@@ -515,8 +520,17 @@ static void on_ack(struct sip_proxy *p, const struct sip_peer *from, const struc
     if (!pop && !proxy_is_inside(p, from)) {
         return;
     }
-    if (m->max_forwards == 0 || is_looped(p, m) || proxy_resolve(p, next, &tg.hop) != 0) {
+    if (m->max_forwards == 0 || is_looped(p, m)) {
         return; /* an ACK is never answered */
+    }
+    struct sip_binding b;
+    if (next == &m->ruri && proxy_nat_target(p, &m->ruri, &b) == 0) {
+        /* to a Contact sipring stands in for: the UA's own Contact, through its flow */
+        snprintf(p->masq_uri, sizeof(p->masq_uri), "%s", b.contact);
+        tg.ruri = sip_str_make(p->masq_uri, strlen(p->masq_uri));
+        tg.hop = b.received;
+    } else if (proxy_resolve(p, next, &tg.hop) != 0) {
+        return;
     }
     forward_stateless(p, m, &tg, pop);
 }

@@ -4,7 +4,9 @@
  * message came from: its NAT binding) in the location store under the AOR "masq:<token>". A
  * request later addressed to that Contact (an incoming call to a registered phone, or an
  * in-dialog request) is sent to the original Contact through the same flow. The store is
- * shared by every worker, and the token does not depend on the worker, so any worker finds it. */
+ * shared by every worker, and the token does not depend on the worker, so any worker finds it.
+ * The same is done for every Contact going from the inside to the outside, where private
+ * addresses mean nothing. */
 #include <stdio.h>
 #include <string.h>
 
@@ -60,7 +62,9 @@ static uint64_t token_hash(uint64_t key, struct sip_str uri, const struct sip_pe
 void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct sip_build *bd,
                           const struct sip_peer *from, const struct sip_peer *receiver)
 {
-    if (!proxy_nat_behind(m, from)) {
+    /* Behind NAT, a UA's Contact reaches nobody; from the inside to the outside it points into
+     * a network the receiver cannot route to. Either way, sipring stands in for it. */
+    if (!proxy_nat_behind(m, from) && !(proxy_is_inside(p, from) && !proxy_is_inside(p, receiver))) {
         return;
     }
     const char *host = p->cfg.advertise;
