@@ -103,7 +103,7 @@ static size_t mem_lookup(void *self, const char *aor, uint64_t now, struct sip_b
     size_t n = 0;
     for (int32_t i = m->bucket[hash(aor)]; i >= 0 && n < cap; i = m->slots[i].next) {
         const struct sip_binding *b = &m->slots[i].b;
-        if (strcmp(b->aor, aor) != 0 || b->expires_at_ms <= now) {
+        if (strcmp(b->aor, aor) != 0 || b->expires_at_ms <= now || b->unreachable) {
             continue;
         }
         /* Insertion sort by q, highest first (RFC 3261 §16.6: q orders the targets). */
@@ -121,15 +121,70 @@ static int mem_find(void *self, const char *aor, const char *contact, uint64_t n
                     struct sip_binding *out)
 {
     struct mem_binding *s = find_slot(self, aor, contact);
-    if (s == NULL || s->b.expires_at_ms <= now) {
+    if (s == NULL || s->b.expires_at_ms <= now || s->b.unreachable) {
         return -1;
     }
     *out = s->b;
     return 0;
 }
 
-static const struct sip_location_ops mem_ops = {mem_save, mem_remove, mem_lookup, mem_find,
-                                                mem_expire};
+uint32_t sip_contact_hash(const char *contact)
+{
+    uint32_t h = 2166136261u;
+    for (; *contact; contact++) {
+        h = (h ^ (uint8_t)*contact) * 16777619u;
+    }
+    return h;
+}
+
+static bool is_nat(const struct sip_binding *b)
+{
+    return b->behind_nat || strncmp(b->aor, "masq:", 5) == 0;
+}
+
+static size_t mem_nat_due(void *self, uint64_t now, uint64_t interval, struct sip_binding *out,
+                          size_t cap)
+{
+    struct mem_loc *m = self;
+    size_t n = 0;
+    for (size_t i = 0; i < m->cap && n < cap; i++) {
+        struct sip_binding *b = &m->slots[i].b;
+        if (!m->slots[i].used || !is_nat(b) || b->expires_at_ms <= now) {
+            continue;
+        }
+        if (b->next_ping_ms == 0) {
+            b->next_ping_ms = now + interval; /* just saved: it spoke a moment ago */
+            continue;
+        }
+        if (b->next_ping_ms > now) {
+            continue;
+        }
+        b->next_ping_ms = now + interval;
+        out[n] = *b;
+        out[n].unreachable = false;
+        if (!b->unreachable && now > b->alive_ms + 3 * interval + 1000) {
+            b->unreachable = true;
+            out[n].unreachable = true;
+        }
+        n++;
+    }
+    return n;
+}
+
+static void mem_alive(void *self, const char *aor, uint32_t contact_hash, uint64_t now)
+{
+    struct mem_loc *m = self;
+    for (int32_t i = m->bucket[hash(aor)]; i >= 0; i = m->slots[i].next) {
+        struct sip_binding *b = &m->slots[i].b;
+        if (strcmp(b->aor, aor) == 0 && sip_contact_hash(b->contact) == contact_hash) {
+            b->alive_ms = now;
+            b->unreachable = false;
+        }
+    }
+}
+
+static const struct sip_location_ops mem_ops = {mem_save,   mem_remove,  mem_lookup, mem_find,
+                                                mem_expire, mem_nat_due, mem_alive};
 
 struct sip_location *sip_location_mem_new(size_t max_bindings)
 {

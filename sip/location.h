@@ -21,6 +21,11 @@ struct sip_binding {
     struct sip_peer received; /* where the REGISTER came from: the flow to reach the UA */
     bool behind_nat;          /* the UA registered from behind NAT: reach it through received */
     uint64_t expires_at_ms;
+    /* NAT keepalive state (behind_nat bindings and "masq:" ones): the last sign of life, the
+     * next keepalive, and whether the UA stopped answering (lookups then skip it). */
+    uint64_t alive_ms;
+    uint64_t next_ping_ms;
+    bool unreachable;
 };
 
 struct sip_location_ops {
@@ -36,6 +41,13 @@ struct sip_location_ops {
                 struct sip_binding *out);
     /* expire: drops bindings whose time has come. */
     void (*expire)(void *self, uint64_t now_ms);
+    /* nat_due: copies up to cap NAT bindings whose keepalive is due and schedules the next one
+     * interval_ms later. A binding silent for three intervals is marked unreachable and comes
+     * out once with unreachable set (later ones come out with it clear but stay marked). */
+    size_t (*nat_due)(void *self, uint64_t now_ms, uint64_t interval_ms, struct sip_binding *out,
+                      size_t cap);
+    /* alive: the binding of aor whose contact hashes to contact_hash answered: reachable. */
+    void (*alive)(void *self, const char *aor, uint32_t contact_hash, uint64_t now_ms);
 };
 
 struct sip_location {
@@ -47,6 +59,9 @@ struct sip_location {
  * memory. sip_location_mem_free releases it. */
 struct sip_location *sip_location_mem_new(size_t max_bindings);
 void sip_location_mem_free(struct sip_location *loc);
+
+/* sip_contact_hash: a short hash of a binding's contact, to name it in a keepalive. */
+uint32_t sip_contact_hash(const char *contact);
 
 /* sip_aor_of: the canonical AOR "user@host" (host lower-cased, no port or params) of a URI. */
 struct sip_uri;

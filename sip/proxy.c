@@ -840,6 +840,7 @@ void sip_proxy_on_timer(struct sip_proxy *p, uint64_t now)
         p->loc->ops->expire(p->loc->self, now);
         p->next_expire_sweep = now + 1000;
     }
+    proxy_nat_keepalive(p, now);
 }
 
 uint64_t sip_proxy_next_timer(const struct sip_proxy *p)
@@ -856,6 +857,7 @@ void sip_proxy_reconfigure(struct sip_proxy *p, const struct sip_proxy_cfg *cfg,
     p->cfg.inside_count = cfg->inside_count;
     memcpy(p->cfg.upstream, cfg->upstream, sizeof(cfg->upstream));
     p->cfg.timers = cfg->timers;
+    p->cfg.nat_keepalive_ms = cfg->nat_keepalive_ms;
     p->cfg.min_expires = cfg->min_expires;
     p->cfg.max_expires = cfg->max_expires;
     p->cfg.default_expires = cfg->default_expires;

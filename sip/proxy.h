@@ -35,6 +35,8 @@ struct sip_proxy_cfg {
     uint32_t timer_c_ms; /* §16.6 step 11: > 3 minutes; 0 = 180000 */
     char public_advertise[64]; /* host[:port] for Contacts sent outside; "" = advertise */
     uint64_t token_key;        /* keys the Contact tokens; the same for every worker */
+    uint32_t nat_keepalive_ms; /* OPTIONS to NATed bindings this often; 0: none */
+    bool keepalive_sender;     /* this proxy sends them (one worker does, for all) */
 };
 
 struct sip_proxy_sink {

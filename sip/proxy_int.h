@@ -67,6 +67,7 @@ struct sip_proxy {
     uint64_t counter;
     uint64_t now;
     uint64_t next_expire_sweep;
+    uint64_t next_keepalive_sweep;
     bool draining;
     char self_host[64]; /* advertise without port */
     uint16_t self_port;
@@ -115,6 +116,8 @@ bool proxy_nat_behind(const struct sip_msg *m, const struct sip_peer *from);
 void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct sip_build *bd,
                           const struct sip_peer *from, const struct sip_peer *receiver);
 int proxy_nat_target(struct sip_proxy *p, const struct sip_uri *u, struct sip_binding *b);
+void proxy_nat_keepalive(struct sip_proxy *p, uint64_t now);
+bool proxy_nat_keepalive_reply(struct sip_proxy *p, const struct sip_msg *m);
 
 /* proxy_media.c */
 void proxy_media_rewrite(struct sip_proxy *p, const struct sip_msg *m, struct sip_build *bd,

@@ -8,6 +8,7 @@
  * The same is done for every Contact going from the inside to the outside, where private
  * addresses mean nothing. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proxy_int.h"
@@ -83,6 +84,7 @@ void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct s
                  (unsigned long long)token_hash(p->cfg.token_key, a->uri.raw, from));
         memcpy(b.contact, a->uri.raw.p, a->uri.raw.len);
         b.received = *from;
+        b.alive_ms = p->now;
         uint32_t expires = DIALOG_CONTACT_S;
         if (is_register) {
             expires = a->has_expires ? a->expires : m->has_expires ? m->expires : 3600;
@@ -116,4 +118,63 @@ int proxy_nat_target(struct sip_proxy *p, const struct sip_uri *u, struct sip_bi
     char aor[SIP_LOC_AOR_MAX];
     snprintf(aor, sizeof(aor), "masq:%.*s", (int)u->user.len, u->user.p);
     return p->loc->ops->lookup(p->loc->self, aor, p->now, b, 1) == 1 ? 0 : -1;
+}
+
+/* proxy_nat_keepalive: keeps the NAT bindings of registered UAs open (RFC 5626 §4.4.1 names
+ * the need; over UDP without STUN, an OPTIONS that the UA must answer, RFC 3261 §11, both
+ * refreshes the binding and proves the UA is still there). The Call-ID names the binding, so
+ * that whichever worker gets the answer can mark it alive without any state of its own. */
+void proxy_nat_keepalive(struct sip_proxy *p, uint64_t now)
+{
+    if (p->cfg.nat_keepalive_ms == 0 || !p->cfg.keepalive_sender || now < p->next_keepalive_sweep) {
+        return;
+    }
+    p->next_keepalive_sweep = now + 1000;
+    struct sip_binding bs[32];
+    for (int round = 0; round < 32; round++) {
+        size_t n = p->loc->ops->nat_due(p->loc->self, now, p->cfg.nat_keepalive_ms, bs, 32);
+        for (size_t i = 0; i < n; i++) {
+            const struct sip_binding *b = &bs[i];
+            if (b->unreachable) {
+                char ip[64];
+                sip_peer_ip_text(&b->received, ip, sizeof(ip));
+                proxy_log(p, "nat: %s (%s via %s:%u) stopped answering keepalives: unreachable",
+                          b->aor, b->contact, ip, b->received.port);
+            }
+            int len = snprintf(p->out, sizeof(p->out),
+                               "OPTIONS %s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bKka%llx\r\n"
+                               "Max-Forwards: 70\r\nFrom: <sip:keepalive@%s>;tag=ka%08x\r\n"
+                               "To: <%s>\r\nCall-ID: ka.%08x.%s\r\nCSeq: 1 OPTIONS\r\n"
+                               "Content-Length: 0\r\n\r\n",
+                               b->contact, p->cfg.advertise,
+                               (unsigned long long)(p->counter++ ^ p->seed), p->cfg.advertise,
+                               (uint32_t)p->seed, b->contact, sip_contact_hash(b->contact), b->aor);
+            if (len > 0 && (size_t)len < sizeof(p->out)) {
+                proxy_send(p, &b->received, p->out, (size_t)len);
+            }
+        }
+        if (n < 32) {
+            break;
+        }
+    }
+}
+
+/* proxy_nat_keepalive_reply: whether m answers one of our keepalives (then it is consumed). */
+bool proxy_nat_keepalive_reply(struct sip_proxy *p, const struct sip_msg *m)
+{
+    struct sip_str c = m->call_id;
+    if (m->cseq_method_id != SIP_METHOD_OPTIONS || c.len < 13 || memcmp(c.p, "ka.", 3) != 0 ||
+        c.p[11] != '.') {
+        return false;
+    }
+    char hex[9], aor[SIP_LOC_AOR_MAX];
+    memcpy(hex, c.p + 3, 8);
+    hex[8] = '\0';
+    if (c.len - 12 >= sizeof(aor)) {
+        return true;
+    }
+    memcpy(aor, c.p + 12, c.len - 12);
+    aor[c.len - 12] = '\0';
+    p->loc->ops->alive(p->loc->self, aor, (uint32_t)strtoul(hex, NULL, 16), p->now);
+    return true;
 }

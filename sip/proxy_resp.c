@@ -184,6 +184,9 @@ void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const s
 {
     struct ptxn *t = NULL;
     const struct sip_via *v = &m->via[0];
+    if (proxy_nat_keepalive_reply(p, m)) {
+        return;
+    }
     bool is_cancel = m->cseq_method_id == SIP_METHOD_CANCEL;
     struct branch *b = find_branch(p, m, &t);
     /* Except for the answer to our own CANCEL (hop-by-hop), a response must carry a Via to

@@ -105,6 +105,7 @@ void proxy_register(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m
         b.q_milli = c->has_q ? c->q_milli : 1000;
         b.received = t->from;
         b.behind_nat = proxy_nat_behind(m, &t->from);
+        b.alive_ms = p->now;
         b.expires_at_ms = p->now + (uint64_t)e * 1000;
         path_of(m, b.path, sizeof(b.path));
         if (loc->ops->save(loc->self, &b) != 0) {

@@ -55,7 +55,26 @@ static void l_expire(void *self, uint64_t now_ms)
     pthread_rwlock_unlock(&l->lock);
 }
 
-static const struct sip_location_ops locked_ops = {l_save, l_remove, l_lookup, l_find, l_expire};
+static size_t l_nat_due(void *self, uint64_t now_ms, uint64_t interval_ms, struct sip_binding *out,
+                        size_t cap)
+{
+    struct locked *l = self;
+    pthread_rwlock_wrlock(&l->lock);
+    size_t n = l->inner->ops->nat_due(l->inner->self, now_ms, interval_ms, out, cap);
+    pthread_rwlock_unlock(&l->lock);
+    return n;
+}
+
+static void l_alive(void *self, const char *aor, uint32_t contact_hash, uint64_t now_ms)
+{
+    struct locked *l = self;
+    pthread_rwlock_wrlock(&l->lock);
+    l->inner->ops->alive(l->inner->self, aor, contact_hash, now_ms);
+    pthread_rwlock_unlock(&l->lock);
+}
+
+static const struct sip_location_ops locked_ops = {l_save,   l_remove,  l_lookup, l_find,
+                                                   l_expire, l_nat_due, l_alive};
 
 struct sip_location *location_locked_new(struct sip_location *inner)
 {

@@ -219,6 +219,11 @@ static int apply_public_address(struct config *c, const char *v)
     return 0;
 }
 
+static int apply_nat_keepalive(struct config *c, const char *v)
+{
+    return parse_u32(v, 0, 3600, &c->nat_keepalive_s);
+}
+
 static int apply_threads(struct config *c, const char *v)
 {
     return parse_u32(v, 0, 64, &c->threads);
@@ -297,6 +302,8 @@ static const struct opt_def opts[] = {
      "Close a call's relay ports after this long without a packet.", apply_media_timeout, 0},
     {"public-address", 0, "IP", "", "an IPv4 or IPv6 address",
      "Address put in SDP sent outside (behind 1:1 NAT: the public one).", apply_public_address, 0},
+    {"nat-keepalive", 0, "SECONDS", "30", "an integer from 0 to 3600",
+     "OPTIONS to UAs registered from behind NAT this often (0: never).", apply_nat_keepalive, 0},
     {"threads", 0, "COUNT", "0", "an integer from 0 to 64",
      "Worker threads, each with its own ring and sockets; 0: one per online CPU.", apply_threads, 0},
     {"min-expires", 0, "SECONDS", "60", "an integer from 1 to 86400",
@@ -437,6 +444,7 @@ static void set_defaults(struct config *c)
     c->rtp_port_min = 30000;
     c->rtp_port_max = 39999;
     c->media_timeout_s = 60;
+    c->nat_keepalive_s = 30;
 }
 
 enum options_result options_load(struct config *c, int argc, char **argv)

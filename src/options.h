@@ -47,6 +47,7 @@ struct config {
     uint16_t rtp_port_min, rtp_port_max;
     uint32_t media_timeout_s;
     char public_address[48];
+    uint32_t nat_keepalive_s;
 };
 
 /* Outcome of options_load(). */

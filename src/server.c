@@ -102,6 +102,7 @@ static void make_proxy_cfg(const struct config *cfg, struct sip_proxy_cfg *out)
     out->min_expires = cfg->min_expires;
     out->max_expires = cfg->max_expires;
     out->default_expires = cfg->max_expires < 3600 ? cfg->max_expires : 3600;
+    out->nat_keepalive_ms = cfg->nat_keepalive_s * 1000;
     if (cfg->public_address[0] != '\0') {
         const char *colon = strrchr(out->advertise, ':');
         bool v6 = strchr(cfg->public_address, ':') != NULL;

@@ -505,7 +505,9 @@ static int setup(struct worker *w)
         return -1;
     }
     struct sip_proxy_sink sink = {sink_send, sink_log, log_enabled(LOG_LVL_DEBUG), w};
-    w->proxy = sip_proxy_new(&w->all->pc, w->all->loc, sink, seed);
+    struct sip_proxy_cfg pc = w->all->pc;
+    pc.keepalive_sender = w->id == 0; /* the store is shared: one worker pings for all */
+    w->proxy = sip_proxy_new(&pc, w->all->loc, sink, seed);
     if (w->proxy == NULL) {
         log_error("worker %u: out of memory for the transaction pool", w->id);
         return -1;

@@ -57,6 +57,8 @@ static void setup(void)
     cfg.max_expires = 3600;
     cfg.default_expires = 3600;
     cfg.timer_c_ms = 181000;
+    cfg.nat_keepalive_ms = 10000;
+    cfg.keepalive_sender = true;
     loc = sip_location_mem_new(64);
     p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL}, 42);
     nout = 0;
@@ -364,4 +366,58 @@ Test(proxy, nated_contact_is_masqueraded_and_routed_back, .init = setup, .fini =
                 "Call-ID: in2\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
          3000);
     cr_assert_eq(status_of(&out[nout - 1]), 404);
+}
+
+static size_t count_to(const struct sip_peer *to, const char *prefix, size_t from)
+{
+    size_t n = 0;
+    for (size_t i = from; i < nout; i++) {
+        n += sip_peer_eq(&out[i].to, to) && memcmp(out[i].data, prefix, strlen(prefix)) == 0;
+    }
+    return n;
+}
+
+/* NAT keepalives: a UA registered from behind NAT gets an OPTIONS through its NAT binding every
+ * interval; an answer keeps it reachable, three silent intervals mark it unreachable (calls get
+ * 404 instead of ringing into nothing), and a later answer brings it back. */
+Test(proxy, nat_keepalive_marks_silent_uas_unreachable, .init = setup, .fini = teardown)
+{
+    struct sip_peer nat = peer("10.0.0.5", 40000);
+    feed(&nat, "REGISTER sip:example.com SIP/2.0\r\n"
+               "Via: SIP/2.0/UDP 192.168.1.2:5060;branch=z9hG4bKka1;rport\r\n"
+               "From: <sip:carol@example.com>;tag=r1\r\nTo: <sip:carol@example.com>\r\n"
+               "Call-ID: ka-reg\r\nCSeq: 1 REGISTER\r\nContact: <sip:carol@192.168.1.2:5060>\r\n"
+               "Expires: 3600\r\nContent-Length: 0\r\n\r\n",
+         1000);
+    cr_assert_eq(status_of(&out[0]), 200);
+    sip_proxy_on_timer(p, 1000);
+    nout = 0;
+    sip_proxy_on_timer(p, 5000);
+    cr_assert_eq(nout, 0, "nothing before the interval");
+    sip_proxy_on_timer(p, 11000);
+    cr_assert_eq(count_to(&nat, "OPTIONS sip:carol@192.168.1.2:5060 SIP/2.0", 0), 1,
+                 "an OPTIONS through the NAT binding");
+    answer(0, 200, "ka", 11010);
+    nout = 0;
+    feed(ua(), invite("sip:carol@example.com", "z9hG4bKka2"), 12000);
+    cr_assert_eq(count_to(&nat, "INVITE sip:carol@192.168.1.2:5060", 0), 1,
+                 "a call reaches the UA through its flow");
+    /* silence from now on */
+    for (uint64_t t = 21000; t <= 61000; t += 10000) {
+        sip_proxy_on_timer(p, t);
+    }
+    nout = 0;
+    feed(ua(), invite("sip:carol@example.com", "z9hG4bKka3"), 62000);
+    cr_assert_eq(status_of(&out[nout - 1]), 404, "an unreachable UA is not called");
+    nout = 0;
+    sip_proxy_on_timer(p, 71000);
+    cr_assert_eq(count_to(&nat, "OPTIONS", 0), 1, "still pinged");
+    size_t ping = 0;
+    while (memcmp(out[ping].data, "OPTIONS", 7) != 0) {
+        ping++;
+    }
+    answer(ping, 200, "ka", 71010);
+    nout = 0;
+    feed(ua(), invite("sip:carol@example.com", "z9hG4bKka4"), 72000);
+    cr_assert_eq(count_to(&nat, "INVITE", 0), 1, "an answer makes it reachable again");
 }
