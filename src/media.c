@@ -38,8 +38,15 @@ struct msess {
     char call_id[CALLID_MAX];
     char caller_tag[TAG_MAX];
     uint16_t port[MEDIA_STREAMS][2]; /* RTP port per stream and leg; 0: none */
-    struct rtp_stream st[MEDIA_STREAMS];
+    int32_t st[MEDIA_STREAMS];       /* index into the stream pool; -1: none */
     uint64_t touched_ms;
+};
+
+/* A session holds only what every call needs; its streams come from a pool of their own, so
+ * an audio-only call costs one stream, not MEDIA_STREAMS. */
+struct mstream {
+    struct rtp_stream st;
+    int32_t next_free;
 };
 
 struct media {
@@ -51,6 +58,8 @@ struct media {
     struct msess *sess;
     uint32_t cap, open;
     int32_t free_head;
+    struct mstream *streams;
+    int32_t stream_free;
     int32_t bucket[SESS_BUCKETS];
     char addr_inside[48], addr_outside[48];
     uint64_t timeout_ms, next_sweep;
@@ -196,9 +205,16 @@ static void close_session(struct media *m, struct msess *s, const char *why)
     int32_t si = (int32_t)(s - m->sess);
     uint64_t relayed = 0, strangers = 0;
     for (unsigned i = 0; i < MEDIA_STREAMS; i++) {
+        if (s->st[i] >= 0) {
+            struct mstream *ms = &m->streams[s->st[i]];
+            for (unsigned l = 0; l < 2; l++) {
+                relayed += ms->st.leg[l].rx_packets;
+                strangers += ms->st.leg[l].dropped_stranger;
+            }
+            ms->next_free = m->stream_free;
+            m->stream_free = s->st[i];
+        }
         for (unsigned l = 0; l < 2; l++) {
-            relayed += s->st[i].leg[l].rx_packets;
-            strangers += s->st[i].leg[l].dropped_stranger;
             if (s->port[i][l] != 0) {
                 close_sock(m, s->port[i][l]);
                 close_sock(m, (uint16_t)(s->port[i][l] + 1));
@@ -240,6 +256,9 @@ static struct msess *create(struct media *m, const struct sip_media_msg *mm, uin
      * (response) session the request's sender, named by the From tag, is the caller too. */
     memcpy(s->caller_tag, mm->from_tag.p, mm->from_tag.len);
     s->caller_tag_len = (uint8_t)mm->from_tag.len;
+    for (unsigned i = 0; i < MEDIA_STREAMS; i++) {
+        s->st[i] = -1;
+    }
     s->hnext = m->bucket[h % SESS_BUCKETS];
     m->bucket[h % SESS_BUCKETS] = si;
     m->open++;
@@ -302,7 +321,12 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
         if (s->port[i][out] == 0) {
             s->port[i][out] = open_pair(m, si, i, out, strchr(to_addr, ':') ? 6 : 4);
         }
-        if (s->port[i][in] == 0 || s->port[i][out] == 0) {
+        if (s->st[i] < 0 && m->stream_free >= 0) {
+            s->st[i] = m->stream_free;
+            m->stream_free = m->streams[s->st[i]].next_free;
+            memset(&m->streams[s->st[i]].st, 0, sizeof(struct rtp_stream));
+        }
+        if (s->port[i][in] == 0 || s->port[i][out] == 0 || s->st[i] < 0) {
             log_warn("media: no free relay ports (--rtp-ports) for Call-ID %.*s",
                      (int)mm->call_id.len, mm->call_id.p);
             close_session(m, s, "no ports");
@@ -312,8 +336,8 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
         sdp_addr(mm->sdp, i, &a);
         /* Behind NAT: the SDP names an address other than the one the signaling came from. */
         bool nat = rtp_addr_is_set(&a) && !rtp_addr_same_ip(&a, &signal);
-        rtp_leg_announce(&s->st[i].leg[in], &a, md->has_rtcp ? md->rtcp_port : 0, md->rtcp_mux,
-                         nat, &signal);
+        struct rtp_leg *leg = &m->streams[s->st[i]].st.leg[in];
+        rtp_leg_announce(leg, &a, md->has_rtcp ? md->rtcp_port : 0, md->rtcp_mux, nat, &signal);
         rw->port[i] = s->port[i][out];
         if (i + 1 > s->nstreams) {
             s->nstreams = (uint8_t)(i + 1);
@@ -357,7 +381,7 @@ void media_on_recv(struct media *m, uint64_t payload, const struct io_uring_cqe 
     struct io_uring_recvmsg_out *o = io_uring_recvmsg_validate(buf, cqe->res, &m->recv_mh);
     if (live && cqe->res > 0 && o != NULL && !(o->flags & MSG_TRUNC)) {
         struct msess *s = &m->sess[k->sess];
-        struct rtp_stream *st = &s->st[k->stream];
+        struct rtp_stream *st = &m->streams[s->st[k->stream]].st;
         struct sip_peer from;
         worker_peer_of(io_uring_recvmsg_name(o), &from);
         struct rtp_addr src, to;
@@ -397,10 +421,9 @@ void media_on_timer(struct media *m, uint64_t now_ms)
         }
         uint64_t last = s->touched_ms;
         for (unsigned j = 0; j < s->nstreams; j++) {
-            for (unsigned l = 0; l < 2; l++) {
-                if (s->st[j].leg[l].last_rx_ms > last) {
-                    last = s->st[j].leg[l].last_rx_ms;
-                }
+            for (unsigned l = 0; l < 2 && s->st[j] >= 0; l++) {
+                uint64_t rx = m->streams[s->st[j]].st.leg[l].last_rx_ms;
+                last = rx > last ? rx : last;
             }
         }
         if (now_ms - last > m->timeout_ms) {
@@ -461,14 +484,18 @@ struct media *media_new(struct worker *w, const struct config *cfg, unsigned sha
     /* every call needs two pairs (one per side) per stream */
     m->cap = (uint32_t)rtp_ports_available(&m->ports) / 2 + 1;
     m->sess = calloc(m->cap, sizeof(*m->sess));
-    if (m->socks == NULL || m->sess == NULL || setup_bufs(m) != 0) {
+    m->streams = calloc(m->cap, sizeof(*m->streams));
+    if (m->socks == NULL || m->sess == NULL || m->streams == NULL || setup_bufs(m) != 0) {
         log_error("media: out of memory for the relay of worker %u", share);
         media_free(m);
         return NULL;
     }
+    m->stream_free = -1;
     for (uint32_t i = m->cap; i-- > 0;) {
         m->sess[i].next_free = m->free_head;
         m->free_head = (int32_t)i;
+        m->streams[i].next_free = m->stream_free;
+        m->stream_free = (int32_t)i;
     }
     snprintf(m->addr_inside, sizeof(m->addr_inside), "%s", inside_addr);
     snprintf(m->addr_outside, sizeof(m->addr_outside), "%s",
@@ -506,6 +533,7 @@ void media_free(struct media *m)
     rtp_ports_free(&m->ports);
     free(m->socks);
     free(m->sess);
+    free(m->streams);
     free(m);
 }
 

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""bench/relay_setup.py: opens K relayed streams on a media relay and prints, one per line, the
+relay port the sending side must send to. Every stream's caller announces 127.0.0.1:SRC and its
+callee 127.0.0.1:SINK, so one socket sends all streams and one receives them.
+
+  relay_setup.py sipring SIP_PORT K SRC SINK      calls through sipring (INVITE/200/ACK)
+  relay_setup.py rtpengine NG_PORT K SRC SINK     offer/answer over rtpengine's ng protocol
+"""
+import re
+import socket
+import sys
+
+mode, port, k, src, sink = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+
+
+def sdp(media_port, sess):
+    return ("v=0\r\no=- %d 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n" % (sess, media_port))
+
+
+def media_port(text):
+    m = re.search(r"m=audio (\d+) ", text)
+    return int(m.group(1)) if m else 0
+
+
+def bencode(x):
+    if isinstance(x, dict):
+        return b"d" + b"".join(bencode(k) + bencode(v) for k, v in sorted(x.items())) + b"e"
+    if isinstance(x, list):
+        return b"l" + b"".join(bencode(v) for v in x) + b"e"
+    if isinstance(x, int):
+        return b"i%de" % x
+    b = x.encode() if isinstance(x, str) else x
+    return b"%d:%s" % (len(b), b)
+
+
+def via_sipring():
+    caller = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    callee = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    caller.bind(("127.0.0.1", 0))
+    callee.bind(("127.0.0.1", 0))
+    caller.settimeout(5)
+    callee.settimeout(5)
+    cp, ep = caller.getsockname()[1], callee.getsockname()[1]
+    for i in range(k):
+        body = sdp(src, i)
+        inv = ("INVITE sip:b@127.0.0.1:%d SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKb%d\r\n"
+               "Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=a%d\r\nTo: <sip:b@127.0.0.1>\r\n"
+               "Call-ID: bench-%d\r\nCSeq: 1 INVITE\r\nContact: <sip:a@127.0.0.1:%d>\r\n"
+               "Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s"
+               % (ep, cp, i, i, i, cp, len(body), body))
+        caller.sendto(inv.encode(), ("127.0.0.1", port))
+        req = callee.recv(65535).decode()
+        keep = [l for l in req.split("\r\n") if re.match(r"(?i)(via|from|call-id|cseq|record-route):", l)]
+        body = sdp(sink, i)
+        ok = ("SIP/2.0 200 OK\r\n%s\r\nTo: <sip:b@127.0.0.1>;tag=b%d\r\nContact: <sip:b@127.0.0.1:%d>\r\n"
+              "Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s"
+              % ("\r\n".join(keep), i, ep, len(body), body))
+        callee.sendto(ok.encode(), ("127.0.0.1", port))
+        while True:
+            resp = caller.recv(65535).decode()
+            if resp.startswith("SIP/2.0 200"):
+                break
+        ack = ("ACK sip:b@127.0.0.1:%d SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKa%d\r\n"
+               "Max-Forwards: 70\r\nRoute: <sip:127.0.0.1:%d;lr>\r\nFrom: <sip:a@127.0.0.1>;tag=a%d\r\n"
+               "To: <sip:b@127.0.0.1>;tag=b%d\r\nCall-ID: bench-%d\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+               % (ep, cp, i, port, i, i, i))
+        caller.sendto(ack.encode(), ("127.0.0.1", port))
+        callee.recv(65535)
+        print(media_port(resp))
+
+
+def via_rtpengine():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+
+    def ng(cmd):
+        cookie = b"c%d" % ng.n
+        ng.n += 1
+        s.sendto(cookie + b" " + bencode(cmd), ("127.0.0.1", port))
+        reply = s.recv(65535)
+        text = reply.split(b" ", 1)[1].decode(errors="replace")
+        if "6:result2:ok" not in text:
+            sys.exit("rtpengine: " + text[:200])
+        return text
+    ng.n = 0
+    for i in range(k):
+        ng({"command": "offer", "call-id": "bench-%d" % i, "from-tag": "a%d" % i, "sdp": sdp(src, i)})
+        ans = ng({"command": "answer", "call-id": "bench-%d" % i, "from-tag": "a%d" % i,
+                  "to-tag": "b%d" % i, "sdp": sdp(sink, i)})
+        print(media_port(ans.replace("\\r\\n", "\n")))
+
+
+via_sipring() if mode == "sipring" else via_rtpengine()

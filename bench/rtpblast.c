@@ -1,0 +1,157 @@
+/* bench/rtpblast.c: sends K RTP streams of 20 ms G.711 packets (172 bytes) from one socket to
+ * the relay ports listed in a file, spread evenly over each 20 ms, and counts what arrives on one
+ * sink socket. With a blast port, a second socket also floods that relay port as fast as it can
+ * (the legitimate source of that stream gone mad), to see whether the other streams survive.
+ *
+ * usage: rtpblast SRC_PORT SINK_PORT SECONDS PORTS_FILE [BLAST_PORT]
+ * prints: sent N received N blast N blast_received N seconds S (received: the K streams only) */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAXS 20000
+#define PKT 172
+
+static volatile int running = 1;
+static unsigned long long received, blasted, blast_received;
+static int sink_fd;
+static int blast_port;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int udp(int port)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int big = 8 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        perror("bind");
+        exit(1);
+    }
+    return fd;
+}
+
+static void *sink(void *arg)
+{
+    (void)arg;
+    struct mmsghdr m[64];
+    struct iovec iov[64];
+    static char buf[64][2048];
+    for (int i = 0; i < 64; i++) {
+        iov[i] = (struct iovec){buf[i], sizeof(buf[i])};
+        m[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1};
+    }
+    struct timeval tv = {0, 200000};
+    setsockopt(sink_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    while (running) {
+        int n = recvmmsg(sink_fd, m, 64, 0, NULL);
+        for (int i = 0; i < n; i++) {
+            /* the blaster marks its packets with SSRC 0xbeef0000 */
+            if (m[i].msg_len >= 12 && (unsigned char)buf[i][8] == 0xbe && (unsigned char)buf[i][9] == 0xef) {
+                blast_received++;
+            } else {
+                received++;
+            }
+        }
+    }
+    return NULL;
+}
+
+static void *blaster(void *arg)
+{
+    (void)arg;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)blast_port)};
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    unsigned char pkt[PKT] = {0x80, 0, 0, 0, 0, 0, 0, 0, 0xbe, 0xef, 0, 0};
+    struct mmsghdr m[64];
+    struct iovec iov = {pkt, sizeof(pkt)};
+    for (int i = 0; i < 64; i++) {
+        m[i].msg_hdr = (struct msghdr){.msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov,
+                                       .msg_iovlen = 1};
+    }
+    while (running) {
+        int n = sendmmsg(fd, m, 64, 0);
+        if (n > 0) {
+            __atomic_add_fetch(&blasted, (unsigned long long)n, __ATOMIC_RELAXED);
+        }
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 5) {
+        fprintf(stderr, "usage: rtpblast SRC_PORT SINK_PORT SECONDS PORTS_FILE [BLAST_PORT]\n");
+        return 2;
+    }
+    int src = udp(atoi(argv[1]));
+    sink_fd = udp(atoi(argv[2]));
+    double secs = atof(argv[3]);
+    static struct sockaddr_in dst[MAXS];
+    int k = 0, port;
+    FILE *f = fopen(argv[4], "r");
+    while (f && k < MAXS && fscanf(f, "%d", &port) == 1) {
+        if (port <= 0) {
+            fprintf(stderr, "stream %d has no relay port\n", k);
+            return 1;
+        }
+        dst[k] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        dst[k].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        k++;
+    }
+    blast_port = argc > 5 ? atoi(argv[5]) : 0;
+    pthread_t st, bt;
+    pthread_create(&st, NULL, sink, NULL);
+    if (blast_port) {
+        pthread_create(&bt, NULL, blaster, NULL);
+    }
+    unsigned char pkt[PKT] = {0x80, 0};
+    unsigned long long sent = 0;
+    double t0 = now_s(), next = t0;
+    unsigned seq = 0;
+    /* 20 slices of 1 ms per 20 ms: each stream sends once per 20 ms, streams spread out */
+    while (now_s() - t0 < secs) {
+        for (int slice = 0; slice < 20; slice++) {
+            pkt[2] = (unsigned char)(seq >> 8);
+            pkt[3] = (unsigned char)seq;
+            for (int i = slice; i < k; i += 20) {
+                if (sendto(src, pkt, sizeof(pkt), 0, (struct sockaddr *)&dst[i], sizeof(dst[i])) ==
+                    PKT) {
+                    sent++;
+                }
+            }
+            next += 0.001;
+            double d = next - now_s();
+            if (d > 0) {
+                struct timespec ts = {0, (long)(d * 1e9)};
+                nanosleep(&ts, NULL);
+            }
+        }
+        seq++;
+    }
+    double t1 = now_s();
+    usleep(300000); /* the last packets in flight */
+    running = 0;
+    pthread_join(st, NULL);
+    if (blast_port) {
+        pthread_join(bt, NULL);
+    }
+    printf("sent %llu received %llu blast %llu blast_received %llu seconds %.2f\n", sent, received,
+           blasted, blast_received, t1 - t0);
+    return 0;
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# bench/run_relay_bench.sh: RTP relay throughput, in one run, for sipring, rtpengine in userspace
+# mode (Debian's rtpengine-daemon, sessions opened over its ng control protocol) and a bare
+# epoll + recvmmsg/sendmmsg loop. K streams of 20 ms G.711 packets (172 bytes, 50 packets/s
+# each) are sent from one socket, spread over each 20 ms, to the relays and counted on arrival.
+# CPU is the relay's utime+stime from /proc/PID/stat during the run; memory per session is the
+# growth of its RSS while the K sessions were opened (kernel socket buffers are not in it).
+# Then the same with one stream's source blasting its relay port as fast as it can.
+# usage: bench/run_relay_bench.sh [K streams] [SECONDS]   (on demand, not in CI)
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+K=${1:-1000} SECS=${2:-10}
+cd "$top"
+command -v rtpengine > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q rtpengine-daemon >&2
+[ -f build/build.ninja ] || meson setup build >&2
+ninja -C build src/sipring >&2
+tmp=$(mktemp -d)
+trap 'pkill -P $$; rm -rf "$tmp"' EXIT
+cc -O2 -o "$tmp/rtpblast" bench/rtpblast.c -lpthread && cc -O2 -o "$tmp/bare_relay" bench/bare_relay.c || exit 1
+tck=$(getconf CLK_TCK)
+SRC=47000 SINK=47001
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+run() { # name pid ports-file rss-before [blast]
+    local name=$1 pid=$2 ports=$3 rss0=$4 blast=${5:-}
+    local rss1 c0 c1 out
+    rss1=$(rss_kb "$pid")
+    c0=$(cpu "$pid")
+    out=$("$tmp/rtpblast" $SRC $SINK "$SECS" "$ports" ${blast:+$(head -1 "$ports")})
+    c1=$(cpu "$pid")
+    echo "$name $out cpu_ticks $((c1 - c0)) rss0 $rss0 rss1 $rss1" >> "$tmp/rows"
+}
+
+start_bare() {
+    "$tmp/bare_relay" 45000 "$K" $SINK > "$tmp/bare.out" 2>&1 &
+    bare=$!
+    for _ in $(seq 50); do grep -q ready "$tmp/bare.out" && break; sleep 0.1; done
+    seq 45000 $((45000 + K - 1)) > "$tmp/bare.ports"
+}
+start_sipring() {
+    build/src/sipring --listen udp:127.0.0.1:25070 --threads 1 --log-level warn \
+        --rtp-ports 30000-39999 --media-timeout 600 > "$tmp/sipring.log" 2>&1 &
+    sr=$!
+    sleep 1
+    sr_rss0=$(rss_kb $sr)
+    python3 bench/relay_setup.py sipring 25070 "$K" $SRC $SINK > "$tmp/sipring.ports" || exit 1
+}
+start_rtpengine() {
+    rtpengine --interface=127.0.0.1 --listen-ng=127.0.0.1:22299 --port-min=40000 --port-max=44999 \
+        --table=-1 --foreground --log-stderr --num-threads=1 --log-level=3 --delete-delay=0 \
+        --no-fallback --pidfile="$tmp/rtpe.pid" > "$tmp/rtpengine.log" 2>&1 &
+    re=$!
+    sleep 1
+    re_rss0=$(rss_kb $re)
+    python3 bench/relay_setup.py rtpengine 22299 "$K" $SRC $SINK > "$tmp/rtpengine.ports" || exit 1
+}
+
+echo "K=$K streams x 50 packets/s x 172 bytes, ${SECS}s per run, all on this machine" >&2
+for blast in "" blast; do
+    start_bare; run bare $bare "$tmp/bare.ports" "$(rss_kb $bare)" $blast; kill $bare
+    start_sipring; run sipring $sr "$tmp/sipring.ports" "$sr_rss0" $blast; kill $sr
+    start_rtpengine; run rtpengine $re "$tmp/rtpengine.ports" "$re_rss0" $blast; kill $re
+    wait 2>/dev/null
+    sleep 1
+done
+awk -v hz="$tck" -v k="$K" '
+function row(name, blast) {
+    sent = v[name, blast, "sent"]; rec = v[name, blast, "received"]; t = v[name, blast, "cpu_ticks"] / hz
+    relayed = rec + v[name, blast, "blast_received"]
+    us = relayed > 0 ? t * 1e6 / relayed : 0
+    mem = (v[name, blast, "rss1"] - v[name, blast, "rss0"]) * 1024 / k
+    printf "%-10s %-6s %10d %10d %8.1f%% %10d %8.2f %9.1f %10.0f\n", name, blast ? "blast" : "-", sent, rec,
+        sent ? 100 * rec / sent : 0, v[name, blast, "blast_received"], t, us, mem
+    if (!blast) cost[name] = us
+}
+{ name = $1; blast = ($0 ~ / blast [1-9]/) ? 1 : 0
+  for (i = 2; i < NF; i += 2) v[name, blast, $i] = $(i + 1) }
+END {
+    printf "\n%-10s %-6s %10s %10s %9s %10s %8s %9s %10s\n", "relay", "mode", "sent", "delivered", "ratio",
+        "blast out", "CPU s", "us/pkt", "B/session"
+    row("bare", 0); row("sipring", 0); row("rtpengine", 0)
+    row("bare", 1); row("sipring", 1); row("rtpengine", 1)
+    if (cost["sipring"] > 0) printf "\nCPU per packet: rtpengine/sipring %.2fx, sipring/bare %.2fx\n",
+        cost["rtpengine"] / cost["sipring"], cost["sipring"] / cost["bare"]
+}' "$tmp/rows"
