@@ -3,14 +3,16 @@
 relay port the sending side must send to. Every stream's caller announces 127.0.0.1:SRC and its
 callee 127.0.0.1:SINK, so one socket sends all streams and one receives them.
 
-  relay_setup.py sipring SIP_PORT K SRC SINK      calls through sipring (INVITE/200/ACK)
-  relay_setup.py rtpengine NG_PORT K SRC SINK     offer/answer over rtpengine's ng protocol
+  relay_setup.py sipring SIP_PORT K SRC SINK [BATCH]   calls through sipring (INVITE/200/ACK)
+  relay_setup.py rtpengine NG_PORT K SRC SINK [BATCH]  offer/answer over rtpengine's ng protocol
+BATCH names the Call-IDs, so that a second batch opens new sessions.
 """
 import re
 import socket
 import sys
 
 mode, port, k, src, sink = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+batch = sys.argv[6] if len(sys.argv) > 6 else "b0"
 
 
 def sdp(media_port, sess):
@@ -46,9 +48,9 @@ def via_sipring():
         body = sdp(src, i)
         inv = ("INVITE sip:b@127.0.0.1:%d SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKb%d\r\n"
                "Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=a%d\r\nTo: <sip:b@127.0.0.1>\r\n"
-               "Call-ID: bench-%d\r\nCSeq: 1 INVITE\r\nContact: <sip:a@127.0.0.1:%d>\r\n"
+               "Call-ID: %s-%d\r\nCSeq: 1 INVITE\r\nContact: <sip:a@127.0.0.1:%d>\r\n"
                "Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s"
-               % (ep, cp, i, i, i, cp, len(body), body))
+               % (ep, cp, i, i, batch, i, cp, len(body), body))
         caller.sendto(inv.encode(), ("127.0.0.1", port))
         req = callee.recv(65535).decode()
         keep = [l for l in req.split("\r\n") if re.match(r"(?i)(via|from|call-id|cseq|record-route):", l)]
@@ -63,8 +65,8 @@ def via_sipring():
                 break
         ack = ("ACK sip:b@127.0.0.1:%d SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKa%d\r\n"
                "Max-Forwards: 70\r\nRoute: <sip:127.0.0.1:%d;lr>\r\nFrom: <sip:a@127.0.0.1>;tag=a%d\r\n"
-               "To: <sip:b@127.0.0.1>;tag=b%d\r\nCall-ID: bench-%d\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
-               % (ep, cp, i, port, i, i, i))
+               "To: <sip:b@127.0.0.1>;tag=b%d\r\nCall-ID: %s-%d\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+               % (ep, cp, i, port, i, i, batch, i))
         caller.sendto(ack.encode(), ("127.0.0.1", port))
         callee.recv(65535)
         print(media_port(resp))
@@ -85,8 +87,8 @@ def via_rtpengine():
         return text
     ng.n = 0
     for i in range(k):
-        ng({"command": "offer", "call-id": "bench-%d" % i, "from-tag": "a%d" % i, "sdp": sdp(src, i)})
-        ans = ng({"command": "answer", "call-id": "bench-%d" % i, "from-tag": "a%d" % i,
+        ng({"command": "offer", "call-id": "%s-%d" % (batch, i), "from-tag": "a%d" % i, "sdp": sdp(src, i)})
+        ans = ng({"command": "answer", "call-id": "%s-%d" % (batch, i), "from-tag": "a%d" % i,
                   "to-tag": "b%d" % i, "sdp": sdp(sink, i)})
         print(media_port(ans.replace("\\r\\n", "\n")))
 

@@ -3,8 +3,11 @@
 # mode (Debian's rtpengine-daemon, sessions opened over its ng control protocol) and a bare
 # epoll + recvmmsg/sendmmsg loop. K streams of 20 ms G.711 packets (172 bytes, 50 packets/s
 # each) are sent from one socket, spread over each 20 ms, to the relays and counted on arrival.
-# CPU is the relay's utime+stime from /proc/PID/stat during the run; memory per session is the
-# growth of its RSS while the K sessions were opened (kernel socket buffers are not in it).
+# CPU is the relay's utime+stime from /proc/PID/stat during the run. Memory per session comes
+# two ways: "open" is the RSS growth while the first K sessions open (for sipring it includes the
+# SIP transactions of the calls, which end 32 s after the 2xx); "kept" is the growth while a
+# second batch of K opens once those transactions are over, reusing their memory: what a
+# running call costs. Kernel socket buffers are not in RSS for any of them.
 # Then the same with one stream's source blasting its relay port as fast as it can.
 # usage: bench/run_relay_bench.sh [K streams] [SECONDS]   (on demand, not in CI)
 set -u
@@ -22,14 +25,13 @@ SRC=47000 SINK=47001
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
-run() { # name pid ports-file rss-before [blast]
-    local name=$1 pid=$2 ports=$3 rss0=$4 blast=${5:-}
-    local rss1 c0 c1 out
-    rss1=$(rss_kb "$pid")
+run() { # name pid ports-file rss: before, after first batch, before second, after it [blast]
+    local name=$1 pid=$2 ports=$3 rss0=$4 rss1=$5 rssm=$6 rss2=$7 blast=${8:-}
+    local c0 c1 out
     c0=$(cpu "$pid")
     out=$("$tmp/rtpblast" $SRC $SINK "$SECS" "$ports" ${blast:+$(head -1 "$ports")})
     c1=$(cpu "$pid")
-    echo "$name $out cpu_ticks $((c1 - c0)) rss0 $rss0 rss1 $rss1" >> "$tmp/rows"
+    echo "$name $out cpu_ticks $((c1 - c0)) rss0 $rss0 rss1 $rss1 rssm $rssm rss2 $rss2" >> "$tmp/rows"
 }
 
 start_bare() {
@@ -45,6 +47,13 @@ start_sipring() {
     sleep 1
     sr_rss0=$(rss_kb $sr)
     python3 bench/relay_setup.py sipring 25070 "$K" $SRC $SINK > "$tmp/sipring.ports" || exit 1
+    sr_rss_a=$(rss_kb $sr) sr_rss_b=0 sr_rss_m=0
+    if [ -z "$1" ]; then
+        sleep 34
+        sr_rss_m=$(rss_kb $sr)
+        python3 bench/relay_setup.py sipring 25070 "$K" $SRC $SINK b1 > /dev/null || exit 1
+        sr_rss_b=$(rss_kb $sr)
+    fi
 }
 start_rtpengine() {
     rtpengine --interface=127.0.0.1 --listen-ng=127.0.0.1:22299 --port-min=40000 --port-max=44999 \
@@ -54,13 +63,20 @@ start_rtpengine() {
     sleep 1
     re_rss0=$(rss_kb $re)
     python3 bench/relay_setup.py rtpengine 22299 "$K" $SRC $SINK > "$tmp/rtpengine.ports" || exit 1
+    re_rss_a=$(rss_kb $re) re_rss_b=0 re_rss_m=$re_rss_a
+    if [ -z "$1" ]; then
+        python3 bench/relay_setup.py rtpengine 22299 "$K" $SRC $SINK b1 > /dev/null || exit 1
+        re_rss_b=$(rss_kb $re)
+    fi
 }
 
 echo "K=$K streams x 50 packets/s x 172 bytes, ${SECS}s per run, all on this machine" >&2
 for blast in "" blast; do
-    start_bare; run bare $bare "$tmp/bare.ports" "$(rss_kb $bare)" $blast; kill $bare
-    start_sipring; run sipring $sr "$tmp/sipring.ports" "$sr_rss0" $blast; kill $sr
-    start_rtpengine; run rtpengine $re "$tmp/rtpengine.ports" "$re_rss0" $blast; kill $re
+    start_bare; run bare $bare "$tmp/bare.ports" 0 0 0 0 $blast; kill $bare
+    start_sipring "$blast"; run sipring $sr "$tmp/sipring.ports" $sr_rss0 $sr_rss_a $sr_rss_m $sr_rss_b $blast
+    kill $sr
+    start_rtpengine "$blast"; run rtpengine $re "$tmp/rtpengine.ports" $re_rss0 $re_rss_a $re_rss_m $re_rss_b $blast
+    kill $re
     wait 2>/dev/null
     sleep 1
 done
@@ -69,16 +85,19 @@ function row(name, blast) {
     sent = v[name, blast, "sent"]; rec = v[name, blast, "received"]; t = v[name, blast, "cpu_ticks"] / hz
     relayed = rec + v[name, blast, "blast_received"]
     us = relayed > 0 ? t * 1e6 / relayed : 0
-    mem = (v[name, blast, "rss1"] - v[name, blast, "rss0"]) * 1024 / k
-    printf "%-10s %-6s %10d %10d %8.1f%% %10d %8.2f %9.1f %10.0f\n", name, blast ? "blast" : "-", sent, rec,
-        sent ? 100 * rec / sent : 0, v[name, blast, "blast_received"], t, us, mem
+    open_b = (v[name, blast, "rss1"] - v[name, blast, "rss0"]) * 1024 / k
+    kept_b = (v[name, blast, "rss2"] - v[name, blast, "rssm"]) * 1024 / k
+    nomem = blast || name == "bare"
+    printf "%-10s %-6s %9d %9d %7.1f%% %9d %7.2f %7.1f %9s %9s\n", name, blast ? "blast" : "-", sent, rec,
+        sent ? 100 * rec / sent : 0, v[name, blast, "blast_received"], t, us,
+        nomem ? "-" : sprintf("%.0f", open_b), nomem ? "-" : sprintf("%.0f", kept_b)
     if (!blast) cost[name] = us
 }
 { name = $1; blast = ($0 ~ / blast [1-9]/) ? 1 : 0
   for (i = 2; i < NF; i += 2) v[name, blast, $i] = $(i + 1) }
 END {
-    printf "\n%-10s %-6s %10s %10s %9s %10s %8s %9s %10s\n", "relay", "mode", "sent", "delivered", "ratio",
-        "blast out", "CPU s", "us/pkt", "B/session"
+    printf "\n%-10s %-6s %9s %9s %8s %9s %7s %7s %9s %9s\n", "relay", "mode", "sent", "delivered", "ratio",
+        "blast out", "CPU s", "us/pkt", "B/s open", "B/s kept"
     row("bare", 0); row("sipring", 0); row("rtpengine", 0)
     row("bare", 1); row("sipring", 1); row("rtpengine", 1)
     if (cost["sipring"] > 0) printf "\nCPU per packet: rtpengine/sipring %.2fx, sipring/bare %.2fx\n",

@@ -19,6 +19,7 @@ struct mem_loc {
     struct sip_location loc;
     struct mem_binding *slots;
     size_t cap;
+    size_t used; /* slots ever handed out: those above were never touched (an idle store stays small) */
     int32_t free_head;
     int32_t bucket[BUCKETS];
 };
@@ -48,12 +49,16 @@ static int mem_save(void *self, const struct sip_binding *b)
     struct mem_loc *m = self;
     struct mem_binding *s = find_slot(m, b->aor, b->contact);
     if (s == NULL) {
-        if (m->free_head < 0) {
+        int32_t i;
+        if (m->free_head >= 0) {
+            i = m->free_head;
+            m->free_head = m->slots[i].next;
+        } else if (m->used < m->cap) {
+            i = (int32_t)m->used++;
+        } else {
             return -1;
         }
-        int32_t i = m->free_head;
         s = &m->slots[i];
-        m->free_head = s->next;
         uint32_t h = hash(b->aor);
         s->next = m->bucket[h];
         m->bucket[h] = i;
@@ -147,7 +152,7 @@ static size_t mem_nat_due(void *self, uint64_t now, uint64_t interval, struct si
 {
     struct mem_loc *m = self;
     size_t n = 0;
-    for (size_t i = 0; i < m->cap && n < cap; i++) {
+    for (size_t i = 0; i < m->used && n < cap; i++) {
         struct sip_binding *b = &m->slots[i].b;
         if (!m->slots[i].used || !is_nat(b) || b->expires_at_ms <= now) {
             continue;
@@ -199,10 +204,7 @@ struct sip_location *sip_location_mem_new(size_t max_bindings)
         return NULL;
     }
     m->cap = max_bindings;
-    for (size_t i = 0; i < max_bindings; i++) {
-        m->slots[i].next = i + 1 < max_bindings ? (int32_t)(i + 1) : -1;
-    }
-    m->free_head = 0;
+    m->free_head = -1;
     for (int i = 0; i < BUCKETS; i++) {
         m->bucket[i] = -1;
     }

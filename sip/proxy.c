@@ -256,12 +256,18 @@ static struct ptxn *find_server(struct sip_proxy *p, const char *key, uint32_t h
 
 static struct ptxn *new_txn(struct sip_proxy *p, const char *key, uint32_t h)
 {
-    if (p->free_head < 0) {
+    /* Slots never used come last, in order: the pool's memory is only touched as the load
+     * actually reaches it, so an idle proxy stays small. */
+    int32_t i;
+    if (p->free_head >= 0) {
+        i = p->free_head;
+        p->free_head = p->pool[i].hnext;
+    } else if (p->pool_used < p->pool_cap) {
+        i = (int32_t)p->pool_used++;
+    } else {
         return NULL;
     }
-    int32_t i = p->free_head;
     struct ptxn *t = &p->pool[i];
-    p->free_head = t->hnext;
     uint32_t gen = t->gen;
     memset(t, 0, sizeof(*t));
     t->gen = gen;
@@ -882,7 +888,7 @@ size_t sip_proxy_active(const struct sip_proxy *p)
 size_t sip_proxy_pending(const struct sip_proxy *p)
 {
     size_t n = 0;
-    for (uint32_t i = 0; i < p->pool_cap; i++) {
+    for (uint32_t i = 0; i < p->pool_used; i++) {
         n += p->pool[i].used && !p->pool[i].answered_final &&
              p->pool[i].st.state != SIP_TXN_TERMINATED;
     }
@@ -911,9 +917,7 @@ struct sip_proxy *sip_proxy_new(const struct sip_proxy_cfg *cfg, struct sip_loca
         free(p);
         return NULL;
     }
-    for (uint32_t i = 0; i < p->pool_cap; i++) {
-        p->pool[i].hnext = i + 1 < p->pool_cap ? (int32_t)(i + 1) : -1;
-    }
+    p->free_head = -1;
     for (int i = 0; i < TXN_BUCKETS; i++) {
         p->bucket[i] = -1;
     }
@@ -934,7 +938,7 @@ void sip_proxy_free(struct sip_proxy *p)
     if (p == NULL) {
         return;
     }
-    for (uint32_t i = 0; i < p->pool_cap; i++) {
+    for (uint32_t i = 0; i < p->pool_used; i++) {
         struct ptxn *t = &p->pool[i];
         if (t->used) {
             free_copies(t);

@@ -59,6 +59,7 @@ struct sip_proxy {
     struct sip_proxy_stats stats;
     struct ptxn *pool;
     uint32_t pool_cap;
+    uint32_t pool_used; /* slots ever handed out; those above were never touched */
     int32_t free_head;
     uint32_t active;
     int32_t bucket[TXN_BUCKETS];

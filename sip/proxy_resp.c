@@ -16,7 +16,7 @@ static struct branch *find_branch(struct sip_proxy *p, const struct sip_msg *m, 
     id[v->branch.len] = '\0';
     unsigned idx, gen;
     int b;
-    if (sscanf(id, "z9hG4bK%x.%x.%d.", &idx, &gen, &b) != 3 || idx >= p->pool_cap || b < 0 ||
+    if (sscanf(id, "z9hG4bK%x.%x.%d.", &idx, &gen, &b) != 3 || idx >= p->pool_used || b < 0 ||
         b >= MAX_BRANCHES) {
         return NULL;
     }

@@ -60,6 +60,7 @@ struct media {
     int32_t free_head;
     struct mstream *streams;
     int32_t stream_free;
+    uint32_t sess_used, streams_used; /* bump allocation: untouched memory stays unmapped */
     int32_t bucket[SESS_BUCKETS];
     char addr_inside[48], addr_outside[48];
     uint64_t timeout_ms, next_sweep;
@@ -241,12 +242,19 @@ static void close_session(struct media *m, struct msess *s, const char *why)
 
 static struct msess *create(struct media *m, const struct sip_media_msg *mm, uint32_t h)
 {
-    if (m->free_head < 0 || mm->call_id.len > CALLID_MAX || mm->from_tag.len > TAG_MAX) {
+    if (mm->call_id.len > CALLID_MAX || mm->from_tag.len > TAG_MAX) {
         return NULL;
     }
-    int32_t si = m->free_head;
+    int32_t si;
+    if (m->free_head >= 0) {
+        si = m->free_head;
+        m->free_head = m->sess[si].next_free;
+    } else if (m->sess_used < m->cap) {
+        si = (int32_t)m->sess_used++;
+    } else {
+        return NULL;
+    }
     struct msess *s = &m->sess[si];
-    m->free_head = s->next_free;
     memset(s, 0, sizeof(*s));
     s->used = true;
     s->hash = h;
@@ -321,10 +329,16 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
         if (s->port[i][out] == 0) {
             s->port[i][out] = open_pair(m, si, i, out, strchr(to_addr, ':') ? 6 : 4);
         }
-        if (s->st[i] < 0 && m->stream_free >= 0) {
-            s->st[i] = m->stream_free;
-            m->stream_free = m->streams[s->st[i]].next_free;
-            memset(&m->streams[s->st[i]].st, 0, sizeof(struct rtp_stream));
+        if (s->st[i] < 0) {
+            if (m->stream_free >= 0) {
+                s->st[i] = m->stream_free;
+                m->stream_free = m->streams[s->st[i]].next_free;
+            } else if (m->streams_used < m->cap) {
+                s->st[i] = (int32_t)m->streams_used++;
+            }
+            if (s->st[i] >= 0) {
+                memset(&m->streams[s->st[i]].st, 0, sizeof(struct rtp_stream));
+            }
         }
         if (s->port[i][in] == 0 || s->port[i][out] == 0 || s->st[i] < 0) {
             log_warn("media: no free relay ports (--rtp-ports) for Call-ID %.*s",
@@ -414,7 +428,7 @@ void media_on_timer(struct media *m, uint64_t now_ms)
         return;
     }
     m->next_sweep = now_ms + 1000;
-    for (uint32_t i = 0; i < m->cap && m->open > 0; i++) {
+    for (uint32_t i = 0; i < m->sess_used && m->open > 0; i++) {
         struct msess *s = &m->sess[i];
         if (!s->used) {
             continue;
@@ -491,12 +505,6 @@ struct media *media_new(struct worker *w, const struct config *cfg, unsigned sha
         return NULL;
     }
     m->stream_free = -1;
-    for (uint32_t i = m->cap; i-- > 0;) {
-        m->sess[i].next_free = m->free_head;
-        m->free_head = (int32_t)i;
-        m->streams[i].next_free = m->stream_free;
-        m->stream_free = (int32_t)i;
-    }
     snprintf(m->addr_inside, sizeof(m->addr_inside), "%s", inside_addr);
     snprintf(m->addr_outside, sizeof(m->addr_outside), "%s",
              cfg->public_address[0] ? cfg->public_address : inside_addr);
@@ -511,7 +519,7 @@ void media_free(struct media *m)
     if (m == NULL) {
         return;
     }
-    for (uint32_t i = 0; m->sess != NULL && i < m->cap; i++) {
+    for (uint32_t i = 0; m->sess != NULL && i < m->sess_used; i++) {
         if (m->sess[i].used) {
             for (unsigned j = 0; j < MEDIA_STREAMS; j++) {
                 for (unsigned l = 0; l < 2; l++) {
