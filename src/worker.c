@@ -275,11 +275,40 @@ void worker_send_raw(struct worker *w, int fd, const struct sip_peer *to, const 
     queue_send(w, fd, to, &iov, 1);
 }
 
-/* The proxy's sink: from the SIP socket of the destination's family. */
+/* send_fd: the SIP socket a datagram to `to` leaves from. With listeners bound per side (one
+ * on an inside address, one on the outside), the one on the destination's side, so that the
+ * peer sees the address it can answer; otherwise the first of the family (a wildcard one lets
+ * the kernel pick the source by route). */
+static int send_fd(struct worker *w, const struct sip_peer *to)
+{
+    const struct config *cfg = w->all->cfg;
+    bool to_inside = false;
+    for (size_t i = 0; i < cfg->inside_count && !to_inside; i++) {
+        to_inside = sip_cidr_match(&cfg->inside[i], to);
+    }
+    for (size_t i = 0; i < w->nfds; i++) {
+        struct sip_peer local;
+        worker_peer_of(&cfg->listen[i].addr, &local);
+        static const uint8_t zero[16];
+        if (local.family != to->family || memcmp(local.ip, zero, 16) == 0) {
+            continue;
+        }
+        bool local_inside = false;
+        for (size_t j = 0; j < cfg->inside_count && !local_inside; j++) {
+            local_inside = sip_cidr_match(&cfg->inside[j], &local);
+        }
+        if (local_inside == to_inside) {
+            return w->fds[i];
+        }
+    }
+    return to->family == 6 ? w->fd6 : w->fd4;
+}
+
+/* The proxy's sink. */
 static void sink_send(void *ctx, const struct sip_peer *to, const struct iovec *iov, size_t n)
 {
     struct worker *w = ctx;
-    queue_send(w, to->family == 6 ? w->fd6 : w->fd4, to, iov, n);
+    queue_send(w, send_fd(w, to), to, iov, n);
 }
 
 static void sink_log(void *ctx, bool debug, const char *line)

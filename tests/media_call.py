@@ -13,7 +13,9 @@ import sys
 import time
 
 proxy_port, base, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-PROXY = ("127.0.0.1", proxy_port)
+V6 = mode == "v6"  # a BYE call over IPv6 loopback: one address only, so no stranger and no sides
+FAM = socket.AF_INET6 if V6 else socket.AF_INET
+PROXY = ("::1" if V6 else "127.0.0.1", proxy_port)
 failed = False
 
 
@@ -24,7 +26,7 @@ def check(name, cond):
 
 
 def udp(ip, port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((ip, port))
     s.settimeout(3)
     return s
@@ -32,18 +34,20 @@ def udp(ip, port):
 
 # The caller is inside (127.0.0.1, sipring runs with --inside 127.0.0.1/32), the callee outside
 # (127.0.0.3); sipring's public address, for SDP going outside, is 127.0.0.4.
-A, B, PUBLIC = "127.0.0.1", "127.0.0.3", "127.0.0.4"
+A, B, PUBLIC = ("::1", "::1", "::1") if V6 else ("127.0.0.1", "127.0.0.3", "127.0.0.4")
+IP = "IP6" if V6 else "IP4"
+BR = (lambda h: "[%s]" % h) if V6 else (lambda h: h)
 a_sip, b_sip = udp(A, base), udp(B, base + 1)
 a_rtp, b_rtp = udp(A, base + 10), udp(B, base + 12)
 a_rtcp, b_rtcp = udp(A, base + 11), udp(B, base + 13)
-stranger = udp("127.0.0.2", base + 20)
+stranger = udp("::1" if V6 else "127.0.0.2", base + 20)
 call_id = "media-%d-%s@127.0.0.1" % (base, mode)
 
 
 def sdp(ip, port, sess):
-    return ("v=0\r\no=- %d 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+    return ("v=0\r\no=- %d 1 IN %s %s\r\ns=-\r\nc=IN %s %s\r\nt=0 0\r\n"
             "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
-            "a=candidate:1 1 UDP 2130706431 %s %d typ host\r\n" % (sess, ip, ip, port, ip, port))
+            "a=candidate:1 1 UDP 2130706431 %s %d typ host\r\n" % (sess, IP, ip, IP, ip, port, ip, port))
 
 
 def recv_sip(sock, want):
@@ -73,13 +77,13 @@ def media_port(msg):
 
 
 def request(method, ruri, cseq, to_tag="", extra="", sdp_body="", branch="a"):
-    to = "<sip:b@127.0.0.1>" + (";tag=" + to_tag if to_tag else "")
+    to = "<sip:b@%s>" % BR(B) + (";tag=" + to_tag if to_tag else "")
     ctype = "Content-Type: application/sdp\r\n" if sdp_body else ""
-    return ("%s %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s%s%d;rport\r\n"
-            "Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=atag\r\nTo: %s\r\nCall-ID: %s\r\n"
-            "CSeq: %d %s\r\nContact: <sip:a@127.0.0.1:%d>\r\n%s%sContent-Length: %d\r\n\r\n%s"
-            % (method, ruri, base, branch, mode, cseq, to, call_id, cseq, method, base, extra,
-               ctype, len(sdp_body), sdp_body))
+    return ("%s %s SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=z9hG4bK%s%s%d;rport\r\n"
+            "Max-Forwards: 70\r\nFrom: <sip:a@%s>;tag=atag\r\nTo: %s\r\nCall-ID: %s\r\n"
+            "CSeq: %d %s\r\nContact: <sip:a@%s:%d>\r\n%s%sContent-Length: %d\r\n\r\n%s"
+            % (method, ruri, BR(A), base, branch, mode, cseq, BR(A), to, call_id, cseq, method,
+               BR(A), base, extra, ctype, len(sdp_body), sdp_body))
 
 
 def response(req, code, reason, sdp_body=""):
@@ -89,7 +93,7 @@ def response(req, code, reason, sdp_body=""):
         to += ";tag=btag"
     ctype = "Content-Type: application/sdp\r\n" if sdp_body else ""
     return ("SIP/2.0 %d %s\r\n%s\r\n%s\r\nContact: <sip:b@%s:%d>\r\n%sContent-Length: %d\r\n\r\n%s"
-            % (code, reason, "\r\n".join(keep), to, B, base + 1, ctype, len(sdp_body), sdp_body))
+            % (code, reason, "\r\n".join(keep), to, BR(B), base + 1, ctype, len(sdp_body), sdp_body))
 
 
 def rtp(seq, marker):
@@ -109,15 +113,16 @@ def drain(sock):
     return got
 
 
-ruri = "sip:b@%s:%d" % (B, base + 1)
+ruri = "sip:b@%s:%d" % (BR(B), base + 1)
 a_sip.sendto(request("INVITE", ruri, 1, sdp_body=sdp(A, base + 10, 1)).encode(), PROXY)
 inv = recv_sip(b_sip, "INVITE ")
 check("the INVITE reaches the callee", inv != "")
 rb = media_port(inv)
 check("the callee's SDP offers a relay port, not the caller's (%d)" % rb, rb not in (0, base + 10))
-check("the callee's SDP carries no inside ICE candidate", "candidate" not in body(inv))
-check("the callee (outside) sees only sipring's public address in SDP",
-      re.findall(r"IN IP4 (\S+)", body(inv)) == [PUBLIC, PUBLIC])
+if not V6:
+    check("the callee's SDP carries no inside ICE candidate", "candidate" not in body(inv))
+check("the callee sees only sipring's %s address in SDP" % ("IPv6" if V6 else "public"),
+      re.findall(r"IN IP[46] (\S+)", body(inv)) == [PUBLIC, PUBLIC])
 check("Content-Length matches the rewritten SDP",
       headers(inv, "Content-Length") and int(headers(inv, "Content-Length")[0].split(":")[1]) == len(body(inv).encode()))
 
@@ -131,20 +136,21 @@ if mode == "reject":
 b_sip.sendto(response(inv, 200, "OK", sdp(B, base + 12, 2)).encode(), PROXY)
 ok = recv_sip(a_sip, "SIP/2.0 200")
 ra = media_port(ok)
-check("the caller (inside) sees only sipring's inside address in SDP",
-      re.findall(r"IN IP4 (\S+)", body(ok)) == [A, A])
+check("the caller sees only sipring's inside address in SDP",
+      re.findall(r"IN IP[46] (\S+)", body(ok)) == [A, A])
 check("the answer going inside keeps its ICE line (inside may reach it)", "candidate" in body(ok))
 check("the caller's answer SDP names a relay port (%d)" % ra, ra not in (0, base + 12, rb))
-route = "Route: <sip:127.0.0.1:%d;lr>\r\n" % proxy_port
+route = "Route: <sip:%s:%d;lr>\r\n" % (BR(PROXY[0]), proxy_port)
 a_sip.sendto(request("ACK", ruri, 1, to_tag="btag", extra=route, branch="ack").encode(), PROXY)
 check("the ACK reaches the callee", recv_sip(b_sip, "ACK ") != "")
 
 # Media both ways; the stranger sprays both relay ports at the same time.
 for i in range(20):
-    a_rtp.sendto(rtp(i, b"A"), ("127.0.0.1", ra))
+    a_rtp.sendto(rtp(i, b"A"), (A, ra))
     b_rtp.sendto(rtp(i, b"B"), (PUBLIC, rb))
-    stranger.sendto(rtp(i, b"X"), ("127.0.0.1", ra))
-    stranger.sendto(rtp(i, b"X"), (PUBLIC, rb))
+    if not V6:
+        stranger.sendto(rtp(i, b"X"), (A, ra))
+        stranger.sendto(rtp(i, b"X"), (PUBLIC, rb))
     time.sleep(0.005)
 at_b, at_a = drain(b_rtp), drain(a_rtp)
 check("20 RTP packets from the caller reach the callee byte for byte (%d)" % len(at_b),
@@ -154,11 +160,11 @@ check("20 RTP packets from the callee reach the caller (%d)" % len(at_a),
 check("nothing the stranger sent got through (RTP Bleed)",
       all(b"X" not in p[12:] for p in at_a + at_b))
 rr = bytes([0x80, 201, 0, 1, 1, 2, 3, 4])
-a_rtcp.sendto(rr, ("127.0.0.1", ra + 1))
+a_rtcp.sendto(rr, (A, ra + 1))
 got = drain(b_rtcp)
 check("RTCP from the caller's odd port reaches the callee's RTCP port", got == [rr])
 
-if mode == "bye":
+if mode in ("bye", "v6"):
     a_sip.sendto(request("BYE", ruri, 2, to_tag="btag", extra=route, branch="bye").encode(), PROXY)
     bye = recv_sip(b_sip, "BYE ")
     check("the BYE reaches the callee", bye != "")

@@ -13,7 +13,8 @@ P=$((base + 19)) RMIN=$((base + 200)) RMAX=$((base + 299))
 "$bin" --listen "udp:127.0.0.1:$P" --inside 127.0.0.1/32 --public-address 127.0.0.4 --threads 2 --rtp-ports "$RMIN-$RMAX" --media-timeout 5 \
     --log-level info > "$tmp/log" 2>&1 &
 pid=$!
-trap 'kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+pid6=
+trap 'kill -9 $pid $pid6 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 50); do grep -q advertising "$tmp/log" && break; sleep 0.1; done
 relay_ports() { # relay sockets sipring holds now in the range
     ss -uanp | grep "pid=$pid," | awk '{print $4}' | sed 's/.*://' |
@@ -38,6 +39,17 @@ check "silent call: media checks passed and ports are held while it lasts ($(rel
 for _ in $(seq 100); do [ "$(relay_ports)" = 0 ] && break; sleep 0.1; done
 check "after --media-timeout 5 s of silence the ports are released" "[ $(relay_ports) = 0 ]"
 check "the timeout is logged" "grep -q 'silent for' '$tmp/log'"
+
+# IPv6: the same call over ::1 through a second sipring listening there.
+P6=$((base + 18))
+"$bin" --listen "udp:[::1]:$P6" --threads 1 --rtp-ports "$((RMAX + 1))-$((RMAX + 40))" \
+    --log-level info > "$tmp/log6" 2>&1 &
+pid6=$!
+for _ in $(seq 50); do grep -q advertising "$tmp/log6" && break; sleep 0.1; done
+timeout 30 python3 "$here/media_call.py" "$P6" "$((base + 120))" v6 > "$tmp/v6.out" 2>&1; rc=$?
+cat "$tmp/v6.out"
+check "IPv6: SDP rewritten to [::1] relay ports, RTP and RTCP relayed both ways (rc $rc)" "[ $rc = 0 ]"
+kill -TERM $pid6; wait $pid6
 
 kill -TERM $pid; wait $pid; rc=$?
 check "clean exit 0 (rc $rc)" "[ $rc = 0 ]"
