@@ -100,6 +100,11 @@ bool proxy_uri_is_self(const struct sip_proxy *p, const struct sip_uri *u)
         port == p->self_port) {
         return true;
     }
+    if (p->public_host[0] != '\0' &&
+        sip_str_ieq(u->host, sip_str_make(p->public_host, strlen(p->public_host))) &&
+        port == p->self_port) {
+        return true; /* our address behind a 1:1 NAT is on no interface of ours */
+    }
     struct sip_peer peer;
     if (sip_peer_from_text(u->host, port, &peer) == 0) {
         return proxy_peer_is_self(p, &peer);
@@ -147,6 +152,14 @@ bool proxy_is_inside(const struct sip_proxy *p, const struct sip_peer *from)
         }
     }
     return false;
+}
+
+const char *proxy_side_addr(const struct sip_proxy *p, const struct sip_peer *peer)
+{
+    if (p->cfg.public_advertise[0] != '\0' && !proxy_is_inside(p, peer)) {
+        return p->cfg.public_advertise;
+    }
+    return p->cfg.advertise;
 }
 
 /* ---------- transaction table and timers ---------- */
@@ -422,10 +435,17 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
                                              tg->path.p));
     }
     if (dialog_forming(m)) {
-        sip_build_prepend(&bd, sip_build_fmt(&bd, "Record-Route: <sip:%s;lr>\r\n", p->cfg.advertise));
+        /* RFC 5658 §4: a request that crosses from one side to the other (inside to outside,
+         * or back) gets two Record-Routes, each naming the address its side can reach; the
+         * one facing the next hop on top. */
+        const char *prev = proxy_side_addr(p, &t->from), *next = proxy_side_addr(p, &tg->hop);
+        if (strcmp(prev, next) != 0) {
+            sip_build_prepend(&bd, sip_build_fmt(&bd, "Record-Route: <sip:%s;lr>\r\n", prev));
+        }
+        sip_build_prepend(&bd, sip_build_fmt(&bd, "Record-Route: <sip:%s;lr>\r\n", next));
     }
     sip_build_prepend(&bd, sip_build_fmt(&bd, "Via: SIP/2.0/UDP %s;branch=%s\r\n",
-                                         p->cfg.advertise, b->id));
+                                         proxy_side_addr(p, &tg->hop), b->id));
     const struct sip_hdr *mf = sip_msg_first(m, SIP_HDR_MAX_FORWARDS);
     if (mf != NULL) {
         sip_build_replace(&bd, mf, sip_build_fmt(&bd, "Max-Forwards: %d\r\n", m->max_forwards - 1));
@@ -472,9 +492,12 @@ static void forward_stateless(struct sip_proxy *p, const struct sip_msg *m, cons
     if (pop_route) {
         sip_build_remove(&bd, sip_msg_first(m, SIP_HDR_ROUTE));
     }
+    if (tg->drop != NULL) {
+        sip_build_remove(&bd, tg->drop);
+    }
     uint32_t h = fnv_str(m->via[0].branch, (uint32_t)p->seed);
     sip_build_prepend(&bd, sip_build_fmt(&bd, "Via: SIP/2.0/UDP %s;branch=z9hG4bKsl%08x\r\n",
-                                         p->cfg.advertise, fnv_str(m->call_id, h)));
+                                         proxy_side_addr(p, &tg->hop), fnv_str(m->call_id, h)));
     const struct sip_hdr *mf = sip_msg_first(m, SIP_HDR_MAX_FORWARDS);
     if (mf != NULL) {
         sip_build_replace(&bd, mf, sip_build_fmt(&bd, "Max-Forwards: %d\r\n", m->max_forwards - 1));
@@ -492,13 +515,19 @@ static void forward_stateless(struct sip_proxy *p, const struct sip_msg *m, cons
 /* §16.4: strict-router fix and removal of our own top Route. Returns whether the top Route is
  * ours (to be removed); *next gets the URI to route on: the top remaining Route or the R-URI. */
 static bool route_processing(struct sip_proxy *p, const struct sip_msg *m,
-                             const struct sip_uri **next)
+                             const struct sip_uri **next, const struct sip_hdr **second)
 {
     const struct sip_hdr *r = sip_msg_first(m, SIP_HDR_ROUTE);
     bool pop = false;
+    *second = NULL;
     if (r != NULL && proxy_uri_is_self(p, &m->addr[r->item].uri)) {
         pop = true;
         r = sip_msg_next(m, r);
+        /* RFC 5658: our double Record-Route comes back as two Routes of ours. */
+        if (r != NULL && proxy_uri_is_self(p, &m->addr[r->item].uri)) {
+            *second = r;
+            r = sip_msg_next(m, r);
+        }
     }
     *next = r ? &m->addr[r->item].uri : &m->ruri;
     return pop;
@@ -520,8 +549,9 @@ static void on_ack(struct sip_proxy *p, const struct sip_peer *from, const struc
         return;
     }
     const struct sip_uri *next;
-    bool pop = route_processing(p, m, &next);
-    struct target tg = {0};
+    const struct sip_hdr *second;
+    bool pop = route_processing(p, m, &next, &second);
+    struct target tg = {.drop = second};
     /* The same relay rule as for other requests: inside, or along a dialog we record-routed. */
     if (!pop && !proxy_is_inside(p, from)) {
         return;
@@ -601,7 +631,8 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
         return;
     }
     const struct sip_uri *next;
-    bool pop = route_processing(p, m, &next);
+    const struct sip_hdr *second;
+    bool pop = route_processing(p, m, &next, &second);
     bool has_route = next != &m->ruri;
     bool inside = proxy_is_inside(p, &t->from);
     /* Requests addressed to us, not to a user: answered here. */
@@ -628,7 +659,8 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
         if (r == 0) {
             snprintf(p->masq_uri, sizeof(p->masq_uri), "%s", b.contact);
             struct target tg = {.ruri = sip_str_make(p->masq_uri, strlen(p->masq_uri)),
-                                .hop = b.received};
+                                .hop = b.received,
+                                .drop = second};
             if (forward_branch(p, t, m, &tg, pop) != 0) {
                 proxy_reply(p, t, m, 500, "Server Internal Error", SIP_STR_NULL);
             }
@@ -684,7 +716,7 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
         proxy_reply(p, t, m, 403, "Not relaying", SIP_STR_NULL);
         return;
     }
-    struct target tg = {0};
+    struct target tg = {.drop = second};
     struct sip_uri up;
     const struct sip_uri *hop_uri = next;
     if (!has_route && p->cfg.upstream[0] != '\0' &&
@@ -928,6 +960,12 @@ struct sip_proxy *sip_proxy_new(const struct sip_proxy_cfg *cfg, struct sip_loca
     char *bracket = strrchr(p->self_host, ']');
     if (colon != NULL && (bracket == NULL || colon > bracket)) {
         p->self_port = (uint16_t)atoi(colon + 1);
+        *colon = '\0';
+    }
+    snprintf(p->public_host, sizeof(p->public_host), "%s", cfg->public_advertise);
+    colon = strrchr(p->public_host, ':');
+    bracket = strrchr(p->public_host, ']');
+    if (colon != NULL && (bracket == NULL || colon > bracket)) {
         *colon = '\0';
     }
     return p;

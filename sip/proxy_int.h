@@ -72,6 +72,7 @@ struct sip_proxy {
     bool draining;
     char self_host[64]; /* advertise without port */
     uint16_t self_port;
+    char public_host[64]; /* public_advertise without port, or "" */
     struct sip_msg in;  /* the message being handled */
     struct sip_msg aux; /* re-parses of kept copies */
     struct sip_msg aux2;
@@ -111,6 +112,8 @@ void proxy_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *req,
                  const char *phrase, struct sip_str extra);
 
 bool proxy_is_inside(const struct sip_proxy *p, const struct sip_peer *from);
+/* proxy_side_addr: our host[:port] as the side of peer reaches it (public or advertised). */
+const char *proxy_side_addr(const struct sip_proxy *p, const struct sip_peer *peer);
 
 /* proxy_nat.c */
 bool proxy_nat_behind(const struct sip_msg *m, const struct sip_peer *from);

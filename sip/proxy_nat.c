@@ -68,10 +68,7 @@ void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct s
     if (!proxy_nat_behind(m, from) && !(proxy_is_inside(p, from) && !proxy_is_inside(p, receiver))) {
         return;
     }
-    const char *host = p->cfg.advertise;
-    if (!proxy_is_inside(p, receiver) && p->cfg.public_advertise[0] != '\0') {
-        host = p->cfg.public_advertise;
-    }
+    const char *host = proxy_side_addr(p, receiver);
     bool is_register = m->is_request && m->method_id == SIP_METHOD_REGISTER;
     for (const struct sip_hdr *h = sip_msg_first(m, SIP_HDR_CONTACT); h; h = sip_msg_next(m, h)) {
         const struct sip_addr *a = &m->addr[h->item];
@@ -146,8 +143,9 @@ void proxy_nat_keepalive(struct sip_proxy *p, uint64_t now)
                                "Max-Forwards: 70\r\nFrom: <sip:keepalive@%s>;tag=ka%08x\r\n"
                                "To: <%s>\r\nCall-ID: ka.%08x.%s\r\nCSeq: 1 OPTIONS\r\n"
                                "Content-Length: 0\r\n\r\n",
-                               b->contact, p->cfg.advertise,
-                               (unsigned long long)(p->counter++ ^ p->seed), p->cfg.advertise,
+                               b->contact, proxy_side_addr(p, &b->received),
+                               (unsigned long long)(p->counter++ ^ p->seed),
+                               proxy_side_addr(p, &b->received),
                                (uint32_t)p->seed, b->contact, sip_contact_hash(b->contact), b->aor);
             if (len > 0 && (size_t)len < sizeof(p->out)) {
                 proxy_send(p, &b->received, p->out, (size_t)len);
