@@ -430,6 +430,7 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
         sip_build_remove(&bd, tg->drop);
     }
     fix_top_via(&bd, m, &t->from);
+    proxy_nat_masquerade(p, m, &bd, &t->from, &tg->hop);
     if (tg->path.len > 0) {
         sip_build_prepend(&bd, sip_build_fmt(&bd, "Route: %.*s\r\n", (int)tg->path.len,
                                              tg->path.p));
@@ -453,7 +454,6 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
         sip_build_append(&bd, SIP_STR_LIT("Max-Forwards: 70\r\n"));
     }
     proxy_media_rewrite(p, m, &bd, &t->from, &tg->hop);
-    proxy_nat_masquerade(p, m, &bd, &t->from, &tg->hop);
     if (m->method_id == SIP_METHOD_BYE) {
         proxy_media_end(p, m->call_id);
     }
@@ -560,7 +560,9 @@ static void on_ack(struct sip_proxy *p, const struct sip_peer *from, const struc
         return; /* an ACK is never answered */
     }
     struct sip_binding b;
-    if (next == &m->ruri && proxy_nat_target(p, &m->ruri, &b) == 0) {
+    if (pop && proxy_nat_route_flow(p, m, &tg.hop)) {
+        /* along our Path's flow token: the R-URI stays, the flow is the way */
+    } else if (next == &m->ruri && proxy_nat_target(p, &m->ruri, &b) == 0) {
         /* to a Contact sipring stands in for: the UA's own Contact, through its flow */
         snprintf(p->masq_uri, sizeof(p->masq_uri), "%s", b.contact);
         tg.ruri = sip_str_make(p->masq_uri, strlen(p->masq_uri));
@@ -717,6 +719,13 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
         return;
     }
     struct target tg = {.drop = second};
+    if (pop && proxy_nat_route_flow(p, m, &tg.hop)) {
+        /* our Path (RFC 3327) with a flow token: the UA behind it, through its NAT binding */
+        if (forward_branch(p, t, m, &tg, pop) != 0) {
+            proxy_reply(p, t, m, 500, "Server Internal Error", SIP_STR_NULL);
+        }
+        return;
+    }
     struct sip_uri up;
     const struct sip_uri *hop_uri = next;
     if (!has_route && p->cfg.upstream[0] != '\0' &&

@@ -73,6 +73,8 @@ struct sip_proxy {
     char self_host[64]; /* advertise without port */
     uint16_t self_port;
     char public_host[64]; /* public_advertise without port, or "" */
+    struct sip_peer path_ok[16]; /* registrars seen to keep our Path (RFC 3327 §5.3) */
+    uint8_t path_ok_n, path_ok_next;
     struct sip_msg in;  /* the message being handled */
     struct sip_msg aux; /* re-parses of kept copies */
     struct sip_msg aux2;
@@ -121,6 +123,8 @@ void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct s
                           const struct sip_peer *from, const struct sip_peer *receiver);
 int proxy_nat_target(struct sip_proxy *p, const struct sip_uri *u, struct sip_binding *b);
 void proxy_nat_keepalive(struct sip_proxy *p, uint64_t now);
+bool proxy_nat_route_flow(struct sip_proxy *p, const struct sip_msg *m, struct sip_peer *hop);
+void proxy_nat_learn_path(struct sip_proxy *p, const struct sip_msg *m, const struct sip_peer *from);
 bool proxy_nat_keepalive_reply(struct sip_proxy *p, const struct sip_msg *m);
 
 /* proxy_media.c */

@@ -60,9 +60,34 @@ static uint64_t token_hash(uint64_t key, struct sip_str uri, const struct sip_pe
     return h;
 }
 
+static bool path_known(const struct sip_proxy *p, const struct sip_peer *registrar)
+{
+    for (unsigned i = 0; i < p->path_ok_n; i++) {
+        if (sip_peer_eq(&p->path_ok[i], registrar)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool has_option(const struct sip_msg *m, enum sip_hdr_type type, const char *opt)
+{
+    for (const struct sip_hdr *h = sip_msg_first(m, type); h; h = sip_msg_next(m, h)) {
+        if (sip_str_ieq(h->value, sip_str_make(opt, strlen(opt)))) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct sip_build *bd,
                           const struct sip_peer *from, const struct sip_peer *receiver)
 {
+    /* A REGISTER's answer lists bindings, a 3xx redirect targets: neither is the sender's own
+     * Contact, and both stay as they are. */
+    if (!m->is_request && (m->cseq_method_id == SIP_METHOD_REGISTER || m->status >= 300)) {
+        return;
+    }
     /* Behind NAT, a UA's Contact reaches nobody; from the inside to the outside it points into
      * a network the receiver cannot route to. Either way, sipring stands in for it. */
     if (!proxy_nat_behind(m, from) && !(proxy_is_inside(p, from) && !proxy_is_inside(p, receiver))) {
@@ -70,6 +95,11 @@ void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct s
     }
     const char *host = proxy_side_addr(p, receiver);
     bool is_register = m->is_request && m->method_id == SIP_METHOD_REGISTER;
+    /* RFC 3327: a REGISTER from a UA that supports Path gets ours, with the flow token in it;
+     * a registrar seen to keep it needs no masqueraded Contact, the others get one too. */
+    bool registrar_keeps_path = is_register && path_known(p, receiver);
+    bool add_path = is_register && (registrar_keeps_path || has_option(m, SIP_HDR_SUPPORTED, "path"));
+    bool path_added = false;
     for (const struct sip_hdr *h = sip_msg_first(m, SIP_HDR_CONTACT); h; h = sip_msg_next(m, h)) {
         const struct sip_addr *a = &m->addr[h->item];
         if (a->is_star || a->uri.raw.len >= SIP_LOC_URI_MAX) {
@@ -97,10 +127,48 @@ void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct s
                 continue;
             }
         }
+        if (add_path && !path_added) {
+            sip_build_prepend(bd, sip_build_fmt(bd, "Path: <sip:%s@%s;lr>\r\n", b.aor + 5, host));
+            path_added = true;
+        }
+        if (registrar_keeps_path) {
+            continue; /* the Path leads back to us and names the flow: the Contact may stay */
+        }
         struct sip_str line =
             sip_build_fmt(bd, "Contact: <sip:%s@%s>%s%.*s\r\n", b.aor + 5, host,
                           a->params.len ? ";" : "", (int)a->params.len, a->params.p);
         sip_build_replace(bd, h, line);
+    }
+}
+
+/* proxy_nat_route_flow: whether the top Route (ours) carries a flow token, as our Path does;
+ * *hop gets the flow. */
+bool proxy_nat_route_flow(struct sip_proxy *p, const struct sip_msg *m, struct sip_peer *hop)
+{
+    const struct sip_hdr *r = sip_msg_first(m, SIP_HDR_ROUTE);
+    struct sip_binding b;
+    if (r == NULL || proxy_nat_target(p, &m->addr[r->item].uri, &b) != 0) {
+        return false;
+    }
+    *hop = b.received;
+    return true;
+}
+
+/* proxy_nat_learn_path: a 2xx to a REGISTER that returns our Path (RFC 3327 §5.3: the
+ * registrar returns the Path it stored) shows that this registrar keeps it. */
+void proxy_nat_learn_path(struct sip_proxy *p, const struct sip_msg *m, const struct sip_peer *from)
+{
+    if (m->is_request || m->cseq_method_id != SIP_METHOD_REGISTER || m->status / 100 != 2 ||
+        path_known(p, from)) {
+        return;
+    }
+    for (const struct sip_hdr *h = sip_msg_first(m, SIP_HDR_PATH); h; h = sip_msg_next(m, h)) {
+        if (proxy_uri_is_self(p, &m->addr[h->item].uri)) {
+            p->path_ok[p->path_ok_next] = *from;
+            p->path_ok_next = (uint8_t)((p->path_ok_next + 1) % 16);
+            p->path_ok_n = p->path_ok_n < 16 ? p->path_ok_n + 1 : 16;
+            return;
+        }
     }
 }
 

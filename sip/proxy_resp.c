@@ -117,6 +117,7 @@ void proxy_forward_response_up(struct sip_proxy *p, struct ptxn *t, const struct
     if (p->in_from != NULL && m->buf == p->in.buf) {
         proxy_media_rewrite(p, m, &bd, p->in_from, &t->from);
         proxy_nat_masquerade(p, m, &bd, p->in_from, &t->from);
+        proxy_nat_learn_path(p, m, p->in_from);
     }
     long n = sip_build_finish(&bd);
     if (n < 0 || sip_build_flatten(bd.iov, bd.iov_n, p->out, sizeof(p->out)) != n) {

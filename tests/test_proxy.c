@@ -421,3 +421,62 @@ Test(proxy, nat_keepalive_marks_silent_uas_unreachable, .init = setup, .fini = t
     feed(ua(), invite("sip:carol@example.com", "z9hG4bKka4"), 72000);
     cr_assert_eq(count_to(&nat, "INVITE", 0), 1, "an answer makes it reachable again");
 }
+
+/* RFC 3327: a phone that supports Path registers through sipring; its REGISTER gets our Path
+ * with the flow token. The registrar keeps the Path (it returns it in the 200), so the next
+ * REGISTER keeps the phone's own Contact, and a request routed along the Path reaches the
+ * phone's Contact through its NAT binding. */
+Test(proxy, path_to_a_registrar_that_keeps_it, .init = setup, .fini = teardown)
+{
+    struct sip_peer nat = peer("10.0.0.5", 40000), reg = peer("198.51.100.2", 5060);
+    char req[1024];
+    const char *fmt = "REGISTER sip:198.51.100.2 SIP/2.0\r\n"
+                      "Via: SIP/2.0/UDP 192.168.1.2:5060;branch=z9hG4bKp%d;rport\r\n"
+                      "From: <sip:phone@198.51.100.2>;tag=r1\r\nTo: <sip:phone@198.51.100.2>\r\n"
+                      "Call-ID: path1\r\nCSeq: %d REGISTER\r\nMax-Forwards: 70\r\nSupported: path\r\n"
+                      "Contact: <sip:phone@192.168.1.2:5060>;expires=300\r\nContent-Length: 0\r\n\r\n";
+    snprintf(req, sizeof(req), fmt, 1, 1);
+    feed(&nat, req, 1000);
+    cr_assert_eq(nout, 1);
+    out[0].data[out[0].len] = '\0';
+    char token[32];
+    const char *path = strstr(out[0].data, "Path: <sip:sr");
+    cr_assert_not_null(path, "%s", out[0].data);
+    cr_assert_eq(sscanf(path, "Path: <sip:%20[^@]@192.0.2.1:5060;lr>", token), 1, "%s", path);
+    cr_assert_not_null(strstr(out[0].data, "Contact: <sip:sr"), "registrar not known yet: masquerade too");
+    /* the registrar's 200 returns the Path it stored */
+    cr_assert_gt(sip_msg_parse(&m, out[0].data, out[0].len, SIP_PARSE_STREAM, NULL), 0);
+    char resp[2048];
+    const struct sip_hdr *v = sip_msg_first(&m, SIP_HDR_VIA);
+    const struct sip_hdr *v2 = sip_msg_next(&m, v);
+    snprintf(resp, sizeof(resp),
+             "SIP/2.0 200 OK\r\nVia: %.*s\r\nVia: %.*s\r\nPath: <sip:%s@192.0.2.1:5060;lr>\r\n"
+             "From: <sip:phone@198.51.100.2>;tag=r1\r\nTo: <sip:phone@198.51.100.2>;tag=x\r\n"
+             "Call-ID: path1\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n",
+             (int)v->value.len, v->value.p, (int)v2->value.len, v2->value.p, token);
+    nout = 0;
+    feed(&reg, resp, 1100);
+    cr_assert_eq(nout, 1);
+    cr_assert(sip_peer_eq(&out[0].to, &nat));
+    snprintf(req, sizeof(req), fmt, 2, 2);
+    nout = 0;
+    feed(&nat, req, 2000);
+    cr_assert_eq(nout, 1);
+    out[0].data[out[0].len] = '\0';
+    cr_assert_not_null(strstr(out[0].data, "Path: <sip:sr"), "%s", out[0].data);
+    cr_assert_not_null(strstr(out[0].data, "Contact: <sip:phone@192.168.1.2:5060>;expires=300"),
+                       "a registrar that keeps Path gets the phone's own Contact:\n%s", out[0].data);
+    /* an incoming call routed along the Path */
+    char inv[1024];
+    snprintf(inv, sizeof(inv),
+             "INVITE sip:phone@192.168.1.2:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.2:5060;branch=z9hG4bKpin\r\n"
+             "Route: <sip:%s@192.0.2.1:5060;lr>\r\nFrom: <sip:carrier@198.51.100.2>;tag=c1\r\n"
+             "To: <sip:phone@198.51.100.2>\r\nCall-ID: pin1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"
+             "Content-Length: 0\r\n\r\n",
+             token);
+    nout = 0;
+    feed(&reg, inv, 3000);
+    cr_assert_eq(nout, 2, "100 and the INVITE to the phone");
+    cr_assert(sip_peer_eq(&out[1].to, &nat), "through the phone's NAT binding");
+    cr_assert(memcmp(out[1].data, "INVITE sip:phone@192.168.1.2:5060 SIP/2.0\r\n", 43) == 0);
+}
