@@ -64,9 +64,7 @@ struct media {
     int32_t bucket[SESS_BUCKETS];
     char addr_inside[48], addr_outside[48];
     uint64_t timeout_ms, next_sweep;
-    struct io_uring_buf_ring *br;
-    char *bufs;
-    unsigned to_return;
+    struct bufring rx; /* relayed packets, group MEDIA_BUF_GROUP */
     struct msghdr recv_mh;
     struct sip_media iface;
     struct media_stats stats;
@@ -93,20 +91,9 @@ static struct msess *find(struct media *m, struct sip_str call_id, uint32_t h)
     return NULL;
 }
 
-static void return_buf(struct media *m, unsigned bid)
-{
-    io_uring_buf_ring_add(m->br, m->bufs + (size_t)bid * MEDIA_BUF_SIZE, MEDIA_BUF_SIZE,
-                          (unsigned short)bid, io_uring_buf_ring_mask(MEDIA_BUF_COUNT),
-                          (int)m->to_return);
-    m->to_return++;
-}
-
 void media_end_turn(struct media *m)
 {
-    if (m->to_return > 0) {
-        io_uring_buf_ring_advance(m->br, (int)m->to_return);
-        m->to_return = 0;
-    }
+    bufring_flush(&m->rx);
 }
 
 static uint64_t sock_ud(uint16_t port, uint16_t gen)
@@ -379,7 +366,7 @@ void media_on_recv(struct media *m, uint64_t payload, const struct io_uring_cqe 
     unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
     if (port < m->port_base || (size_t)(port - m->port_base) >= m->nsocks) {
         if (has_buf) {
-            return_buf(m, bid);
+            bufring_put(&m->rx, bid);
         }
         return; /* a cancel's own completion, or nothing of ours */
     }
@@ -391,7 +378,7 @@ void media_on_recv(struct media *m, uint64_t payload, const struct io_uring_cqe 
     if (!has_buf) {
         return;
     }
-    char *buf = m->bufs + (size_t)bid * MEDIA_BUF_SIZE;
+    char *buf = bufring_buf(&m->rx, bid);
     struct io_uring_recvmsg_out *o = io_uring_recvmsg_validate(buf, cqe->res, &m->recv_mh);
     if (live && cqe->res > 0 && o != NULL && !(o->flags & MSG_TRUNC)) {
         struct msess *s = &m->sess[k->sess];
@@ -419,7 +406,7 @@ void media_on_recv(struct media *m, uint64_t payload, const struct io_uring_cqe 
             m->stats.dropped_no_dest++;
         }
     }
-    return_buf(m, bid);
+    bufring_put(&m->rx, bid);
 }
 
 void media_on_timer(struct media *m, uint64_t now_ms)
@@ -449,31 +436,6 @@ void media_on_timer(struct media *m, uint64_t now_ms)
     }
 }
 
-static int setup_bufs(struct media *m)
-{
-    size_t ring_bytes = MEDIA_BUF_COUNT * sizeof(struct io_uring_buf);
-    void *mem = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-    m->bufs = mmap(NULL, (size_t)MEDIA_BUF_COUNT * MEDIA_BUF_SIZE, PROT_READ | PROT_WRITE,
-                   MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-    if (mem == MAP_FAILED || m->bufs == MAP_FAILED) {
-        m->bufs = NULL;
-        return -1;
-    }
-    m->br = mem;
-    io_uring_buf_ring_init(m->br);
-    struct io_uring_buf_reg reg = {.ring_addr = (unsigned long)m->br,
-                                   .ring_entries = MEDIA_BUF_COUNT,
-                                   .bgid = MEDIA_BUF_GROUP};
-    if (io_uring_register_buf_ring(worker_ring(m->w), &reg, 0) != 0) {
-        return -1;
-    }
-    for (unsigned i = 0; i < MEDIA_BUF_COUNT; i++) {
-        return_buf(m, i);
-    }
-    media_end_turn(m);
-    return 0;
-}
-
 struct media *media_new(struct worker *w, const struct config *cfg, unsigned share,
                         unsigned shares, const char *inside_addr)
 {
@@ -499,7 +461,8 @@ struct media *media_new(struct worker *w, const struct config *cfg, unsigned sha
     m->cap = (uint32_t)rtp_ports_available(&m->ports) / 2 + 1;
     m->sess = calloc(m->cap, sizeof(*m->sess));
     m->streams = calloc(m->cap, sizeof(*m->streams));
-    if (m->socks == NULL || m->sess == NULL || m->streams == NULL || setup_bufs(m) != 0) {
+    if (m->socks == NULL || m->sess == NULL || m->streams == NULL ||
+        bufring_setup(&m->rx, worker_ring(w), MEDIA_BUF_GROUP, MEDIA_BUF_COUNT, MEDIA_BUF_SIZE) != 0) {
         log_error("media: out of memory for the relay of worker %u", share);
         media_free(m);
         return NULL;
@@ -532,12 +495,7 @@ void media_free(struct media *m)
             }
         }
     }
-    if (m->bufs != NULL) {
-        munmap(m->bufs, (size_t)MEDIA_BUF_COUNT * MEDIA_BUF_SIZE);
-    }
-    if (m->br != NULL) {
-        munmap(m->br, MEDIA_BUF_COUNT * sizeof(struct io_uring_buf));
-    }
+    bufring_free(&m->rx);
     rtp_ports_free(&m->ports);
     free(m->socks);
     free(m->sess);

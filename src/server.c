@@ -19,22 +19,6 @@
 #include "log.h"
 #include "worker.h"
 
-static void peer_of(const struct sockaddr *sa, struct sip_peer *p)
-{
-    memset(p, 0, sizeof(*p));
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-        p->family = 6;
-        memcpy(p->ip, &s6->sin6_addr, 16);
-        p->port = ntohs(s6->sin6_port);
-    } else {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-        p->family = 4;
-        memcpy(p->ip, &s4->sin_addr, 4);
-        p->port = ntohs(s4->sin_port);
-    }
-}
-
 /* Our own addresses: the listen addresses, and for a wildcard one every interface address. */
 static void self_addresses(const struct config *cfg, struct sip_proxy_cfg *pc)
 {
@@ -42,7 +26,7 @@ static void self_addresses(const struct config *cfg, struct sip_proxy_cfg *pc)
     getifaddrs(&ifs);
     for (size_t i = 0; i < cfg->listen_count; i++) {
         struct sip_peer lp;
-        peer_of((const struct sockaddr *)&cfg->listen[i].addr, &lp);
+        worker_peer_of((const struct sockaddr *)&cfg->listen[i].addr, &lp);
         static const uint8_t zero[16];
         bool wildcard = memcmp(lp.ip, zero, lp.family == 6 ? 16 : 4) == 0;
         if (!wildcard && pc->self_count < SIP_PROXY_MAX_SELF) {
@@ -55,7 +39,7 @@ static void self_addresses(const struct config *cfg, struct sip_proxy_cfg *pc)
                 continue;
             }
             struct sip_peer ip;
-            peer_of(a->ifa_addr, &ip);
+            worker_peer_of(a->ifa_addr, &ip);
             ip.port = lp.port;
             pc->self[pc->self_count++] = ip;
         }

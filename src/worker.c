@@ -145,40 +145,6 @@ static void post_ctrl_all(struct worker *w, enum ctrl c)
     }
 }
 
-static void return_buf(struct worker *w, unsigned bid)
-{
-    io_uring_buf_ring_add(w->br, w->bufs + (size_t)bid * BUF_SIZE, BUF_SIZE, (unsigned short)bid,
-                          io_uring_buf_ring_mask(BUF_COUNT), (int)w->bufs_to_return);
-    w->bufs_to_return++;
-}
-
-static int setup_bufs(struct worker *w)
-{
-    size_t ring_bytes = BUF_COUNT * sizeof(struct io_uring_buf);
-    void *mem = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-    w->bufs = mmap(NULL, (size_t)BUF_COUNT * BUF_SIZE, PROT_READ | PROT_WRITE,
-                   MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-    if (mem == MAP_FAILED || w->bufs == MAP_FAILED) {
-        log_error("worker %u: cannot map receive buffers: %s", w->id, strerror(errno));
-        return -1;
-    }
-    w->br = mem;
-    io_uring_buf_ring_init(w->br);
-    struct io_uring_buf_reg reg = {
-        .ring_addr = (unsigned long)w->br, .ring_entries = BUF_COUNT, .bgid = BUF_GROUP};
-    int rc = io_uring_register_buf_ring(&w->ring, &reg, 0);
-    if (rc != 0) {
-        log_error("worker %u: cannot register the provided buffer ring: %s", w->id, strerror(-rc));
-        return -1;
-    }
-    for (unsigned i = 0; i < BUF_COUNT; i++) {
-        return_buf(w, i);
-    }
-    io_uring_buf_ring_advance(w->br, (int)w->bufs_to_return);
-    w->bufs_to_return = 0;
-    return 0;
-}
-
 /* open_listener: one worker's socket on a listen address. SO_REUSEPORT lets every worker bind
  * the same address; the kernel spreads datagrams over them by source address and port. */
 static int open_listener(const struct listen_addr *l)
@@ -373,7 +339,7 @@ static void on_recv(struct worker *w, struct io_uring_cqe *cqe, uint32_t li)
         return;
     }
     unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-    char *buf = w->bufs + (size_t)bid * BUF_SIZE;
+    char *buf = bufring_buf(&w->rx, bid);
     struct io_uring_recvmsg_out *out = io_uring_recvmsg_validate(buf, cqe->res, &w->recv_mh);
     if (out != NULL && !(out->flags & MSG_TRUNC)) {
         struct sip_peer from;
@@ -383,7 +349,7 @@ static void on_recv(struct worker *w, struct io_uring_cqe *cqe, uint32_t li)
     } else {
         w->dropped++;
     }
-    return_buf(w, bid);
+    bufring_put(&w->rx, bid);
 }
 
 static void start_drain(struct worker *w, const char *why)
@@ -501,7 +467,9 @@ static int setup(struct worker *w)
         log_error("worker %u: io_uring setup failed: %s", w->id, strerror(-rc));
         return -1;
     }
-    if (setup_bufs(w) != 0) {
+    rc = bufring_setup(&w->rx, &w->ring, BUF_GROUP, BUF_COUNT, BUF_SIZE);
+    if (rc != 0) {
+        log_error("worker %u: cannot set up the receive buffers: %s", w->id, strerror(-rc));
         return -1;
     }
     w->slots = calloc(SEND_SLOTS, sizeof(*w->slots));
@@ -622,10 +590,7 @@ static void loop(struct worker *w)
             n++;
         }
         io_uring_cq_advance(&w->ring, n);
-        if (w->bufs_to_return > 0) {
-            io_uring_buf_ring_advance(w->br, (int)w->bufs_to_return);
-            w->bufs_to_return = 0;
-        }
+        bufring_flush(&w->rx);
         now = now_ms();
         sip_proxy_on_timer(w->proxy, now);
         if (w->media != NULL) {
@@ -675,7 +640,5 @@ void worker_cleanup(struct worker *w)
     }
     free(w->slots);
     sip_proxy_free(w->proxy);
-    if (w->bufs != NULL && w->bufs != MAP_FAILED) {
-        munmap(w->bufs, (size_t)BUF_COUNT * BUF_SIZE);
-    }
+    bufring_free(&w->rx);
 }

@@ -18,6 +18,7 @@
 #include <sys/signalfd.h>
 
 #include "../sip/proxy.h"
+#include "bufring.h"
 #include "options.h"
 
 struct send_slot;
@@ -48,9 +49,7 @@ struct worker {
     struct workers *all;
     pthread_t thread;
     struct io_uring ring;
-    struct io_uring_buf_ring *br;
-    char *bufs;
-    unsigned bufs_to_return;
+    struct bufring rx; /* SIP datagrams, group BUF_GROUP */
     int fds[CONFIG_MAX_LISTEN];
     size_t nfds;
     int fd4, fd6; /* the sockets sends leave from, per family */
@@ -78,6 +77,7 @@ void worker_cleanup(struct worker *w);
 struct io_uring *worker_ring(struct worker *w);
 struct io_uring_sqe *worker_sqe(struct worker *w);
 uint64_t worker_ud_rtp(uint64_t payload); /* user_data routed to media_on_recv */
+/* worker_peer_of: a sockaddr_in or sockaddr_in6 as a sip_peer. */
 void worker_peer_of(const void *sockaddr, struct sip_peer *p);
 uint64_t worker_now_ms(void);
 /* worker_send_raw: queues one datagram (copied) from socket fd to `to`; counts a drop when no
