@@ -45,12 +45,15 @@ else
 fi
 
 step "fuzz smoke: ${fuzz_seconds}s per target"
-for t in sip sdp; do
+for t in sip sdp proxy; do
     bin=build-asan/tests/fuzz/fuzz_$t
     work=$(mktemp -d)
     if [ ! -x "$bin" ]; then failed=$((failed + 1)); continue; fi
-    if [ "$t" = sip ]; then seeds=(corpus/sip/valid corpus/sip/invalid corpus/sip/bench corpus/sip/regress)
-    else seeds=(corpus/sdp); fi
+    case $t in
+    sip) seeds=(corpus/sip/valid corpus/sip/invalid corpus/sip/bench corpus/sip/regress) ;;
+    sdp) seeds=(corpus/sdp) ;;
+    proxy) seeds=(corpus/proxy corpus/sip/valid) ;;
+    esac
     existing=()
     for s in "${seeds[@]}"; do [ -d "$s" ] && existing+=("$s"); done
     if "$bin" -max_total_time="$fuzz_seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \

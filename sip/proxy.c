@@ -843,8 +843,12 @@ void sip_proxy_on_datagram(struct sip_proxy *p, const struct sip_peer *from, con
         p->wheel.cur_ms = now > p->wheel.cur_ms ? now : p->wheel.cur_ms; /* idle: nothing to fire */
     }
     /* RFC 5626 §3.5.1: CRLF keepalives carry no message. */
-    if (len <= 4 && strspn(buf, "\r\n") >= len) {
-        return;
+    size_t crlf = 0;
+    while (crlf < len && crlf < 4 && (buf[crlf] == '\r' || buf[crlf] == '\n')) {
+        crlf++;
+    }
+    if (len <= 4 && crlf == len) {
+        return; /* buf is not NUL-terminated: no string functions on it */
     }
     if (sip_msg_parse(&p->in, buf, len, SIP_PARSE_DGRAM, NULL) <= 0) {
         p->stats.bad++;

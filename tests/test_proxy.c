@@ -480,3 +480,19 @@ Test(proxy, path_to_a_registrar_that_keeps_it, .init = setup, .fini = teardown)
     cr_assert(sip_peer_eq(&out[1].to, &nat), "through the phone's NAT binding");
     cr_assert(memcmp(out[1].data, "INVITE sip:phone@192.168.1.2:5060 SIP/2.0\r\n", 43) == 0);
 }
+
+/* Found by fuzz_proxy (corpus/proxy/regress-short-datagram): a datagram of at most four bytes
+ * was tested for being a CRLF keepalive with strspn, reading past its end. The buffer here is
+ * exactly as long as the datagram, so ASan sees any byte read beyond it. */
+Test(proxy, short_datagram_is_not_read_past_its_end, .init = setup, .fini = teardown)
+{
+    static const char *const shorts[] = {"\r\n\r\n", "\r\n", "\n", "\r", "\rx", "ab", "x"};
+    for (size_t i = 0; i < sizeof(shorts) / sizeof(shorts[0]); i++) {
+        size_t len = strlen(shorts[i]);
+        char *exact = malloc(len);
+        memcpy(exact, shorts[i], len);
+        sip_proxy_on_datagram(p, ua(), exact, len, 1000);
+        free(exact);
+    }
+    cr_assert_eq(nout, 0, "keepalives and garbage get no answer");
+}

@@ -1,0 +1,107 @@
+/* tests/fuzz/fuzz_proxy.c: the whole sans-I/O request path (parser, transactions, proxy core,
+ * registrar, NAT repair, keepalives, SDP rewrite through a media interface) fed with arbitrary
+ * datagrams from a few sources, inside, behind NAT and outside, on a fake clock. The input is
+ * cut into datagrams at every "\n\n\n"; the first byte of each picks the source and how far the
+ * clock moves before it. Every datagram the proxy sends must parse. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "media.h"
+#include "msg.h"
+#include "proxy.h"
+
+static struct sip_proxy *p;
+static struct sip_location *loc;
+static struct sip_msg out_msg;
+static char flat[70000];
+static uint64_t now = 1000000;
+
+static void sink_send(void *ctx, const struct sip_peer *to, const struct iovec *iov, size_t n)
+{
+    (void)ctx;
+    (void)to;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (iov[i].iov_len > sizeof(flat) - len) {
+            abort(); /* the proxy never builds more than a datagram can hold */
+        }
+        memcpy(flat + len, iov[i].iov_base, iov[i].iov_len);
+        len += iov[i].iov_len;
+    }
+    /* CRLF pings aside, what sipring sends is SIP that parses. */
+    if (len > 4 && sip_msg_parse(&out_msg, flat, len, SIP_PARSE_DGRAM, NULL) <= 0) {
+        abort();
+    }
+}
+
+static int media_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite *rw)
+{
+    (void)self;
+    rw->addr = mm->receiver_inside ? "10.0.0.1" : "203.0.113.1";
+    rw->strip_ice = mm->sender_inside && !mm->receiver_inside;
+    for (unsigned i = 0; i < SDP_MAX_MEDIA; i++) {
+        rw->port[i] = (uint16_t)(30000 + 2 * i);
+    }
+    return mm->call_id.len % 5 == 0 ? -1 : 0; /* sometimes "no ports" */
+}
+
+static void media_end(void *self, struct sip_str call_id)
+{
+    (void)self;
+    (void)call_id;
+}
+
+static const struct sip_media_ops ops = {media_sdp, media_end};
+static struct sip_media media = {&ops, NULL};
+
+static void setup(void)
+{
+    struct sip_proxy_cfg cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    sip_peer_from_text(SIP_STR_LIT("10.0.0.1"), 5060, &cfg.self[0]);
+    cfg.self_count = 1;
+    strcpy(cfg.advertise, "10.0.0.1:5060");
+    strcpy(cfg.public_advertise, "203.0.113.1:5060");
+    strcpy(cfg.domains[0], "example.com");
+    cfg.domain_count = 1;
+    sip_cidr_parse("10.0.0.0/8", &cfg.inside[0]);
+    sip_cidr_parse("192.168.0.0/16", &cfg.inside[1]);
+    cfg.inside_count = 2;
+    cfg.timers = sip_timers_default;
+    cfg.max_transactions = 256;
+    cfg.min_expires = 60;
+    cfg.max_expires = 3600;
+    cfg.default_expires = 3600;
+    cfg.token_key = 7;
+    cfg.nat_keepalive_ms = 30000;
+    cfg.keepalive_sender = true;
+    loc = sip_location_mem_new(256);
+    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){sink_send, NULL, false, NULL}, 42);
+    sip_proxy_set_media(p, &media);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (p == NULL) {
+        setup(); /* one proxy for the whole run: state carries over, as it does live */
+    }
+    static const char *const sources[] = {"10.0.0.5", "10.0.0.7", "192.168.1.2", "198.51.100.2",
+                                          "203.0.113.9", "10.0.0.1"};
+    const char *d = (const char *)data, *end = d + size;
+    while (d < end) {
+        const char *cut = memmem(d, (size_t)(end - d), "\n\n\n", 3);
+        size_t len = cut ? (size_t)(cut - d) : (size_t)(end - d);
+        if (len > 0) {
+            uint8_t sel = (uint8_t)d[0];
+            struct sip_peer from;
+            sip_peer_from_text(sip_str_make(sources[sel % 6], strlen(sources[sel % 6])),
+                               (uint16_t)(5060 + (sel >> 6)), &from);
+            now += (uint64_t)(sel >> 3 & 7) * 4000; /* up to 28 s: timers and keepalives fire */
+            sip_proxy_on_datagram(p, &from, d + 1, len - 1, now);
+            sip_proxy_on_timer(p, now);
+        }
+        d += len + (cut ? 3 : 0);
+    }
+    return 0;
+}
