@@ -1,5 +1,6 @@
 /* sip/callid.c: Call-ID lookup by line scan; see callid.h. */
 #include "callid.h"
+#include "str.h"
 
 #include <string.h>
 
@@ -45,10 +46,7 @@ uint32_t sip_callid_hash(const char *buf, size_t len)
             if (n == v) {
                 return 0;
             }
-            uint32_t h = 2166136261u;
-            for (size_t i = v; i < n; i++) {
-                h = (h ^ (uint8_t)line[i]) * 16777619u;
-            }
+            uint32_t h = sip_fnv1a(line + v, n - v, SIP_FNV_INIT);
             return h ? h : 1;
         }
         line = eol;

@@ -26,11 +26,7 @@ struct mem_loc {
 
 static uint32_t hash(const char *s)
 {
-    uint32_t h = 2166136261u;
-    for (; *s; s++) {
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    }
-    return h % BUCKETS;
+    return sip_fnv1a(s, strlen(s), SIP_FNV_INIT) % BUCKETS;
 }
 
 static struct mem_binding *find_slot(struct mem_loc *m, const char *aor, const char *contact)
@@ -135,11 +131,7 @@ static int mem_find(void *self, const char *aor, const char *contact, uint64_t n
 
 uint32_t sip_contact_hash(const char *contact)
 {
-    uint32_t h = 2166136261u;
-    for (; *contact; contact++) {
-        h = (h ^ (uint8_t)*contact) * 16777619u;
-    }
-    return h;
+    return sip_fnv1a(contact, strlen(contact), SIP_FNV_INIT);
 }
 
 static bool is_nat(const struct sip_binding *b)

@@ -62,15 +62,12 @@ void proxy_debug(struct sip_proxy *p, const char *fmt, ...)
 
 static uint32_t fnv(const char *s, size_t n, uint32_t h)
 {
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ (uint8_t)s[i]) * 16777619u;
-    }
-    return h;
+    return sip_fnv1a(s, n, h);
 }
 
 static uint32_t fnv_str(struct sip_str s, uint32_t h)
 {
-    return fnv(s.p, s.len, h);
+    return sip_fnv1a(s.p, s.len, h);
 }
 
 /* ---------- addresses ---------- */
@@ -348,7 +345,7 @@ static void reply_stateless(struct sip_proxy *p, const struct sip_peer *from,
  * hop, so that the same request coming back (a loop, not a spiral) is recognised. */
 static uint32_t loop_hash(const struct sip_msg *m)
 {
-    uint32_t h = fnv_str(m->ruri.raw, 2166136261u);
+    uint32_t h = fnv_str(m->ruri.raw, SIP_FNV_INIT);
     h = fnv_str(m->addr[m->from].tag, h);
     h = fnv_str(m->addr[m->to].tag, h);
     h = fnv_str(m->call_id, h);
@@ -539,7 +536,7 @@ static void on_ack(struct sip_proxy *p, const struct sip_peer *from, const struc
 {
     char key[KEY_MAX];
     make_key(m, SIP_STR_LIT("INVITE"), key);
-    struct ptxn *t = find_server(p, key, fnv(key, strlen(key), 2166136261u));
+    struct ptxn *t = find_server(p, key, fnv(key, strlen(key), SIP_FNV_INIT));
     if (t != NULL && t->st.state != SIP_TXN_ACCEPTED) {
         /* The ACK of a non-2xx final response is hop-by-hop: ours to absorb (§16.7 note). */
         sip_txn_server_on_request(&t->st, true, p->now);
@@ -578,7 +575,7 @@ static void on_cancel(struct sip_proxy *p, const struct sip_peer *from, const st
 {
     char key[KEY_MAX];
     make_key(m, SIP_STR_LIT("INVITE"), key);
-    struct ptxn *inv = find_server(p, key, fnv(key, strlen(key), 2166136261u));
+    struct ptxn *inv = find_server(p, key, fnv(key, strlen(key), SIP_FNV_INIT));
     (void)from;
     if (inv == NULL || inv->answered_final) {
         proxy_reply(p, ct, m, 481, "Call/Transaction Does Not Exist", SIP_STR_NULL);
@@ -785,7 +782,7 @@ static void on_request(struct sip_proxy *p, const struct sip_peer *from, const s
     }
     char key[KEY_MAX];
     make_key(m, m->cseq_method, key);
-    uint32_t h = fnv(key, strlen(key), 2166136261u);
+    uint32_t h = fnv(key, strlen(key), SIP_FNV_INIT);
     struct ptxn *t = find_server(p, key, h);
     if (t != NULL) {
         /* A retransmission: the server transaction decides (§17.2.1, §17.2.2). */

@@ -47,6 +47,8 @@ bool proxy_nat_behind(const struct sip_msg *m, const struct sip_peer *from)
     return c != NULL ? differs(c->uri.host, from) : m->is_request;
 }
 
+/* token_hash: FNV-1a in its 64-bit form (the 32-bit sip_fnv1a is too short for a token that
+ * names a binding to outsiders), keyed with the process-wide token key. */
 static uint64_t token_hash(uint64_t key, struct sip_str uri, const struct sip_peer *from)
 {
     uint64_t h = 14695981039346656037ull ^ key;

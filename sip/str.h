@@ -39,6 +39,19 @@ static inline char sip_lower(char c)
     return (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
 }
 
+/* sip_fnv1a: the 32-bit FNV-1a hash of p[0..n), continuing from h (start with SIP_FNV_INIT).
+ * Used for every hash table and owner choice in sipring: cheap, and good enough for keys the
+ * peer controls only because each table also compares the whole key. */
+#define SIP_FNV_INIT 2166136261u
+static inline uint32_t sip_fnv1a(const void *p, size_t n, uint32_t h)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ b[i]) * 16777619u;
+    }
+    return h;
+}
+
 /* sip_str_eq: byte-exact equality. */
 static inline bool sip_str_eq(struct sip_str a, struct sip_str b)
 {

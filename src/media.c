@@ -72,11 +72,7 @@ struct media {
 
 static uint32_t hash_str(struct sip_str s)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < s.len; i++) {
-        h = (h ^ (uint8_t)s.p[i]) * 16777619u;
-    }
-    return h;
+    return sip_fnv1a(s.p, s.len, SIP_FNV_INIT);
 }
 
 static struct msess *find(struct media *m, struct sip_str call_id, uint32_t h)

@@ -245,29 +245,30 @@ void worker_send_raw(struct worker *w, int fd, const struct sip_peer *to, const 
  * on an inside address, one on the outside), the one on the destination's side, so that the
  * peer sees the address it can answer; otherwise the first of the family (a wildcard one lets
  * the kernel pick the source by route). */
+static bool is_inside(const struct config *cfg, const struct sip_peer *a)
+{
+    for (size_t i = 0; i < cfg->inside_count; i++) {
+        if (sip_cidr_match(&cfg->inside[i], a)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static int send_fd(struct worker *w, const struct sip_peer *to)
 {
-    const struct config *cfg = w->all->cfg;
-    bool to_inside = false;
-    for (size_t i = 0; i < cfg->inside_count && !to_inside; i++) {
-        to_inside = sip_cidr_match(&cfg->inside[i], to);
+    int fallback = to->family == 6 ? w->fd6 : w->fd4;
+    if (!w->side_bound) {
+        return fallback; /* wildcard listeners only: nothing to choose */
     }
+    signed char want = is_inside(w->all->cfg, to) ? 1 : 0;
     for (size_t i = 0; i < w->nfds; i++) {
-        struct sip_peer local;
-        worker_peer_of(&cfg->listen[i].addr, &local);
-        static const uint8_t zero[16];
-        if (local.family != to->family || memcmp(local.ip, zero, 16) == 0) {
-            continue;
-        }
-        bool local_inside = false;
-        for (size_t j = 0; j < cfg->inside_count && !local_inside; j++) {
-            local_inside = sip_cidr_match(&cfg->inside[j], &local);
-        }
-        if (local_inside == to_inside) {
+        if (w->side[i] == want && w->all->cfg->listen[i].addr.ss_family ==
+                                      (to->family == 6 ? AF_INET6 : AF_INET)) {
             return w->fds[i];
         }
     }
-    return to->family == 6 ? w->fd6 : w->fd4;
+    return fallback;
 }
 
 /* The proxy's sink. */
@@ -487,6 +488,11 @@ static int setup(struct worker *w)
             return -1;
         }
         w->nfds++;
+        struct sip_peer local;
+        static const uint8_t zero[16];
+        worker_peer_of(&cfg->listen[i].addr, &local);
+        w->side[i] = memcmp(local.ip, zero, 16) == 0 ? -1 : is_inside(cfg, &local) ? 1 : 0;
+        w->side_bound |= w->side[i] >= 0;
         if (cfg->listen[i].addr.ss_family == AF_INET6 && w->fd6 < 0) {
             w->fd6 = w->fds[i];
         } else if (cfg->listen[i].addr.ss_family == AF_INET && w->fd4 < 0) {

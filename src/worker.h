@@ -51,6 +51,10 @@ struct worker {
     struct io_uring ring;
     struct bufring rx; /* SIP datagrams, group BUF_GROUP */
     int fds[CONFIG_MAX_LISTEN];
+    /* per listener, fixed at setup: 1 bound to an inside address, 0 to an outside one, -1 a
+     * wildcard (the kernel picks the source); side_bound: whether any listener has a side */
+    signed char side[CONFIG_MAX_LISTEN];
+    bool side_bound;
     size_t nfds;
     int fd4, fd6; /* the sockets sends leave from, per family */
     struct msghdr recv_mh;
