@@ -48,6 +48,27 @@ size_t sip_peer_host_text(const struct sip_peer *p, char *out, size_t cap)
     return n < 0 ? 0 : (size_t)n;
 }
 
+const char *sip_transport_name(enum sip_transport t)
+{
+    return t == SIP_TP_TLS ? "TLS" : t == SIP_TP_TCP ? "TCP" : "UDP";
+}
+
+const char *sip_transport_param(enum sip_transport t)
+{
+    return t == SIP_TP_TLS ? "tls" : t == SIP_TP_TCP ? "tcp" : "";
+}
+
+enum sip_transport sip_transport_of(struct sip_str name)
+{
+    if (sip_str_ieq_lit(name, "tcp")) {
+        return SIP_TP_TCP;
+    }
+    if (sip_str_ieq_lit(name, "tls")) {
+        return SIP_TP_TLS;
+    }
+    return SIP_TP_UDP;
+}
+
 bool sip_peer_eq(const struct sip_peer *a, const struct sip_peer *b)
 {
     return a->family == b->family && a->port == b->port &&

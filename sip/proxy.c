@@ -22,7 +22,7 @@ char *proxy_dup(const char *buf, size_t len)
 void proxy_send_iov(struct sip_proxy *p, const struct sip_peer *to, const struct iovec *iov,
                     size_t n)
 {
-    p->sink.send(p->sink.ctx, to, iov, n);
+    p->sink.send(p->sink.ctx, to, p->send_name, iov, n);
 }
 
 void proxy_send(struct sip_proxy *p, const struct sip_peer *to, const char *buf, size_t len)
@@ -72,9 +72,22 @@ static uint32_t fnv_str(struct sip_str s, uint32_t h)
 
 /* ---------- addresses ---------- */
 
+/* uri_transport: sips: and transport=tls mean TLS (RFC 3261 §26.2), transport=tcp TCP. */
+static enum sip_transport uri_transport(const struct sip_uri *u)
+{
+    return u->scheme == SIP_SCHEME_SIPS ? SIP_TP_TLS : sip_transport_of(u->transport);
+}
+
 static uint16_t uri_port(const struct sip_uri *u)
 {
-    return u->has_port ? u->port : (u->scheme == SIP_SCHEME_SIPS ? 5061 : 5060);
+    return u->has_port ? u->port : (uri_transport(u) == SIP_TP_TLS ? 5061 : 5060);
+}
+
+/* is_self_port: one of the ports we listen on (UDP's advertised one, TCP's, TLS's). */
+static bool is_self_port(const struct sip_proxy *p, uint16_t port)
+{
+    return port == p->self_port || (port != 0 && (port == p->cfg.tcp_port ||
+                                                  port == p->cfg.tls_port));
 }
 
 bool proxy_peer_is_self(const struct sip_proxy *p, const struct sip_peer *peer)
@@ -94,12 +107,12 @@ bool proxy_uri_is_self(const struct sip_proxy *p, const struct sip_uri *u)
     }
     uint16_t port = uri_port(u);
     if (sip_str_ieq(u->host, sip_str_make(p->self_host, strlen(p->self_host))) &&
-        port == p->self_port) {
+        is_self_port(p, port)) {
         return true;
     }
     if (p->public_host[0] != '\0' &&
         sip_str_ieq(u->host, sip_str_make(p->public_host, strlen(p->public_host))) &&
-        port == p->self_port) {
+        is_self_port(p, port)) {
         return true; /* our address behind a 1:1 NAT is on no interface of ours */
     }
     struct sip_peer peer;
@@ -107,7 +120,7 @@ bool proxy_uri_is_self(const struct sip_proxy *p, const struct sip_uri *u)
         return proxy_peer_is_self(p, &peer);
     }
     /* A served domain name without a port, or with one of ours, is us too. */
-    return proxy_domain_served(p, u) && (!u->has_port || port == p->self_port);
+    return proxy_domain_served(p, u) && (!u->has_port || is_self_port(p, port));
 }
 
 bool proxy_domain_served(const struct sip_proxy *p, const struct sip_uri *u)
@@ -127,18 +140,27 @@ bool proxy_domain_served(const struct sip_proxy *p, const struct sip_uri *u)
 
 /* Next hop of a URI (RFC 3263 lite): maddr, else the host; a literal or "localhost" only until
  * the resolver of issue 5 arrives. */
-int proxy_resolve(const struct sip_proxy *p, const struct sip_uri *u, struct sip_peer *out)
+int proxy_resolve(const struct sip_proxy *p, const struct sip_uri *u, struct sip_peer *out,
+                  char *name)
 {
     (void)p;
     struct sip_str host = sip_str_is_set(u->maddr) ? u->maddr : u->host;
     uint16_t port = uri_port(u);
-    if (sip_peer_from_text(host, port, out) == 0) {
-        return 0;
+    int rc = sip_peer_from_text(host, port, out);
+    if (rc != 0 && sip_str_ieq_lit(host, "localhost")) {
+        rc = sip_peer_from_text(SIP_STR_LIT("127.0.0.1"), port, out);
     }
-    if (sip_str_ieq_lit(host, "localhost")) {
-        return sip_peer_from_text(SIP_STR_LIT("127.0.0.1"), port, out);
+    if (rc == 0) {
+        out->transport = (uint8_t)uri_transport(u);
+        if (name != NULL) {
+            struct sip_str h = host;
+            if (h.len >= 2 && h.p[0] == '[') {
+                h = sip_str_make(h.p + 1, h.len - 2);
+            }
+            snprintf(name, 64, "%.*s", (int)(h.len < 63 ? h.len : 63), h.p);
+        }
     }
-    return -1;
+    return rc;
 }
 
 bool proxy_is_inside(const struct sip_proxy *p, const struct sip_peer *from)
@@ -153,10 +175,37 @@ bool proxy_is_inside(const struct sip_proxy *p, const struct sip_peer *from)
 
 const char *proxy_side_addr(const struct sip_proxy *p, const struct sip_peer *peer)
 {
-    if (p->cfg.public_advertise[0] != '\0' && !proxy_is_inside(p, peer)) {
-        return p->cfg.public_advertise;
+    bool in = p->cfg.public_advertise[0] == '\0' || proxy_is_inside(p, peer);
+    return p->side_addr[in][peer->transport <= SIP_TP_TLS ? peer->transport : 0];
+}
+
+/* side_addrs: the table behind proxy_side_addr, from the advertised addresses and ports. */
+static void side_addrs(struct sip_proxy *p)
+{
+    for (int in = 0; in < 2; in++) {
+        const char *adv = in || p->cfg.public_advertise[0] == '\0' ? p->cfg.advertise
+                                                                     : p->cfg.public_advertise;
+        const char *host = in || p->public_host[0] == '\0' ? p->self_host : p->public_host;
+        uint16_t ports[3] = {0, p->cfg.tcp_port, p->cfg.tls_port};
+        for (int tp = 0; tp < 3; tp++) {
+            if (tp == SIP_TP_UDP || ports[tp] == 0) {
+                snprintf(p->side_addr[in][tp], sizeof(p->side_addr[in][tp]), "%s", adv);
+            } else {
+                snprintf(p->side_addr[in][tp], sizeof(p->side_addr[in][tp]), "%s:%u", host,
+                         ports[tp]);
+            }
+        }
     }
-    return p->cfg.advertise;
+}
+
+/* proxy_side_route: our Record-Route (or Path) URI body for peer's side and transport:
+ * host:port, with ;transport= for a stream. Into out (cap bytes). */
+const char *proxy_side_route(const struct sip_proxy *p, const struct sip_peer *peer, char *out,
+                             size_t cap)
+{
+    const char *tp = sip_transport_param((enum sip_transport)peer->transport);
+    snprintf(out, cap, "%s%s%s", proxy_side_addr(p, peer), *tp ? ";transport=" : "", tp);
+    return out;
 }
 
 /* ---------- transaction table and timers ---------- */
@@ -436,13 +485,16 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
         /* RFC 5658 §4: a request that crosses from one side to the other (inside to outside,
          * or back) gets two Record-Routes, each naming the address its side can reach; the
          * one facing the next hop on top. */
-        const char *prev = proxy_side_addr(p, &t->from), *next = proxy_side_addr(p, &tg->hop);
+        char prev[100], next[100];
+        proxy_side_route(p, &t->from, prev, sizeof(prev));
+        proxy_side_route(p, &tg->hop, next, sizeof(next));
         if (strcmp(prev, next) != 0) {
             sip_build_prepend(&bd, sip_build_fmt(&bd, "Record-Route: <sip:%s;lr>\r\n", prev));
         }
         sip_build_prepend(&bd, sip_build_fmt(&bd, "Record-Route: <sip:%s;lr>\r\n", next));
     }
-    sip_build_prepend(&bd, sip_build_fmt(&bd, "Via: SIP/2.0/UDP %s;branch=%s\r\n",
+    sip_build_prepend(&bd, sip_build_fmt(&bd, "Via: SIP/2.0/%s %s;branch=%s\r\n",
+                                         sip_transport_name(tg->hop.transport),
                                          proxy_side_addr(p, &tg->hop), b->id));
     const struct sip_hdr *mf = sip_msg_first(m, SIP_HDR_MAX_FORWARDS);
     if (mf != NULL) {
@@ -466,11 +518,14 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
     b->req_len = (size_t)n;
     b->to = tg->hop;
     t->nbranch++;
-    sip_txn_client_start(&b->ct, m->method_id == SIP_METHOD_INVITE, false, &p->cfg.timers, p->now);
+    sip_txn_client_start(&b->ct, m->method_id == SIP_METHOD_INVITE, b->to.transport != SIP_TP_UDP,
+                         &p->cfg.timers, p->now);
     if (m->method_id == SIP_METHOD_INVITE) {
         b->timer_c_at = p->now + (p->cfg.timer_c_ms ? p->cfg.timer_c_ms : 180000);
     }
+    p->send_name = tg->name[0] != '\0' ? tg->name : NULL;
     proxy_send(p, &b->to, b->req, b->req_len);
+    p->send_name = NULL;
     p->stats.forwarded++;
     return 0;
 }
@@ -493,7 +548,8 @@ static void forward_stateless(struct sip_proxy *p, const struct sip_msg *m, cons
         sip_build_remove(&bd, tg->drop);
     }
     uint32_t h = fnv_str(m->via[0].branch, (uint32_t)p->seed);
-    sip_build_prepend(&bd, sip_build_fmt(&bd, "Via: SIP/2.0/UDP %s;branch=z9hG4bKsl%08x\r\n",
+    sip_build_prepend(&bd, sip_build_fmt(&bd, "Via: SIP/2.0/%s %s;branch=z9hG4bKsl%08x\r\n",
+                                         sip_transport_name(tg->hop.transport),
                                          proxy_side_addr(p, &tg->hop), fnv_str(m->call_id, h)));
     const struct sip_hdr *mf = sip_msg_first(m, SIP_HDR_MAX_FORWARDS);
     if (mf != NULL) {
@@ -504,7 +560,9 @@ static void forward_stateless(struct sip_proxy *p, const struct sip_msg *m, cons
         proxy_nat_masquerade(p, m, &bd, p->in_from, &tg->hop);
     }
     if (sip_build_finish(&bd) > 0) {
+        p->send_name = tg->name[0] != '\0' ? tg->name : NULL;
         proxy_send_iov(p, &tg->hop, bd.iov, bd.iov_n);
+        p->send_name = NULL;
         p->stats.stateless++;
     }
 }
@@ -564,7 +622,7 @@ static void on_ack(struct sip_proxy *p, const struct sip_peer *from, const struc
         snprintf(p->masq_uri, sizeof(p->masq_uri), "%s", b.contact);
         tg.ruri = sip_str_make(p->masq_uri, strlen(p->masq_uri));
         tg.hop = b.received;
-    } else if (proxy_resolve(p, next, &tg.hop) != 0) {
+    } else if (proxy_resolve(p, next, &tg.hop, tg.name) != 0) {
         return;
     }
     forward_stateless(p, m, &tg, pop);
@@ -616,7 +674,7 @@ static bool strict_router_fix(struct sip_proxy *p, struct ptxn *t, const struct 
     const struct sip_uri *hop_uri =
         next_route != NULL && next_route != last ? &m->addr[next_route->item].uri : dest;
     struct target tg = {.ruri = dest->raw, .drop = last};
-    if (proxy_resolve(p, hop_uri, &tg.hop) != 0) {
+    if (proxy_resolve(p, hop_uri, &tg.hop, tg.name) != 0) {
         proxy_reply(p, t, m, 503, "Service Unavailable (cannot resolve next hop)", SIP_STR_NULL);
     } else if (forward_branch(p, t, m, &tg, pop) != 0) {
         proxy_reply(p, t, m, 500, "Server Internal Error", SIP_STR_NULL);
@@ -687,7 +745,10 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
             struct sip_uri cu;
             if (sip_uri_parse(tg.ruri, &cu) == 0) {
                 struct sip_peer hop;
-                if (proxy_resolve(p, &cu, &hop) == 0 && !bs[i].behind_nat) {
+                /* a UA registered over a stream is reached over that connection, as most
+                 * cannot accept one (RFC 5626 §4.2 and RFC 5923's reasoning) */
+                if (proxy_resolve(p, &cu, &hop, tg.name) == 0 && !bs[i].behind_nat &&
+                    bs[i].received.transport == SIP_TP_UDP) {
                     tg.hop = hop;
                 }
             }
@@ -699,7 +760,7 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
             if (first_len > 0 &&
                 sip_addr_decode(sip_str_make(bs[i].path, first_len), &pa, false) == 0) {
                 pu = pa.uri;
-                if (proxy_resolve(p, &pu, &tg.hop) != 0) {
+                if (proxy_resolve(p, &pu, &tg.hop, tg.name) != 0) {
                     continue;
                 }
             }
@@ -729,7 +790,7 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
         sip_uri_parse(sip_str_make(p->cfg.upstream, strlen(p->cfg.upstream)), &up) == 0) {
         hop_uri = &up;
     }
-    if (proxy_resolve(p, hop_uri, &tg.hop) != 0) {
+    if (proxy_resolve(p, hop_uri, &tg.hop, tg.name) != 0) {
         proxy_reply(p, t, m, 503, "Service Unavailable (cannot resolve next hop)", SIP_STR_NULL);
         return;
     }
@@ -809,7 +870,8 @@ static void on_request(struct sip_proxy *p, const struct sip_peer *from, const s
     t->is_initial_invite = t->is_invite && !m->addr[m->to].has_tag;
     t->req = proxy_dup(buf, len);
     t->req_len = t->req ? len : 0;
-    sip_txn_server_start(&t->st, t->is_invite, false, &p->cfg.timers, p->now);
+    sip_txn_server_start(&t->st, t->is_invite, from->transport != SIP_TP_UDP, &p->cfg.timers,
+                         p->now);
     uint32_t idx = (uint32_t)(t - p->pool), gen = t->gen;
     if (validate(p, t, m) != 0) {
         return;
@@ -978,6 +1040,7 @@ struct sip_proxy *sip_proxy_new(const struct sip_proxy_cfg *cfg, struct sip_loca
     if (colon != NULL && (bracket == NULL || colon > bracket)) {
         *colon = '\0';
     }
+    side_addrs(p);
     return p;
 }
 

@@ -16,7 +16,7 @@
 
 #define SIP_PROXY_MAX_DOMAINS 16
 #define SIP_PROXY_MAX_INSIDE 16
-#define SIP_PROXY_MAX_SELF 8
+#define SIP_PROXY_MAX_SELF 16
 
 struct sip_proxy_cfg {
     struct sip_peer self[SIP_PROXY_MAX_SELF]; /* addresses sipring listens on (port included) */
@@ -37,11 +37,17 @@ struct sip_proxy_cfg {
     uint64_t token_key;        /* keys the Contact tokens; the same for every worker */
     uint32_t nat_keepalive_ms; /* OPTIONS to NATed bindings this often; 0: none */
     bool keepalive_sender;     /* this proxy sends them (one worker does, for all) */
+    uint16_t tcp_port;         /* our TCP and TLS listening ports (0: none); UDP's is the */
+    uint16_t tls_port;         /* advertised one */
 };
 
 struct sip_proxy_sink {
-    /* send: one datagram to `to`, as iov[0..n). Copy it before returning. */
-    void (*send)(void *ctx, const struct sip_peer *to, const struct iovec *iov, size_t n);
+    /* send: one message to `to` (its transport, and for a stream its connection, or any to
+     * that address when conn is 0), as iov[0..n). name: the target's host as written (a
+     * domain or IP literal) when a new TLS connection must check the server against it, else
+     * NULL. Copy it before returning. */
+    void (*send)(void *ctx, const struct sip_peer *to, const char *name, const struct iovec *iov,
+                 size_t n);
     /* log: one line about an event; `debug` lines (per-packet detail such as a dropped
      * malformed message) are only formatted when debug is set. */
     void (*log)(void *ctx, bool debug, const char *line);
@@ -71,6 +77,10 @@ void sip_proxy_free(struct sip_proxy *p);
 /* sip_proxy_on_datagram: one datagram from `from` at now_ms. */
 void sip_proxy_on_datagram(struct sip_proxy *p, const struct sip_peer *from, const char *buf,
                            size_t len, uint64_t now_ms);
+
+/* sip_proxy_on_unreachable: src/ could not reach `to` (connect or TLS handshake failed):
+ * every branch waiting on it fails with 503 now. Scans the pool: failures are rare. */
+void sip_proxy_on_unreachable(struct sip_proxy *p, const struct sip_peer *to, uint64_t now);
 
 /* sip_proxy_on_timer: fires every transaction timer due at now_ms, and expires bindings. */
 void sip_proxy_on_timer(struct sip_proxy *p, uint64_t now_ms);

@@ -73,8 +73,10 @@ struct sip_proxy {
     char self_host[64]; /* advertise without port */
     uint16_t self_port;
     char public_host[64]; /* public_advertise without port, or "" */
+    char side_addr[2][3][80]; /* [inside][transport]: host:port the side reaches us at */
     struct sip_peer path_ok[16]; /* registrars seen to keep our Path (RFC 3327 §5.3) */
     uint8_t path_ok_n, path_ok_next;
+    const char *send_name; /* the next send's TLS name (see the sink), or NULL */
     struct sip_msg in;  /* the message being handled */
     struct sip_msg aux; /* re-parses of kept copies */
     struct sip_msg aux2;
@@ -93,6 +95,7 @@ struct target {
     struct sip_peer hop;
     struct sip_str path;        /* Route lines to add (Path of a binding), comma-joined values */
     const struct sip_hdr *drop; /* a Route element to remove besides our own top one */
+    char name[64];              /* the hop's host as written, for a TLS server check */
 };
 
 /* proxy.c */
@@ -107,15 +110,20 @@ void proxy_maybe_free(struct sip_proxy *p, struct ptxn *t);
 bool proxy_peer_is_self(const struct sip_proxy *p, const struct sip_peer *peer);
 bool proxy_uri_is_self(const struct sip_proxy *p, const struct sip_uri *u);
 bool proxy_domain_served(const struct sip_proxy *p, const struct sip_uri *u);
-int proxy_resolve(const struct sip_proxy *p, const struct sip_uri *u, struct sip_peer *out);
+/* proxy_resolve: the next hop of u; name (64 bytes, or NULL) gets the host it names. */
+int proxy_resolve(const struct sip_proxy *p, const struct sip_uri *u, struct sip_peer *out,
+                  char *name);
 
 /* Sends a locally generated response to the request of t through its server transaction. */
 void proxy_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *req, unsigned status,
                  const char *phrase, struct sip_str extra);
 
 bool proxy_is_inside(const struct sip_proxy *p, const struct sip_peer *from);
-/* proxy_side_addr: our host[:port] as the side of peer reaches it (public or advertised). */
+/* proxy_side_addr: our host:port as the side of peer reaches it over peer's transport (public
+ * or advertised host; the transport's port). */
 const char *proxy_side_addr(const struct sip_proxy *p, const struct sip_peer *peer);
+const char *proxy_side_route(const struct sip_proxy *p, const struct sip_peer *peer, char *out,
+                             size_t cap);
 
 /* proxy_nat.c */
 bool proxy_nat_behind(const struct sip_msg *m, const struct sip_peer *from);

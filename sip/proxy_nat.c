@@ -95,7 +95,8 @@ void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct s
     if (!proxy_nat_behind(m, from) && !(proxy_is_inside(p, from) && !proxy_is_inside(p, receiver))) {
         return;
     }
-    const char *host = proxy_side_addr(p, receiver);
+    char host[100]; /* host:port, and ;transport= when the receiver is on a stream */
+    proxy_side_route(p, receiver, host, sizeof(host));
     bool is_register = m->is_request && m->method_id == SIP_METHOD_REGISTER;
     /* RFC 3327: a REGISTER from a UA that supports Path gets ours, with the flow token in it;
      * a registrar seen to keep it needs no masqueraded Contact, the others get one too. */
@@ -209,11 +210,12 @@ void proxy_nat_keepalive(struct sip_proxy *p, uint64_t now)
                           b->aor, b->contact, ip, b->received.port);
             }
             int len = snprintf(p->out, sizeof(p->out),
-                               "OPTIONS %s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bKka%llx\r\n"
+                               "OPTIONS %s SIP/2.0\r\nVia: SIP/2.0/%s %s;branch=z9hG4bKka%llx\r\n"
                                "Max-Forwards: 70\r\nFrom: <sip:keepalive@%s>;tag=ka%08x\r\n"
                                "To: <%s>\r\nCall-ID: ka.%08x.%s\r\nCSeq: 1 OPTIONS\r\n"
                                "Content-Length: 0\r\n\r\n",
-                               b->contact, proxy_side_addr(p, &b->received),
+                               b->contact, sip_transport_name(b->received.transport),
+                               proxy_side_addr(p, &b->received),
                                (unsigned long long)(p->counter++ ^ p->seed),
                                proxy_side_addr(p, &b->received),
                                (uint32_t)p->seed, b->contact, sip_contact_hash(b->contact), b->aor);

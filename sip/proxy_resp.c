@@ -74,7 +74,8 @@ static void send_cancel(struct sip_proxy *p, struct ptxn *t, struct branch *b)
     }
     b->cancel = proxy_dup(buf, (size_t)n);
     b->cancel_len = b->cancel ? (size_t)n : 0;
-    sip_txn_client_start(&b->cancel_ct, false, false, &p->cfg.timers, p->now);
+    sip_txn_client_start(&b->cancel_ct, false, b->to.transport != SIP_TP_UDP, &p->cfg.timers,
+                         p->now);
     proxy_send(p, &b->to, buf, (size_t)n);
     (void)t;
 }
@@ -309,5 +310,31 @@ void proxy_txn_timer(struct sip_proxy *p, struct ptxn *t, uint64_t now)
         if ((acts & SIP_TXN_SEND_REQUEST) && b->cancel != NULL) {
             proxy_send(p, &b->to, b->cancel, b->cancel_len);
         }
+    }
+}
+
+/* RFC 3261 §8.1.3.1 and §16.7 step 1: a transport failure towards a branch's next hop (the
+ * connection could not be opened, or its TLS handshake failed) counts as a 503 from it, at
+ * once rather than after timer B. */
+void sip_proxy_on_unreachable(struct sip_proxy *p, const struct sip_peer *to, uint64_t now)
+{
+    p->now = now;
+    for (uint32_t i = 0; i < p->pool_used; i++) {
+        struct ptxn *t = &p->pool[i];
+        if (!t->used) {
+            continue;
+        }
+        for (int k = 0; k < t->nbranch; k++) {
+            struct branch *b = &t->br[k];
+            if (b->final_status != 0 || b->to.transport != to->transport ||
+                !sip_peer_eq(&b->to, to)) {
+                continue;
+            }
+            sip_txn_client_on_response(&b->ct, 503, now);
+            b->final_status = 503;
+            choose_best(p, t);
+        }
+        proxy_rearm(p, t);
+        proxy_maybe_free(p, t);
     }
 }

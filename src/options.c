@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef SIPRING_VERSION
 #define SIPRING_VERSION "0.0.0"
@@ -44,7 +45,14 @@ static int parse_u32(const char *v, uint32_t min, uint32_t max, uint32_t *out)
 /* PROTO:ADDR:PORT, with IPv6 addresses in brackets: udp:0.0.0.0:5060, udp:[::1]:5060 */
 static int apply_listen(struct config *c, const char *v)
 {
-    if (c->listen_count >= CONFIG_MAX_LISTEN || strncmp(v, "udp:", 4) != 0) {
+    static const char *const protos[] = {"udp:", "tcp:", "tls:"};
+    int proto = -1;
+    for (int i = 0; i < 3; i++) {
+        if (strncmp(v, protos[i], 4) == 0) {
+            proto = i;
+        }
+    }
+    if (c->listen_count >= CONFIG_MAX_LISTEN || proto < 0) {
         return -1;
     }
     struct listen_addr *l = &c->listen[c->listen_count];
@@ -84,7 +92,7 @@ static int apply_listen(struct config *c, const char *v)
     } else {
         return -1;
     }
-    l->proto = LISTEN_UDP;
+    l->proto = (enum listen_proto)proto;
     snprintf(l->text, sizeof(l->text), "%s", v);
     c->listen_count++;
     return 0;
@@ -224,6 +232,71 @@ static int apply_nat_keepalive(struct config *c, const char *v)
     return parse_u32(v, 0, 3600, &c->nat_keepalive_s);
 }
 
+static int apply_path(char *out, size_t cap, const char *v)
+{
+    if (*v == '\0' || strlen(v) >= cap || access(v, R_OK) != 0) {
+        return -1;
+    }
+    snprintf(out, cap, "%s", v);
+    return 0;
+}
+
+static int apply_tls_cert(struct config *c, const char *v)
+{
+    return apply_path(c->tls_cert, sizeof(c->tls_cert), v);
+}
+
+static int apply_tls_key(struct config *c, const char *v)
+{
+    return apply_path(c->tls_key, sizeof(c->tls_key), v);
+}
+
+static int apply_tls_ca(struct config *c, const char *v)
+{
+    return apply_path(c->tls_ca, sizeof(c->tls_ca), v);
+}
+
+static int apply_tls_verify(struct config *c, const char *v)
+{
+    if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0) {
+        return -1;
+    }
+    c->tls_verify = v[0] == 'y';
+    return 0;
+}
+
+static int apply_tls_client_auth(struct config *c, const char *v)
+{
+    static const char *const modes[] = {"off", "optional", "required"};
+    for (uint8_t i = 0; i < 3; i++) {
+        if (strcmp(v, modes[i]) == 0) {
+            c->tls_client_auth = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int apply_max_conn(struct config *c, const char *v)
+{
+    return parse_u32(v, 1, 65535, &c->max_connections);
+}
+
+static int apply_max_conn_ip(struct config *c, const char *v)
+{
+    return parse_u32(v, 1, 65535, &c->max_connections_per_ip);
+}
+
+static int apply_tcp_idle(struct config *c, const char *v)
+{
+    return parse_u32(v, 10, 86400, &c->tcp_idle_timeout_s);
+}
+
+static int apply_send_queue(struct config *c, const char *v)
+{
+    return parse_u32(v, 65536, 67108864, &c->max_send_queue);
+}
+
 static int apply_threads(struct config *c, const char *v)
 {
     return parse_u32(v, 0, 64, &c->threads);
@@ -261,9 +334,10 @@ static int apply_check(struct config *c, const char *v)
 }
 
 static const struct opt_def opts[] = {
-    {"listen", 'l', "PROTO:ADDR:PORT", "udp:0.0.0.0:5060",
-     "udp:ADDR:PORT, IPv6 addresses in brackets (udp:[::]:5060)",
-     "Listen for SIP on this address; repeat for several. Only udp for now.", apply_listen,
+    {"listen", 'l', "PROTO:ADDR:PORT",
+     "udp:0.0.0.0:5060 tcp:0.0.0.0:5060, and tls:0.0.0.0:5061 with --tls-cert",
+     "udp:, tcp: or tls: then ADDR:PORT, IPv6 addresses in brackets (tcp:[::]:5060)",
+     "Listen for SIP on this transport and address; repeat for several.", apply_listen,
      OPT_REPEAT},
     {"log-level", 'L', "LEVEL", "info", "one of error, warn, info, debug",
      "Log events of this level and more severe.", apply_log_level, 0},
@@ -304,6 +378,27 @@ static const struct opt_def opts[] = {
      "Address put in SDP sent outside (behind 1:1 NAT: the public one).", apply_public_address, 0},
     {"nat-keepalive", 0, "SECONDS", "30", "an integer from 0 to 3600",
      "OPTIONS to UAs registered from behind NAT this often (0: never).", apply_nat_keepalive, 0},
+    {"tls-cert", 0, "FILE", NULL, "a readable PEM file",
+     "Certificate chain (leaf first) sipring shows as TLS server, and as client when asked.",
+     apply_tls_cert, 0},
+    {"tls-key", 0, "FILE", NULL, "a readable PEM file", "Private key of --tls-cert.",
+     apply_tls_key, 0},
+    {"tls-ca", 0, "FILE", "/etc/ssl/certs/ca-certificates.crt", "a readable PEM file",
+     "CA certificates that TLS peers are verified against.", apply_tls_ca, 0},
+    {"tls-verify", 0, "yes|no", "yes", "yes or no",
+     "Check a TLS server's chain against --tls-ca and its name against the target.",
+     apply_tls_verify, 0},
+    {"tls-client-auth", 0, "MODE", "off", "off, optional or required",
+     "Ask TLS clients for a certificate (verified against --tls-ca).", apply_tls_client_auth, 0},
+    {"max-connections", 0, "COUNT", "4096", "an integer from 1 to 65535",
+     "Most TCP and TLS connections at once, in and out.", apply_max_conn, 0},
+    {"max-connections-per-ip", 0, "COUNT", "64", "an integer from 1 to 65535",
+     "Most TCP and TLS connections from one IP address.", apply_max_conn_ip, 0},
+    {"tcp-idle-timeout", 0, "SECONDS", "600", "an integer from 10 to 86400",
+     "Close a TCP or TLS connection after this long without traffic.", apply_tcp_idle, 0},
+    {"max-send-queue", 0, "BYTES", "1048576", "an integer from 65536 to 67108864",
+     "Bytes queued for one slow TCP or TLS peer before its connection is closed.",
+     apply_send_queue, 0},
     {"threads", 0, "COUNT", "0", "an integer from 0 to 64",
      "Worker threads, each with its own ring and sockets; 0: one per online CPU.", apply_threads, 0},
     {"min-expires", 0, "SECONDS", "60", "an integer from 1 to 86400",
@@ -445,6 +540,11 @@ static void set_defaults(struct config *c)
     c->rtp_port_max = 39999;
     c->media_timeout_s = 60;
     c->nat_keepalive_s = 30;
+    c->tls_verify = true;
+    c->max_connections = 4096;
+    c->max_connections_per_ip = 64;
+    c->tcp_idle_timeout_s = 600;
+    c->max_send_queue = 1 << 20;
 }
 
 enum options_result options_load(struct config *c, int argc, char **argv)
@@ -507,7 +607,25 @@ enum options_result options_load(struct config *c, int argc, char **argv)
         bad = 1;
     }
     if (c->listen_count == 0) {
-        apply_listen(c, find_opt("listen")->def);
+        apply_listen(c, "udp:0.0.0.0:5060");
+        apply_listen(c, "tcp:0.0.0.0:5060");
+        if (c->tls_cert[0] != '\0') {
+            apply_listen(c, "tls:0.0.0.0:5061");
+        }
+    }
+    if (c->tls_ca[0] == '\0' && access("/etc/ssl/certs/ca-certificates.crt", R_OK) == 0) {
+        snprintf(c->tls_ca, sizeof(c->tls_ca), "/etc/ssl/certs/ca-certificates.crt");
+    }
+    if ((c->tls_cert[0] != '\0') != (c->tls_key[0] != '\0')) {
+        fprintf(stderr, "sipring: --tls-cert and --tls-key go together\n");
+        bad = 1;
+    }
+    for (size_t i = 0; i < c->listen_count; i++) {
+        if (c->listen[i].proto == LISTEN_TLS && c->tls_cert[0] == '\0') {
+            fprintf(stderr, "sipring: --listen %s needs --tls-cert and --tls-key\n",
+                    c->listen[i].text);
+            bad = 1;
+        }
     }
     if (c->inside_count == 0) {
         static const char *const defaults[] = {"127.0.0.0/8", "::1/128", "10.0.0.0/8",

@@ -14,7 +14,7 @@
 
 #define CONFIG_MAX_LISTEN 16
 
-enum listen_proto { LISTEN_UDP = 0 };
+enum listen_proto { LISTEN_UDP = 0, LISTEN_TCP, LISTEN_TLS }; /* = enum sip_transport */
 
 struct listen_addr {
     enum listen_proto proto;
@@ -48,6 +48,12 @@ struct config {
     uint32_t media_timeout_s;
     char public_address[48];
     uint32_t nat_keepalive_s;
+    char tls_cert[256], tls_key[256], tls_ca[256];
+    bool tls_verify;
+    uint8_t tls_client_auth; /* enum tls_client_auth */
+    uint32_t max_connections, max_connections_per_ip;
+    uint32_t tcp_idle_timeout_s;
+    uint32_t max_send_queue; /* bytes queued to one slow stream peer before it is closed */
 };
 
 /* Outcome of options_load(). */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../sip/proxy.h"
+#include "../tls/conn.h"
 #include "../tls/tls.h"
 #include "location_locked.h"
 #include "media.h"
@@ -29,6 +30,18 @@ static void self_addresses(const struct config *cfg, struct sip_proxy_cfg *pc)
         worker_peer_of((const struct sockaddr *)&cfg->listen[i].addr, &lp);
         static const uint8_t zero[16];
         bool wildcard = memcmp(lp.ip, zero, lp.family == 6 ? 16 : 4) == 0;
+        if (cfg->listen[i].proto == LISTEN_TCP && pc->tcp_port == 0) {
+            pc->tcp_port = lp.port;
+        } else if (cfg->listen[i].proto == LISTEN_TLS && pc->tls_port == 0) {
+            pc->tls_port = lp.port;
+        }
+        bool known = false;
+        for (size_t k = 0; k < pc->self_count; k++) {
+            known |= sip_peer_eq(&pc->self[k], &lp);
+        }
+        if (known) {
+            continue; /* TCP on UDP's address and port */
+        }
         if (!wildcard && pc->self_count < SIP_PROXY_MAX_SELF) {
             pc->self[pc->self_count++] = lp;
             continue;
@@ -41,7 +54,13 @@ static void self_addresses(const struct config *cfg, struct sip_proxy_cfg *pc)
             struct sip_peer ip;
             worker_peer_of(a->ifa_addr, &ip);
             ip.port = lp.port;
-            pc->self[pc->self_count++] = ip;
+            bool dup = false;
+            for (size_t k = 0; k < pc->self_count; k++) {
+                dup |= sip_peer_eq(&pc->self[k], &ip);
+            }
+            if (!dup) {
+                pc->self[pc->self_count++] = ip;
+            }
         }
     }
     freeifaddrs(ifs);
@@ -158,6 +177,29 @@ static void report(const struct workers *all)
              (unsigned long long)t.replied, (unsigned long long)t.absorbed,
              (unsigned long long)t.txn_refused, pending, (unsigned long long)dropped,
              (unsigned long long)handed, all->count);
+    struct conn_stats cst = {0};
+    size_t copen = 0;
+    for (unsigned i = 0; i < all->count; i++) {
+        if (all->w[i].conns == NULL) {
+            continue;
+        }
+        const struct conn_stats *x = conns_stats(all->w[i].conns);
+        cst.accepted += x->accepted;
+        cst.opened += x->opened;
+        cst.refused += x->refused;
+        cst.failed += x->failed;
+        cst.slow_closed += x->slow_closed;
+        cst.idle_closed += x->idle_closed;
+        cst.bad_framing += x->bad_framing;
+        cst.tls_failed += x->tls_failed;
+        copen += conns_open(all->w[i].conns);
+    }
+    log_info("connections: accepted %llu, opened %llu (open %zu), refused %llu, failed %llu "
+             "(TLS handshakes %llu), closed: slow reader %llu, idle %llu, bad framing %llu",
+             (unsigned long long)cst.accepted, (unsigned long long)cst.opened, copen,
+             (unsigned long long)cst.refused, (unsigned long long)cst.failed,
+             (unsigned long long)cst.tls_failed, (unsigned long long)cst.slow_closed,
+             (unsigned long long)cst.idle_closed, (unsigned long long)cst.bad_framing);
     struct media_stats ms = {0};
     size_t open = 0;
     for (unsigned i = 0; i < all->count; i++) {
@@ -194,10 +236,25 @@ int server_run(const struct config *cfg, int argc, char **argv)
         log_error("no random bytes for the Contact tokens");
         return 1;
     }
+    /* One TLS context for both directions: the server certificate is also what sipring shows
+     * when a server asks for a client certificate. */
+    struct tls_ctx_cfg tc = {cfg->tls_cert, cfg->tls_key, cfg->tls_ca,
+                             (enum tls_client_auth)cfg->tls_client_auth, cfg->tls_verify};
+    char err[300];
+    all.tls = tls_ctx_new(&tc, err, sizeof(err));
+    if (all.tls == NULL) {
+        log_error("TLS: %s", err);
+        return 1;
+    }
+    if (cfg->tls_ca[0] == '\0' && cfg->tls_verify) {
+        log_warn("TLS: no CA bundle (--tls-ca): TLS servers cannot be verified, connections "
+                 "to them will fail");
+    }
     struct sip_location *mem = sip_location_mem_new(65536);
     all.loc = mem ? location_locked_new(mem) : NULL;
     all.w = calloc(all.count, sizeof(*all.w));
-    if (all.loc == NULL || all.w == NULL) {
+    if (all.loc == NULL || all.w == NULL ||
+        conn_shared_init(&all.conns, all.count, cfg->max_connections) != 0) {
         log_error("out of memory for the location store");
         return 1;
     }
@@ -244,6 +301,8 @@ int server_run(const struct config *cfg, int argc, char **argv)
     pthread_barrier_destroy(&all.ready);
     free(all.w);
     location_locked_free(all.loc);
+    tls_ctx_free(all.tls);
+    conn_shared_free(&all.conns);
     sip_location_mem_free(mem);
     return rc;
 }

@@ -14,6 +14,8 @@
 
 #include "../sip/callid.h"
 #include "../tls/tls.h"
+#include "../tls/conn.h"
+#include "conn.h"
 #include "log.h"
 #include "media.h"
 
@@ -42,6 +44,10 @@ enum op {
     OP_RELOAD,      /* from worker 0: payload is a struct reload * */
     OP_POST_FAILED, /* our MSG_RING failed (success is skipped): payload as posted */
     OP_RTP,         /* a relay socket: payload for media_on_recv */
+    OP_ACCEPT,      /* a stream listener: payload is its index in conns */
+    OP_STREAM,      /* a stream connection: payload for conns_on_cqe */
+    OP_SEND_HANDOFF, /* from another worker: payload is a struct handoff * to send and free */
+    OP_UNREACH,     /* from another worker: payload is a struct handoff * naming a peer */
 };
 
 enum ctrl { CTRL_DRAIN = 1, CTRL_STOP };
@@ -61,8 +67,12 @@ struct send_slot {
     int next_free;
 };
 
+/* A message between workers: a received message to handle (from = its source), one to send
+ * on a connection the target owns (from = the destination, name = its TLS name), or a peer
+ * found unreachable (no data). */
 struct handoff {
     struct sip_peer from;
+    char name[64];
     uint32_t len;
     char data[];
 };
@@ -75,6 +85,16 @@ struct reload {
 uint64_t worker_ud_rtp(uint64_t payload)
 {
     return ud(OP_RTP, payload);
+}
+
+uint64_t worker_ud_stream(uint64_t payload)
+{
+    return ud(OP_STREAM, payload);
+}
+
+uint64_t worker_ud_accept(unsigned listener)
+{
+    return ud(OP_ACCEPT, listener);
 }
 
 static uint64_t now_ms(void)
@@ -263,7 +283,7 @@ static int send_fd(struct worker *w, const struct sip_peer *to)
     }
     signed char want = is_inside(w->all->cfg, to) ? 1 : 0;
     for (size_t i = 0; i < w->nfds; i++) {
-        if (w->side[i] == want && w->all->cfg->listen[i].addr.ss_family ==
+        if (w->fds[i] >= 0 && w->side[i] == want && w->all->cfg->listen[i].addr.ss_family ==
                                       (to->family == 6 ? AF_INET6 : AF_INET)) {
             return w->fds[i];
         }
@@ -272,10 +292,17 @@ static int send_fd(struct worker *w, const struct sip_peer *to)
 }
 
 /* The proxy's sink. */
-static void sink_send(void *ctx, const struct sip_peer *to, const struct iovec *iov, size_t n)
+static void sink_send(void *ctx, const struct sip_peer *to, const char *name,
+                      const struct iovec *iov, size_t n)
 {
     struct worker *w = ctx;
-    queue_send(w, send_fd(w, to), to, iov, n);
+    if (to->transport == SIP_TP_UDP) {
+        queue_send(w, send_fd(w, to), to, iov, n);
+    } else if (w->conns != NULL) {
+        conns_send(w->conns, to, name, iov, n);
+    } else {
+        w->dropped++;
+    }
 }
 
 static void sink_log(void *ctx, bool debug, const char *line)
@@ -284,11 +311,15 @@ static void sink_log(void *ctx, bool debug, const char *line)
     log_msg(debug ? LOG_LVL_DEBUG : LOG_LVL_INFO, "%s", line);
 }
 
-/* hand_over: gives a datagram to the worker owning its Call-ID. Returns false when it must be
- * handled here (stopping, or out of memory). */
-static bool hand_over(struct worker *w, unsigned owner, const struct sip_peer *from,
-                      const char *payload, unsigned plen)
+/* hand_over: gives a message to another worker (op says what for). Returns false when it
+ * must be dealt with here (stopping, or out of memory). */
+static bool hand_over_op(struct worker *w, enum op op, unsigned owner, const struct sip_peer *from,
+                         const char *name, const struct iovec *iov, size_t n)
 {
+    size_t plen = 0;
+    for (size_t i = 0; i < n; i++) {
+        plen += iov[i].iov_len;
+    }
     struct handoff *h = malloc(sizeof(*h) + plen);
     if (h == NULL) {
         return false;
@@ -302,19 +333,60 @@ static bool hand_over(struct worker *w, unsigned owner, const struct sip_peer *f
         return false;
     }
     h->from = *from;
-    h->len = plen;
-    memcpy(h->data, payload, plen);
+    snprintf(h->name, sizeof(h->name), "%s", name ? name : "");
+    h->len = (uint32_t)plen;
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(h->data + off, iov[i].iov_base, iov[i].iov_len);
+        off += iov[i].iov_len;
+    }
     struct io_uring_sqe *sqe = get_sqe(w);
-    io_uring_prep_msg_ring(sqe, w->all->w[owner].ring.ring_fd, 0,
-                           ud(OP_HANDOFF, (uintptr_t)h), 0);
-    io_uring_sqe_set_data64(sqe, ud(OP_POST_FAILED, ud(OP_HANDOFF, (uintptr_t)h)));
+    io_uring_prep_msg_ring(sqe, w->all->w[owner].ring.ring_fd, 0, ud(op, (uintptr_t)h), 0);
+    io_uring_sqe_set_data64(sqe, ud(OP_POST_FAILED, ud(op, (uintptr_t)h)));
     sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
     w->handed_out++;
     return true;
 }
 
-static void on_datagram(struct worker *w, const struct sip_peer *from, const char *payload,
-                        unsigned plen)
+static bool hand_over(struct worker *w, unsigned owner, const struct sip_peer *from,
+                      const char *payload, unsigned plen)
+{
+    struct iovec iov = {(void *)(uintptr_t)payload, plen};
+    return hand_over_op(w, OP_HANDOFF, owner, from, NULL, &iov, 1);
+}
+
+void worker_post_send(struct worker *w, unsigned owner, const struct sip_peer *to,
+                      const char *name, const struct iovec *iov, size_t n)
+{
+    if (!hand_over_op(w, OP_SEND_HANDOFF, owner, to, name, iov, n)) {
+        w->dropped++;
+    }
+}
+
+/* worker_report_unreachable: queued, and handled after this turn's completions, so that the
+ * proxy is never re-entered from inside one of its own sends. */
+void worker_report_unreachable(struct worker *w, const struct sip_peer *to)
+{
+    if (w->unreach_n < sizeof(w->unreach) / sizeof(w->unreach[0])) {
+        w->unreach[w->unreach_n++] = *to; /* beyond: timer B ends those branches */
+    }
+}
+
+static void flush_unreachable(struct worker *w)
+{
+    for (size_t i = 0; i < w->unreach_n; i++) {
+        sip_proxy_on_unreachable(w->proxy, &w->unreach[i], now_ms());
+        for (unsigned k = 0; k < w->all->count; k++) {
+            if (k != w->id) {
+                hand_over_op(w, OP_UNREACH, k, &w->unreach[i], NULL, NULL, 0);
+            }
+        }
+    }
+    w->unreach_n = 0;
+}
+
+void worker_on_message(struct worker *w, const struct sip_peer *from, const char *payload,
+                       size_t plen)
 {
     if (w->all->count > 1) {
         uint32_t h = sip_callid_hash(payload, plen);
@@ -345,7 +417,7 @@ static void on_recv(struct worker *w, struct io_uring_cqe *cqe, uint32_t li)
     if (out != NULL && !(out->flags & MSG_TRUNC)) {
         struct sip_peer from;
         worker_peer_of(io_uring_recvmsg_name(out), &from);
-        on_datagram(w, &from, io_uring_recvmsg_payload(out, &w->recv_mh),
+        worker_on_message(w, &from, io_uring_recvmsg_payload(out, &w->recv_mh),
                     io_uring_recvmsg_payload_length(out, cqe->res, &w->recv_mh));
     } else {
         w->dropped++;
@@ -397,6 +469,15 @@ static void on_message(struct worker *w, enum op op, uint64_t payload)
         w->handed_in++;
         sip_proxy_on_datagram(w->proxy, &h->from, h->data, h->len, now_ms());
         free(h);
+    } else if (op == OP_SEND_HANDOFF || op == OP_UNREACH) {
+        struct handoff *h = (struct handoff *)(uintptr_t)payload;
+        if (op == OP_UNREACH) {
+            sip_proxy_on_unreachable(w->proxy, &h->from, now_ms());
+        } else if (w->conns != NULL) {
+            struct iovec iov = {h->data, h->len};
+            conns_send(w->conns, &h->from, h->name[0] ? h->name : NULL, &iov, 1);
+        }
+        free(h);
     } else if (op == OP_RELOAD) {
         struct reload *r = (struct reload *)(uintptr_t)payload;
         sip_proxy_reconfigure(w->proxy, &r->pc, log_enabled(LOG_LVL_DEBUG));
@@ -439,7 +520,21 @@ static void on_cqe(struct worker *w, struct io_uring_cqe *cqe)
         }
         arm_signal(w);
         break;
+    case OP_ACCEPT:
+        if (w->conns != NULL) {
+            conns_on_accept(w->conns, (unsigned)payload, cqe);
+        } else if (cqe->res >= 0) {
+            close(cqe->res);
+        }
+        break;
+    case OP_STREAM:
+        if (w->conns != NULL) {
+            conns_on_cqe(w->conns, payload, cqe);
+        }
+        break;
     case OP_HANDOFF:
+    case OP_SEND_HANDOFF:
+    case OP_UNREACH:
     case OP_CTRL:
     case OP_RELOAD:
         on_message(w, (enum op)(u >> 56), payload);
@@ -483,11 +578,15 @@ static int setup(struct worker *w)
     }
     w->recv_mh.msg_namelen = sizeof(struct sockaddr_storage);
     for (size_t i = 0; i < cfg->listen_count; i++) {
+        w->nfds++;
+        w->fds[i] = -1;
+        if (cfg->listen[i].proto != LISTEN_UDP) {
+            continue; /* conns_new listens on streams */
+        }
         w->fds[i] = open_listener(&cfg->listen[i]);
         if (w->fds[i] < 0) {
             return -1;
         }
-        w->nfds++;
         struct sip_peer local;
         static const uint8_t zero[16];
         worker_peer_of(&cfg->listen[i].addr, &local);
@@ -501,6 +600,10 @@ static int setup(struct worker *w)
         if (w->id == 0) {
             log_info("listening on %s", cfg->listen[i].text);
         }
+    }
+    w->conns = conns_new(w, w->id, cfg, w->all->tls, &w->all->conns);
+    if (w->conns == NULL) {
+        return -1;
     }
     uint64_t seed;
     if (tls_random(&seed, sizeof(seed)) != 0) {
@@ -597,8 +700,10 @@ static void loop(struct worker *w)
         }
         io_uring_cq_advance(&w->ring, n);
         bufring_flush(&w->rx);
+        flush_unreachable(w);
         now = now_ms();
         sip_proxy_on_timer(w->proxy, now);
+        conns_on_timer(w->conns, now);
         if (w->media != NULL) {
             media_end_turn(w->media);
             media_on_timer(w->media, now);
@@ -626,8 +731,11 @@ void *worker_main(void *arg)
         return NULL;
     }
     for (uint32_t i = 0; i < w->nfds; i++) {
-        arm_recv(w, i);
+        if (w->fds[i] >= 0) {
+            arm_recv(w, i);
+        }
     }
+    conns_start(w->conns);
     if (w->sigfd >= 0) {
         arm_signal(w);
     }
@@ -641,8 +749,11 @@ void worker_cleanup(struct worker *w)
         io_uring_queue_exit(&w->ring);
     }
     media_free(w->media);
+    conns_free(w->conns);
     for (size_t i = 0; i < w->nfds; i++) {
-        close(w->fds[i]);
+        if (w->fds[i] >= 0) {
+            close(w->fds[i]);
+        }
     }
     free(w->slots);
     sip_proxy_free(w->proxy);

@@ -19,6 +19,7 @@
 
 #include "../sip/proxy.h"
 #include "bufring.h"
+#include "conn.h"
 #include "options.h"
 
 struct send_slot;
@@ -42,6 +43,8 @@ struct workers {
     atomic_uint finished;     /* workers done draining */
     atomic_bool stop;         /* all done: no more hand-overs, leave once inflight is 0 */
     atomic_long inflight;     /* MSG_RING posts not yet consumed by their target */
+    struct tls_ctx *tls;      /* NULL without a certificate and without TLS targets */
+    struct conn_shared conns; /* connection limits and directory */
 };
 
 struct worker {
@@ -62,6 +65,9 @@ struct worker {
     int free_slot;
     struct sip_proxy *proxy;
     struct media *media; /* NULL with --media-relay no */
+    struct conns *conns;  /* TCP and TLS connections */
+    struct sip_peer unreach[64]; /* stream peers found unreachable this turn */
+    size_t unreach_n;
     int sigfd; /* worker 0 only; -1 elsewhere */
     struct signalfd_siginfo siginfo;
     bool draining, finished, stopping;
@@ -81,6 +87,19 @@ void worker_cleanup(struct worker *w);
 struct io_uring *worker_ring(struct worker *w);
 struct io_uring_sqe *worker_sqe(struct worker *w);
 uint64_t worker_ud_rtp(uint64_t payload); /* user_data routed to media_on_recv */
+
+/* Helpers for conn.c. */
+uint64_t worker_ud_stream(uint64_t payload); /* user_data routed to conns_on_cqe */
+uint64_t worker_ud_accept(unsigned listener);
+/* worker_on_message: one whole SIP message from `from` (datagram or framed); handed to the
+ * worker owning its Call-ID. */
+void worker_on_message(struct worker *w, const struct sip_peer *from, const char *payload,
+                       size_t plen);
+/* worker_post_send: a message for a connection that worker `owner` holds. */
+void worker_post_send(struct worker *w, unsigned owner, const struct sip_peer *to,
+                      const char *name, const struct iovec *iov, size_t n);
+/* worker_report_unreachable: sending to `to` failed for good (see sip_proxy_on_unreachable). */
+void worker_report_unreachable(struct worker *w, const struct sip_peer *to);
 /* worker_peer_of: a sockaddr_in or sockaddr_in6 as a sip_peer. */
 void worker_peer_of(const void *sockaddr, struct sip_peer *p);
 uint64_t worker_now_ms(void);

@@ -21,8 +21,10 @@ check "bad value names the option and the accepted form in one line" \
       "[ \$(wc -l < '$tmp/err') = 1 ] && grep -q -- '--max-msg-size' '$tmp/err' && grep -q '1024 to 65535' '$tmp/err'"
 "$bin" --no-such-option 2> "$tmp/err"; rc=$?
 check "unknown option exits 2" "[ $rc = 2 ]"
-"$bin" --listen tcp:1.2.3.4:5060 2> "$tmp/err"; rc=$?
+"$bin" --listen sctp:1.2.3.4:5060 2> "$tmp/err"; rc=$?
 check "unsupported listener exits 2" "[ $rc = 2 ] && grep -q -- '--listen' '$tmp/err'"
+"$bin" --listen tls:127.0.0.1:5061 2> "$tmp/err"; rc=$?
+check "a TLS listener without a certificate exits 2" "[ $rc = 2 ] && grep -q -- '--tls-cert' '$tmp/err'"
 
 printf '# comment\nlisten = udp:127.0.0.1:5070\nlog-level = debug\nmax-headers = 64\n' > "$tmp/good.conf"
 "$bin" --config "$tmp/good.conf" --check-config > "$tmp/out" 2>&1; rc=$?

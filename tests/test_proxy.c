@@ -20,8 +20,10 @@ static struct sip_proxy *p;
 static struct sip_location *loc;
 static struct sip_msg m;
 
-static void cap_send(void *ctx, const struct sip_peer *to, const struct iovec *iov, size_t n)
+static void cap_send(void *ctx, const struct sip_peer *to, const char *name,
+                     const struct iovec *iov, size_t n)
 {
+    (void)name;
     (void)ctx;
     cr_assert_lt(nout, MAX_OUT);
     struct sent *s = &out[nout++];

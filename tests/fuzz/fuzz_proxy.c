@@ -17,8 +17,10 @@ static struct sip_msg out_msg;
 static char flat[70000];
 static uint64_t now = 1000000;
 
-static void sink_send(void *ctx, const struct sip_peer *to, const struct iovec *iov, size_t n)
+static void sink_send(void *ctx, const struct sip_peer *to, const char *name,
+                      const struct iovec *iov, size_t n)
 {
+    (void)name;
     (void)ctx;
     (void)to;
     size_t len = 0;
