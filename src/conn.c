@@ -20,6 +20,7 @@
 #define SETUP_MS 10000      /* connect plus TLS handshake */
 #define SWEEP_MS 1000
 #define LISTEN_BACKLOG 1024
+#define FAIL_LOG_MS 10000
 
 enum state { ST_FREE = 0, ST_CONNECTING, ST_OPEN, ST_CLOSING };
 enum io { IO_RECV = 1, IO_SEND, IO_CONNECT, IO_NOP };
@@ -65,6 +66,8 @@ struct conns {
     size_t nl;
     uint64_t next_sweep;
     uint64_t refused_logged;
+    struct sip_peer last_fail; /* repeated failures to one peer: one line per FAIL_LOG_MS */
+    uint64_t last_fail_ms, fail_suppressed;
     struct conn_stats st;
 };
 
@@ -258,10 +261,25 @@ static void conn_fail(struct conn *c, const char *what, const char *why)
     if (c->state == ST_CLOSING) {
         return;
     }
-    char peer[96];
-    peer_text(c, peer, sizeof(peer));
-    log_warn("%s %s %s failed: %s", what, c->outgoing ? "to" : "from", peer, why);
-    c->cs->st.failed++;
+    struct conns *cs = c->cs;
+    uint64_t now = worker_now_ms();
+    bool same = cs->last_fail.transport == c->peer.transport &&
+                sip_peer_eq(&cs->last_fail, &c->peer) && now - cs->last_fail_ms < FAIL_LOG_MS;
+    if (same) {
+        cs->fail_suppressed++; /* a dead next hop fails every request: not a line each */
+    } else {
+        char peer[96], more[64] = "";
+        peer_text(c, peer, sizeof(peer));
+        if (cs->fail_suppressed > 0) {
+            snprintf(more, sizeof(more), " (%llu similar lines before suppressed)",
+                     (unsigned long long)cs->fail_suppressed);
+        }
+        log_warn("%s %s %s failed: %s%s", what, c->outgoing ? "to" : "from", peer, why, more);
+        cs->last_fail = c->peer;
+        cs->last_fail_ms = now;
+        cs->fail_suppressed = 0;
+    }
+    cs->st.failed++;
     struct sip_peer p = c->peer;
     bool report = c->outgoing && !c->delivered_any;
     conn_close(c);
@@ -470,6 +488,11 @@ static void on_recv(struct conn *c, int res)
     if (c->tls != NULL) {
         bool was_ready = tls_conn_ready(c->tls);
         if (tls_conn_input(c->tls, c->nbuf, (size_t)res) != 0) {
+            if (tls_conn_closed(c->tls)) {
+                frame(c); /* what came before the close_notify */
+                conn_close(c);
+                return;
+            }
             if (!was_ready) {
                 c->cs->st.tls_failed++;
             }

@@ -36,7 +36,7 @@ struct tls_conn {
     SSL *ssl;
     BIO *net; /* our end of the pair: ciphertext in and out */
     struct tls_io io;
-    bool client, ready, failed;
+    bool client, ready, failed, closed;
     char name[256];
     char err[200];
     char *pend; /* plaintext written before the handshake completed */
@@ -227,7 +227,7 @@ static int drive(struct tls_conn *c)
             break;
         }
         if (e == SSL_ERROR_ZERO_RETURN) {
-            c->failed = true;
+            c->failed = c->closed = true;
             snprintf(c->err, sizeof(c->err), "closed by the peer (close_notify)");
             flush_out(c);
             return -1;
@@ -359,6 +359,11 @@ size_t tls_conn_pending(const struct tls_conn *c)
 bool tls_conn_ready(const struct tls_conn *c)
 {
     return c->ready;
+}
+
+bool tls_conn_closed(const struct tls_conn *c)
+{
+    return c->closed;
 }
 
 const char *tls_conn_error(const struct tls_conn *c)

@@ -59,6 +59,9 @@ size_t tls_conn_pending(const struct tls_conn *c);
 
 bool tls_conn_ready(const struct tls_conn *c);
 
+/* tls_conn_closed: the peer closed the connection cleanly (close_notify): not a failure. */
+bool tls_conn_closed(const struct tls_conn *c);
+
 /* tls_conn_error: why the connection failed, for one log line ("" if it has not). */
 const char *tls_conn_error(const struct tls_conn *c);
 

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# tests/test_stream.sh: SIP over TCP and TLS through sipring, with real peers on loopback
+# (issue 5): SIPp over TCP in one-socket (t1) and socket-per-call (tn) mode; openssl s_client
+# on sipring's TLS port; a UDP phone -> sipring -> TLS -> Kamailio (its tls module) -> UDP
+# callee; TLS servers with a wrong name or an unknown CA are refused (503 at once, one log line).
+# Every SIPp run is bounded by -m and a timeout.
+set -u
+bin=$(realpath "$1") scen=$(realpath "$2") kcfg=$(realpath "$3")
+fail=0
+check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi; }
+tmp=$(mktemp -d)
+cd "$tmp"
+base=$((24000 + (RANDOM % 300) * 10))
+P=$base PT=$((base + 1)) UAS=$((base + 2)) UAC=$((base + 3)) KU=$((base + 4)) KT=$((base + 5))
+BAD=$((base + 6)) UAS2=$((base + 7))
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do pkill -9 -P "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
+    if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+sipp_calls() { grep -E "Successful call" "$1" | awk -F'|' '{print $3}' | tr -d ' '; }
+
+# --- certificates: a CA with an intermediate for sipring; Kamailio's leaf; a leaf with a
+# wrong name and one from a CA nobody trusts ---
+mkcert() { # name subject-alt-name signer(key stem or "self") [ca]
+    local n=$1 san=$2 signer=$3 ext
+    ext="subjectAltName=$san"
+    [ "${4:-}" = ca ] && ext="basicConstraints=critical,CA:true"
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$n.key" \
+        -subj "/CN=$n" -out "$n.csr" 2>/dev/null
+    if [ "$signer" = self ]; then
+        openssl x509 -req -in "$n.csr" -signkey "$n.key" -days 2 -extfile <(echo "$ext") \
+            -out "$n.pem" 2>/dev/null
+    else
+        openssl x509 -req -in "$n.csr" -CA "$signer.pem" -CAkey "$signer.key" -CAcreateserial \
+            -days 2 -extfile <(echo "$ext") -out "$n.pem" 2>/dev/null
+    fi
+}
+mkcert rootca "" self ca
+mkcert interca "" rootca ca
+mkcert sipring "IP:127.0.0.1,DNS:sipring.test" interca
+cat sipring.pem interca.pem > sipring-chain.pem
+mkcert provider "IP:127.0.0.1,DNS:provider.test" rootca
+mkcert wrongname "DNS:wrong.test" rootca
+mkcert rogueca "" self ca
+mkcert rogue "IP:127.0.0.1" rogueca
+check "test certificates made" "[ -s sipring-chain.pem ] && [ -s provider.pem ] && [ -s rogue.pem ]"
+
+start_proxy() { # log-file extra-args...
+    local log=$1
+    shift
+    "$bin" --listen "udp:127.0.0.1:$P" --listen "tcp:127.0.0.1:$P" --listen "tls:127.0.0.1:$PT" \
+        --tls-cert sipring-chain.pem --tls-key sipring.key --tls-ca rootca.pem --threads 2 \
+        --media-relay no "$@" > "$log" 2>&1 &
+    proxy=$!
+    pids+=($proxy)
+    for _ in $(seq 50); do grep -q "listening on tls" "$log" && break; sleep 0.1; done
+}
+stop_proxy() { # log-file
+    kill -TERM "$proxy"; wait "$proxy"; local rc=$?
+    check "sipring exits 0 on SIGTERM" "[ $rc = 0 ]"
+    grep -E 'stopped:|connections:' "$1" | sed 's/^/# /'
+}
+start_proxy proxy.log
+check "sipring starts with UDP, TCP and TLS listeners" "kill -0 $proxy && grep -q 'listening on tls:127.0.0.1:$PT' proxy.log"
+
+# --- TCP: 1000 calls in each SIPp mode ---
+for mode in t1 tn; do
+    timeout 90 sipp -sn uas -t "$mode" -max_socket 2000 -i 127.0.0.1 -p "$UAS" -m 1000 > "uas_$mode.out" 2>&1 &
+    uas=$!
+    pids+=($uas)
+    sleep 0.3
+    # the Request-URI names the transport (transport=tcp), as a stream UA's Contact does; the
+    # upstream is only for domains sipring does not serve, this one is an IP literal
+    timeout 80 sipp -sf "$scen/uac_stream.xml" -t "$mode" -max_socket 2000 "127.0.0.1:$UAS" \
+        -rsa "127.0.0.1:$P" -i 127.0.0.1 -p "$UAC" -m 1000 -r 200 -timeout 60s -timeout_error \
+        > "uac_$mode.out" 2>&1; rc=$?
+    check "TCP ($mode): 1000 calls through sipring, 0 failed (rc $rc, ok $(sipp_calls "uac_$mode.out"))" \
+          "[ $rc = 0 ] && [ \"\$(sipp_calls uac_$mode.out)\" = 1000 ]"
+    wait "$uas" 2>/dev/null
+done
+
+# --- TLS server side: what a client sees ---
+timeout 10 openssl s_client -connect "127.0.0.1:$PT" -tls1_3 -CAfile rootca.pem -showcerts \
+    -verify_return_error < /dev/null > sclient.out 2>&1
+check "openssl s_client: TLS 1.3 on sipring's TLS port" "grep -q 'TLSv1.3' sclient.out"
+check "openssl s_client: the chain verifies against the root (leaf + intermediate sent)" \
+      "grep -q 'Verify return code: 0 (ok)' sclient.out && [ \$(grep -c 'BEGIN CERTIFICATE' sclient.out) = 2 ]"
+timeout 10 openssl s_client -connect "127.0.0.1:$PT" -tls1_2 -CAfile rootca.pem < /dev/null > sclient12.out 2>&1
+check "openssl s_client: TLS 1.2 also offered" "grep -q 'Protocol *: TLSv1.2' sclient12.out"
+
+# --- refusals: a TLS server whose certificate names another host, or comes from an unknown CA ---
+for bad in wrongname rogue; do
+    [ $bad = rogue ] && BAD=$((base + 8)) # another peer: repeated failures to one are summed up
+    timeout 30 openssl s_server -accept "$BAD" -cert "$bad.pem" -key "$bad.key" -quiet \
+        < /dev/null > "s_server_$bad.out" 2>&1 &
+    srv=$!
+    pids+=($srv)
+    for _ in $(seq 30); do ss -ltn | grep -q ":$BAD " && break; sleep 0.1; done
+    # the Request-URI leads over TLS to the bad server directly
+    timeout 20 sipp -sf "$scen/uac_503.xml" "127.0.0.1:$BAD" \
+        -rsa "127.0.0.1:$P" -i 127.0.0.1 -p "$UAC" -m 1 -timeout 15s -timeout_error > "uac_$bad.out" 2>&1; rc=$?
+    [ $bad = rogue ] && why="unable to get local issuer certificate" || why="IP address mismatch"
+    check "TLS server with $bad certificate refused: the caller gets 503 (rc $rc)" "[ $rc = 0 ]"
+    check "  and sipring logs one line naming the peer and the reason" \
+          "[ \$(grep -c 'TLS handshake to TLS 127.0.0.1:$BAD failed: .*certificate verify failed: $why' proxy.log) = 1 ]"
+    kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
+done
+grep 'TLS handshake to' proxy.log | sed 's/^/# /'
+
+check "a client closing TLS cleanly is not logged as a failure" "! grep -q 'close_notify' proxy.log"
+stop_proxy proxy.log
+
+# sipring again, now with Kamailio as its upstream over TLS
+start_proxy proxy2.log --upstream "sip:127.0.0.1:$KT;transport=tls"
+# --- TLS client side against Kamailio's tls module ---
+mpath=/usr/lib/x86_64-linux-gnu/kamailio/modules/
+cat > ktls.cfg <<TLSCFG
+[server:default]
+method = TLSv1.2+
+certificate = $tmp/provider.pem
+private_key = $tmp/provider.key
+verify_certificate = no
+require_certificate = no
+[client:default]
+method = TLSv1.2+
+verify_certificate = no
+require_certificate = no
+TLSCFG
+sed -e "s|@UDP@|$KU|; s|@TLS@|$KT|; s|@TLSCFG@|$tmp/ktls.cfg|; s|@MPATH@|$mpath|" "$kcfg" > kamailio.cfg
+kamailio -DD -E -m 64 -M 16 -f kamailio.cfg > kamailio.log 2>&1 &
+kam=$!
+pids+=($kam)
+for _ in $(seq 50); do ss -ltn | grep -q ":$KT " && break; sleep 0.1; done
+check "Kamailio listens for TLS" "ss -ltn | grep -q ':$KT '"
+timeout 60 sipp -sn uas -i 127.0.0.1 -p "$UAS2" -m 100 > uas_tls.out 2>&1 &
+uas=$!
+pids+=($uas)
+sleep 0.3
+timeout 50 sipp -sn uac "127.0.0.1:$UAS2" -rsa "127.0.0.1:$P" -i 127.0.0.1 -p "$UAC" -m 100 -r 50 \
+    -timeout 40s -timeout_error > uac_tls.out 2>&1; rc=$?
+check "UDP phone -> sipring -> TLS -> Kamailio -> callee: 100 calls, 0 failed (rc $rc, ok $(sipp_calls uac_tls.out))" \
+      "[ $rc = 0 ] && [ \"\$(sipp_calls uac_tls.out)\" = 100 ]"
+wait "$uas" 2>/dev/null
+check "Kamailio saw the requests arrive over TLS" "grep -qi 'tls' kamailio.log || ss -tn | grep -q ':$KT'"
+kill -TERM "$kam"; wait "$kam" 2>/dev/null
+
+stop_proxy proxy2.log
+check "sipring verified Kamailio's certificate (no failure logged)" "! grep -q ' failed: ' proxy2.log"
+[ $fail = 0 ] || { echo "--- proxy.log (tail)"; tail -30 proxy.log; tail -20 proxy2.log 2>/dev/null; echo "--- kamailio.log (tail)"; tail -30 kamailio.log 2>/dev/null; }
+exit $fail
