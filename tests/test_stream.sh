@@ -52,7 +52,7 @@ start_proxy() { # log-file extra-args...
     shift
     "$bin" --listen "udp:127.0.0.1:$P" --listen "tcp:127.0.0.1:$P" --listen "tls:127.0.0.1:$PT" \
         --tls-cert sipring-chain.pem --tls-key sipring.key --tls-ca rootca.pem --threads 2 \
-        --media-relay no "$@" > "$log" 2>&1 &
+        --media-relay no --max-connections-per-ip 4000 "$@" > "$log" 2>&1 &
     proxy=$!
     pids+=($proxy)
     for _ in $(seq 50); do grep -q "listening on tls" "$log" && break; sleep 0.1; done
