@@ -23,28 +23,7 @@ sipp_calls() { grep -E "Successful call" "$1" | awk -F'|' '{print $3}' | tr -d '
 
 # --- certificates: a CA with an intermediate for sipring; Kamailio's leaf; a leaf with a
 # wrong name and one from a CA nobody trusts ---
-mkcert() { # name subject-alt-name signer(key stem or "self") [ca]
-    local n=$1 san=$2 signer=$3 ext
-    ext="subjectAltName=$san"
-    [ "${4:-}" = ca ] && ext="basicConstraints=critical,CA:true"
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$n.key" \
-        -subj "/CN=$n" -out "$n.csr" 2>/dev/null
-    if [ "$signer" = self ]; then
-        openssl x509 -req -in "$n.csr" -signkey "$n.key" -days 2 -extfile <(echo "$ext") \
-            -out "$n.pem" 2>/dev/null
-    else
-        openssl x509 -req -in "$n.csr" -CA "$signer.pem" -CAkey "$signer.key" -CAcreateserial \
-            -days 2 -extfile <(echo "$ext") -out "$n.pem" 2>/dev/null
-    fi
-}
-mkcert rootca "" self ca
-mkcert interca "" rootca ca
-mkcert sipring "IP:127.0.0.1,DNS:sipring.test" interca
-cat sipring.pem interca.pem > sipring-chain.pem
-mkcert provider "IP:127.0.0.1,DNS:provider.test" rootca
-mkcert wrongname "DNS:wrong.test" rootca
-mkcert rogueca "" self ca
-mkcert rogue "IP:127.0.0.1" rogueca
+bash "$(dirname "$kcfg")/tls_certs.sh" "$tmp"
 check "test certificates made" "[ -s sipring-chain.pem ] && [ -s provider.pem ] && [ -s rogue.pem ]"
 
 start_proxy() { # log-file extra-args...
