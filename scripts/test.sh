@@ -45,7 +45,7 @@ else
 fi
 
 step "fuzz smoke: ${fuzz_seconds}s per target"
-for t in sip sdp proxy; do
+for t in sip sdp proxy frame; do
     bin=build-asan/tests/fuzz/fuzz_$t
     work=$(mktemp -d)
     if [ ! -x "$bin" ]; then failed=$((failed + 1)); continue; fi
@@ -53,6 +53,7 @@ for t in sip sdp proxy; do
     sip) seeds=(corpus/sip/valid corpus/sip/invalid corpus/sip/bench corpus/sip/regress) ;;
     sdp) seeds=(corpus/sdp) ;;
     proxy) seeds=(corpus/proxy corpus/sip/valid) ;;
+    frame) seeds=(corpus/frame corpus/sip/valid) ;;
     esac
     existing=()
     for s in "${seeds[@]}"; do [ -d "$s" ] && existing+=("$s"); done
