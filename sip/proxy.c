@@ -140,18 +140,40 @@ bool proxy_domain_served(const struct sip_proxy *p, const struct sip_uri *u)
 
 /* Next hop of a URI (RFC 3263 lite): maddr, else the host; a literal or "localhost" only until
  * the resolver of issue 5 arrives. */
-int proxy_resolve(const struct sip_proxy *p, const struct sip_uri *u, struct sip_peer *out,
+int proxy_resolve(struct sip_proxy *p, const struct sip_uri *u, struct sip_peer *out,
                   char *name)
 {
-    (void)p;
     struct sip_str host = sip_str_is_set(u->maddr) ? u->maddr : u->host;
     uint16_t port = uri_port(u);
+    p->resolve_more = false;
     int rc = sip_peer_from_text(host, port, out);
     if (rc != 0 && sip_str_ieq_lit(host, "localhost")) {
         rc = sip_peer_from_text(SIP_STR_LIT("127.0.0.1"), port, out);
     }
     if (rc == 0) {
         out->transport = (uint8_t)uri_transport(u);
+        rc = p->resolve_skip == 0 ? 0 : -1; /* a literal is one server */
+    } else if (p->resolver != NULL && host.len > 0 && host.len < 254) {
+        /* RFC 3263 §4: a domain. The URI's transport and port narrow the search. */
+        char h[256];
+        snprintf(h, sizeof(h), "%.*s", (int)host.len, host.p);
+        int tp = u->scheme == SIP_SCHEME_SIPS || sip_str_is_set(u->transport)
+                     ? (int)uri_transport(u)
+                     : -1;
+        struct sip_peer list[SIP_RESOLVE_MAX];
+        int n = p->resolver->ops->locate(p->resolver->self, h, tp, u->has_port ? u->port : 0,
+                                         list, SIP_RESOLVE_MAX);
+        if (n == 0) {
+            return 1;
+        }
+        if (n <= p->resolve_skip) {
+            return -1;
+        }
+        *out = list[p->resolve_skip];
+        p->resolve_more = n > p->resolve_skip + 1;
+        rc = 0;
+    }
+    if (rc == 0) {
         if (name != NULL) {
             struct sip_str h = host;
             if (h.len >= 2 && h.p[0] == '[') {
@@ -790,12 +812,49 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
         sip_uri_parse(sip_str_make(p->cfg.upstream, strlen(p->cfg.upstream)), &up) == 0) {
         hop_uri = &up;
     }
-    if (proxy_resolve(p, hop_uri, &tg.hop, tg.name) != 0) {
+    p->resolve_skip = t->dns_skip;
+    int rc = proxy_resolve(p, hop_uri, &tg.hop, tg.name);
+    p->resolve_skip = 0;
+    if (rc == 1) {
+        t->dns_wait = true; /* sip_proxy_on_resolved goes on */
+        p->dns_parked++;
+        return;
+    }
+    t->dns_more = rc == 0 && p->resolve_more;
+    if (rc != 0) {
         proxy_reply(p, t, m, 503, "Service Unavailable (cannot resolve next hop)", SIP_STR_NULL);
         return;
     }
     if (forward_branch(p, t, m, &tg, pop) != 0) {
         proxy_reply(p, t, m, 500, "Server Internal Error", SIP_STR_NULL);
+    }
+}
+
+void proxy_reroute(struct sip_proxy *p, struct ptxn *t)
+{
+    if (sip_msg_parse(&p->reroute, t->req, t->req_len, SIP_PARSE_STREAM, NULL) <= 0) {
+        return;
+    }
+    route_request(p, t, &p->reroute);
+}
+
+void sip_proxy_set_resolver(struct sip_proxy *p, struct sip_resolver *r)
+{
+    p->resolver = r;
+}
+
+void sip_proxy_on_resolved(struct sip_proxy *p, uint64_t now)
+{
+    p->now = now;
+    for (uint32_t i = 0; i < p->pool_used && p->dns_parked > 0; i++) {
+        struct ptxn *t = &p->pool[i];
+        if (t->used && t->dns_wait) {
+            t->dns_wait = false;
+            p->dns_parked--;
+            proxy_reroute(p, t);
+            proxy_rearm(p, t);
+            proxy_maybe_free(p, t);
+        }
     }
 }
 

@@ -100,6 +100,15 @@ void sip_proxy_set_debug(struct sip_proxy *p, bool debug);
 struct sip_media;
 void sip_proxy_set_media(struct sip_proxy *p, struct sip_media *media);
 
+/* sip_proxy_set_resolver: locates servers of domains through r (borrowed; NULL: IP literals
+ * and "localhost" only). */
+struct sip_resolver;
+void sip_proxy_set_resolver(struct sip_proxy *p, struct sip_resolver *r);
+
+/* sip_proxy_on_resolved: an answer the resolver did not have has arrived: requests parked on
+ * one go on (scans the pool when any is parked). */
+void sip_proxy_on_resolved(struct sip_proxy *p, uint64_t now_ms);
+
 /* sip_proxy_drain: from now on new requests get 503; running transactions finish. */
 void sip_proxy_drain(struct sip_proxy *p);
 

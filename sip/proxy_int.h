@@ -8,6 +8,7 @@
 #include "reply.h"
 #include "wheel.h"
 #include "media.h"
+#include "resolve.h"
 
 #define MAX_BRANCHES 4
 #define KEY_MAX 200
@@ -49,6 +50,9 @@ struct ptxn {
     uint8_t nbranch;
     bool answered_final;
     uint64_t armed_at; /* deadline last filed in the wheel */
+    bool dns_wait;     /* parked until the resolver answers */
+    bool dns_more;     /* the next hop's domain has more servers after dns_skip */
+    uint8_t dns_skip;  /* servers of the next hop's domain already tried */
     struct branch br[MAX_BRANCHES];
 };
 
@@ -77,6 +81,11 @@ struct sip_proxy {
     struct sip_peer path_ok[16]; /* registrars seen to keep our Path (RFC 3327 §5.3) */
     uint8_t path_ok_n, path_ok_next;
     const char *send_name; /* the next send's TLS name (see the sink), or NULL */
+    struct sip_resolver *resolver;
+    uint32_t dns_parked;    /* transactions with dns_wait */
+    uint8_t resolve_skip;   /* in: servers to pass over (proxy_resolve) */
+    bool resolve_more;      /* out: more servers after the one returned */
+    struct sip_msg reroute; /* a parked or failed-over request, parsed again */
     struct sip_msg in;  /* the message being handled */
     struct sip_msg aux; /* re-parses of kept copies */
     struct sip_msg aux2;
@@ -110,9 +119,13 @@ void proxy_maybe_free(struct sip_proxy *p, struct ptxn *t);
 bool proxy_peer_is_self(const struct sip_proxy *p, const struct sip_peer *peer);
 bool proxy_uri_is_self(const struct sip_proxy *p, const struct sip_uri *u);
 bool proxy_domain_served(const struct sip_proxy *p, const struct sip_uri *u);
-/* proxy_resolve: the next hop of u; name (64 bytes, or NULL) gets the host it names. */
-int proxy_resolve(const struct sip_proxy *p, const struct sip_uri *u, struct sip_peer *out,
+/* proxy_resolve: the next hop of u; name (64 bytes, or NULL) gets the host it names. Returns
+ * 0, -1 (no such host), or 1 when the resolver has no answer yet (the caller parks). A domain's
+ * servers after the first p->resolve_skip; p->resolve_more tells whether others follow. */
+int proxy_resolve(struct sip_proxy *p, const struct sip_uri *u, struct sip_peer *out,
                   char *name);
+/* proxy_reroute: routes t's request again (after a DNS answer, or to the next server). */
+void proxy_reroute(struct sip_proxy *p, struct ptxn *t);
 
 /* Sends a locally generated response to the request of t through its server transaction. */
 void proxy_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *req, unsigned status,

@@ -167,6 +167,14 @@ static void choose_best(struct sip_proxy *p, struct ptxn *t)
         return;
     }
     struct branch *b = &t->br[best];
+    if (t->dns_more && (b->final_status == 503 || b->final_status == 408) &&
+        t->nbranch < MAX_BRANCHES) {
+        /* RFC 3263 §4.3: the next server of the domain, before giving up */
+        t->dns_skip++;
+        t->dns_more = false;
+        proxy_reroute(p, t);
+        return;
+    }
     if (t->is_initial_invite && b->final_status >= 300) {
         /* the call failed (or was cancelled: 487): no dialog, no media */
         if (sip_msg_parse(&p->aux, t->req, t->req_len, SIP_PARSE_STREAM, NULL) > 0) {

@@ -297,6 +297,36 @@ static int apply_send_queue(struct config *c, const char *v)
     return parse_u32(v, 65536, 67108864, &c->max_send_queue);
 }
 
+static int apply_dns_server(struct config *c, const char *v)
+{
+    char ip[64];
+    const char *colon = strrchr(v, ':');
+    struct sip_peer p;
+    if (strlen(v) >= sizeof(c->dns_server)) {
+        return -1;
+    }
+    if (v[0] == '[') {
+        const char *close = strchr(v, ']');
+        if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
+            return -1;
+        }
+        snprintf(ip, sizeof(ip), "%.*s", (int)(close - v - 1), v + 1);
+    } else if (colon != NULL && strchr(v, ':') == colon) {
+        snprintf(ip, sizeof(ip), "%.*s", (int)(colon - v), v);
+        uint32_t port;
+        if (parse_u32(colon + 1, 1, 65535, &port) != 0) {
+            return -1;
+        }
+    } else {
+        snprintf(ip, sizeof(ip), "%s", v);
+    }
+    if (sip_peer_from_text(sip_str_make(ip, strlen(ip)), 53, &p) != 0) {
+        return -1;
+    }
+    snprintf(c->dns_server, sizeof(c->dns_server), "%s", v);
+    return 0;
+}
+
 static int apply_threads(struct config *c, const char *v)
 {
     return parse_u32(v, 0, 64, &c->threads);
@@ -399,6 +429,10 @@ static const struct opt_def opts[] = {
     {"max-send-queue", 0, "BYTES", "1048576", "an integer from 65536 to 67108864",
      "Bytes queued for one slow TCP or TLS peer before its connection is closed.",
      apply_send_queue, 0},
+    {"dns-server", 0, "IP[:PORT]", "the first nameserver of /etc/resolv.conf",
+     "an IPv4 address, or an IPv6 one in brackets, with an optional port",
+     "Nameserver for locating the SIP servers of domains (NAPTR, SRV, A, AAAA).",
+     apply_dns_server, 0},
     {"threads", 0, "COUNT", "0", "an integer from 0 to 64",
      "Worker threads, each with its own ring and sockets; 0: one per online CPU.", apply_threads, 0},
     {"min-expires", 0, "SECONDS", "60", "an integer from 1 to 86400",

@@ -54,6 +54,7 @@ struct config {
     uint32_t max_connections, max_connections_per_ip;
     uint32_t tcp_idle_timeout_s;
     uint32_t max_send_queue; /* bytes queued to one slow stream peer before it is closed */
+    char dns_server[64];     /* IP[:PORT], or "" for /etc/resolv.conf */
 };
 
 /* Outcome of options_load(). */

@@ -18,6 +18,7 @@
 #include "conn.h"
 #include "log.h"
 #include "media.h"
+#include "resolver.h"
 
 #define RING_ENTRIES 256
 #define BUF_GROUP 1
@@ -48,6 +49,7 @@ enum op {
     OP_STREAM,      /* a stream connection: payload for conns_on_cqe */
     OP_SEND_HANDOFF, /* from another worker: payload is a struct handoff * to send and free */
     OP_UNREACH,     /* from another worker: payload is a struct handoff * naming a peer */
+    OP_DNS,         /* the resolver's socket */
 };
 
 enum ctrl { CTRL_DRAIN = 1, CTRL_STOP };
@@ -90,6 +92,11 @@ uint64_t worker_ud_rtp(uint64_t payload)
 uint64_t worker_ud_stream(uint64_t payload)
 {
     return ud(OP_STREAM, payload);
+}
+
+uint64_t worker_ud_dns(void)
+{
+    return ud(OP_DNS, 0);
 }
 
 uint64_t worker_ud_accept(unsigned listener)
@@ -527,6 +534,11 @@ static void on_cqe(struct worker *w, struct io_uring_cqe *cqe)
             close(cqe->res);
         }
         break;
+    case OP_DNS:
+        if (w->resolver != NULL) {
+            resolver_on_cqe(w->resolver, cqe);
+        }
+        break;
     case OP_STREAM:
         if (w->conns != NULL) {
             conns_on_cqe(w->conns, payload, cqe);
@@ -618,6 +630,11 @@ static int setup(struct worker *w)
         log_error("worker %u: out of memory for the transaction pool", w->id);
         return -1;
     }
+    w->resolver = resolver_new(w, cfg, w->proxy);
+    if (w->resolver == NULL) {
+        return -1;
+    }
+    sip_proxy_set_resolver(w->proxy, resolver_iface(w->resolver));
     if (cfg->media_relay) {
         /* the media address towards the inside: the advertised host, without port */
         char host[64];
@@ -704,6 +721,7 @@ static void loop(struct worker *w)
         now = now_ms();
         sip_proxy_on_timer(w->proxy, now);
         conns_on_timer(w->conns, now);
+        resolver_on_timer(w->resolver, now);
         if (w->media != NULL) {
             media_end_turn(w->media);
             media_on_timer(w->media, now);
@@ -736,6 +754,7 @@ void *worker_main(void *arg)
         }
     }
     conns_start(w->conns);
+    resolver_start(w->resolver);
     if (w->sigfd >= 0) {
         arm_signal(w);
     }
@@ -750,6 +769,7 @@ void worker_cleanup(struct worker *w)
     }
     media_free(w->media);
     conns_free(w->conns);
+    resolver_free(w->resolver);
     for (size_t i = 0; i < w->nfds; i++) {
         if (w->fds[i] >= 0) {
             close(w->fds[i]);

@@ -66,6 +66,7 @@ struct worker {
     struct sip_proxy *proxy;
     struct media *media; /* NULL with --media-relay no */
     struct conns *conns;  /* TCP and TLS connections */
+    struct resolver *resolver;
     struct sip_peer unreach[64]; /* stream peers found unreachable this turn */
     size_t unreach_n;
     int sigfd; /* worker 0 only; -1 elsewhere */
@@ -91,6 +92,7 @@ uint64_t worker_ud_rtp(uint64_t payload); /* user_data routed to media_on_recv *
 /* Helpers for conn.c. */
 uint64_t worker_ud_stream(uint64_t payload); /* user_data routed to conns_on_cqe */
 uint64_t worker_ud_accept(unsigned listener);
+uint64_t worker_ud_dns(void); /* user_data routed to resolver_on_cqe */
 /* worker_on_message: one whole SIP message from `from` (datagram or framed); handed to the
  * worker owning its Call-ID. */
 void worker_on_message(struct worker *w, const struct sip_peer *from, const char *payload,
