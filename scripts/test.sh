@@ -45,7 +45,7 @@ else
 fi
 
 step "fuzz smoke: ${fuzz_seconds}s per target"
-for t in sip sdp proxy frame; do
+for t in sip sdp proxy frame dns; do
     bin=build-asan/tests/fuzz/fuzz_$t
     work=$(mktemp -d)
     if [ ! -x "$bin" ]; then failed=$((failed + 1)); continue; fi
@@ -54,6 +54,7 @@ for t in sip sdp proxy frame; do
     sdp) seeds=(corpus/sdp) ;;
     proxy) seeds=(corpus/proxy corpus/sip/valid) ;;
     frame) seeds=(corpus/frame corpus/sip/valid) ;;
+    dns) seeds=(corpus/dns) ;;
     esac
     existing=()
     for s in "${seeds[@]}"; do [ -d "$s" ] && existing+=("$s"); done
