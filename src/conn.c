@@ -280,7 +280,9 @@ static void conn_fail(struct conn *c, const char *what, const char *why)
             snprintf(more, sizeof(more), " (%llu similar lines before suppressed)",
                      (unsigned long long)cs->fail_suppressed);
         }
-        log_warn("%s %s %s failed: %s%s", what, c->outgoing ? "to" : "from", peer, why, more);
+        /* ours to reach: a warning; a client's failure (scanners, wrong CA) is its problem */
+        log_msg(c->outgoing ? LOG_LVL_WARN : LOG_LVL_INFO, "%s %s %s failed: %s%s", what,
+                c->outgoing ? "to" : "from", peer, why, more);
         cs->last_fail = c->peer;
         cs->last_fail_ms = now;
         cs->fail_suppressed = 0;
