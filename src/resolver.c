@@ -196,6 +196,10 @@ static const struct sip_dns_answer *need(struct resolver *r, const char *name, u
     if (a != NULL) {
         return a;
     }
+    if (!r->have_ns) {
+        static const struct sip_dns_answer none; /* nobody to ask: no records */
+        return &none;
+    }
     struct query *free_q = NULL;
     for (unsigned i = 0; i < QUERIES; i++) {
         if (r->q[i].used && r->q[i].type == type && strcmp(r->q[i].name, name) == 0) {
@@ -624,9 +628,16 @@ struct resolver *resolver_new(struct worker *w, const struct config *cfg, struct
         sl = sizeof(*s4);
     }
     if (r->fd < 0 || connect(r->fd, (struct sockaddr *)&ss, sl) != 0) {
-        log_error("dns: socket to the nameserver: %s", strerror(errno));
-        resolver_free(r);
-        return NULL;
+        /* not fatal: IP addresses and /etc/hosts still work (an edge may have no DNS at all) */
+        char ip[64];
+        sip_peer_host_text(&r->ns, ip, sizeof(ip));
+        log_warn("dns: cannot reach the nameserver %s:%u (%s): only /etc/hosts and IP "
+                 "addresses will be found", ip, r->ns.port, strerror(errno));
+        if (r->fd >= 0) {
+            close(r->fd);
+        }
+        r->fd = -1;
+        r->have_ns = false;
     }
     return r;
 }
