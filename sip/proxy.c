@@ -893,9 +893,41 @@ static unsigned validate(struct sip_proxy *p, struct ptxn *t, const struct sip_m
     return 0;
 }
 
+/* is_scanner: a User-Agent of the tools that sweep the internet for open SIP servers and weak
+ * passwords (SIPVicious' "friendly-scanner" and its renames, sipsak floods, ...). Answering
+ * them confirms a target; they get nothing. */
+static bool is_scanner(const struct sip_msg *m)
+{
+    static const char *const tools[] = {"friendly-scanner", "sipvicious", "sipcli", "sip-scan",
+                                        "sipsak", "sundayddr", "iwar", "vaxsipuseragent",
+                                        "pplsip", "smap", "sip hacker", "voipbuster"};
+    const struct sip_hdr *ua = sip_msg_first(m, SIP_HDR_USER_AGENT);
+    if (ua == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
+        size_t n = strlen(tools[i]);
+        for (size_t k = 0; k + n <= ua->value.len; k++) {
+            if (sip_str_ieq(sip_str_make(ua->value.p + k, n), sip_str_make(tools[i], n))) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 static void on_request(struct sip_proxy *p, const struct sip_peer *from, const struct sip_msg *m,
                        const char *buf, size_t len)
 {
+    if (is_scanner(m)) {
+        if (p->stats.scanners++ % 1000 == 0) {
+            char ip[64];
+            sip_peer_ip_text(from, ip, sizeof(ip));
+            proxy_log(p, "dropped a request from a SIP scanner at %s (%llu so far on this worker)",
+                      ip, (unsigned long long)p->stats.scanners + 0ull);
+        }
+        return;
+    }
     if (m->method_id == SIP_METHOD_ACK) {
         on_ack(p, from, m);
         return;

@@ -64,6 +64,7 @@ struct sip_proxy_stats {
     uint64_t forwarded;
     uint64_t replied;
     uint64_t stateless;
+    uint64_t scanners; /* requests dropped for a scanner's User-Agent */
 };
 
 struct sip_proxy;

@@ -634,6 +634,10 @@ void conns_on_accept(struct conns *cs, unsigned li, const struct io_uring_cqe *c
     }
     worker_peer_of(&sa, &p);
     p.transport = cs->lproto[li];
+    if (!worker_acl(cs->w, &p)) {
+        close(fd); /* denied: not even a TLS handshake */
+        return;
+    }
     if (!limits_take(cs, &p, &bucket)) {
         close(fd);
         cs->st.refused++;

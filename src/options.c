@@ -327,6 +327,48 @@ static int apply_dns_server(struct config *c, const char *v)
     return 0;
 }
 
+/* [inside:|outside:]CIDR */
+static int parse_acl(const char *v, struct acl_entry *e)
+{
+    e->side = ACL_BOTH;
+    if (strncmp(v, "inside:", 7) == 0) {
+        e->side = ACL_INSIDE;
+        v += 7;
+    } else if (strncmp(v, "outside:", 8) == 0) {
+        e->side = ACL_OUTSIDE;
+        v += 8;
+    }
+    return sip_cidr_parse(v, &e->net);
+}
+
+static int apply_allow(struct config *c, const char *v)
+{
+    if (c->allow_count >= 32 || parse_acl(v, &c->allow[c->allow_count]) != 0) {
+        return -1;
+    }
+    c->allow_count++;
+    return 0;
+}
+
+static int apply_deny(struct config *c, const char *v)
+{
+    if (c->deny_count >= 32 || parse_acl(v, &c->deny[c->deny_count]) != 0) {
+        return -1;
+    }
+    c->deny_count++;
+    return 0;
+}
+
+static int apply_rate_limit(struct config *c, const char *v)
+{
+    return parse_u32(v, 0, 1000000, &c->rate_limit);
+}
+
+static int apply_ban_time(struct config *c, const char *v)
+{
+    return parse_u32(v, 1, 86400, &c->ban_time_s);
+}
+
 static int apply_threads(struct config *c, const char *v)
 {
     return parse_u32(v, 0, 64, &c->threads);
@@ -433,6 +475,20 @@ static const struct opt_def opts[] = {
      "an IPv4 address, or an IPv6 one in brackets, with an optional port",
      "Nameserver for locating the SIP servers of domains (NAPTR, SRV, A, AAAA).",
      apply_dns_server, 0},
+    {"allow", 0, "[SIDE:]CIDR", NULL,
+     "a network, optionally after inside: or outside: (outside:203.0.113.0/24)",
+     "Accept SIP only from these networks (repeat; none: from everywhere).", apply_allow,
+     OPT_REPEAT},
+    {"deny", 0, "[SIDE:]CIDR", NULL,
+     "a network, optionally after inside: or outside: (outside:0.0.0.0/0)",
+     "Ignore SIP and connections from these networks, before --allow (repeat).", apply_deny,
+     OPT_REPEAT},
+    {"rate-limit", 0, "REQUESTS", "500", "an integer from 0 to 1000000",
+     "Requests per second one outside IP may send (twice that in a burst); beyond, it is "
+     "banned. 0: no limit.",
+     apply_rate_limit, 0},
+    {"ban-time", 0, "SECONDS", "60", "an integer from 1 to 86400",
+     "How long a source over --rate-limit is ignored.", apply_ban_time, 0},
     {"threads", 0, "COUNT", "0", "an integer from 0 to 64",
      "Worker threads, each with its own ring and sockets; 0: one per online CPU.", apply_threads, 0},
     {"min-expires", 0, "SECONDS", "60", "an integer from 1 to 86400",
@@ -579,6 +635,8 @@ static void set_defaults(struct config *c)
     c->max_connections_per_ip = 64;
     c->tcp_idle_timeout_s = 600;
     c->max_send_queue = 1 << 20;
+    c->rate_limit = 500;
+    c->ban_time_s = 60;
 }
 
 enum options_result options_load(struct config *c, int argc, char **argv)

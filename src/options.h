@@ -23,6 +23,13 @@ struct listen_addr {
     char text[80]; /* as given, for log lines */
 };
 
+enum acl_side { ACL_BOTH = 0, ACL_INSIDE, ACL_OUTSIDE };
+
+struct acl_entry {
+    struct sip_cidr net;
+    uint8_t side; /* enum acl_side */
+};
+
 struct config {
     struct listen_addr listen[CONFIG_MAX_LISTEN];
     size_t listen_count;
@@ -55,6 +62,10 @@ struct config {
     uint32_t tcp_idle_timeout_s;
     uint32_t max_send_queue; /* bytes queued to one slow stream peer before it is closed */
     char dns_server[64];     /* IP[:PORT], or "" for /etc/resolv.conf */
+    struct acl_entry allow[32], deny[32];
+    size_t allow_count, deny_count;
+    uint32_t rate_limit; /* requests/s per outside source; 0: off */
+    uint32_t ban_time_s;
 };
 
 /* Outcome of options_load(). */

@@ -15,6 +15,7 @@
 #include "../sip/proxy.h"
 #include "../tls/conn.h"
 #include "../tls/tls.h"
+#include "guard.h"
 #include "location_locked.h"
 #include "media.h"
 #include "log.h"
@@ -177,6 +178,22 @@ static void report(const struct workers *all)
              (unsigned long long)t.replied, (unsigned long long)t.absorbed,
              (unsigned long long)t.txn_refused, pending, (unsigned long long)dropped,
              (unsigned long long)handed, all->count);
+    uint64_t denied = 0, rate_dropped = 0, bans = 0, scanners = 0;
+    for (unsigned i = 0; i < all->count; i++) {
+        if (all->w[i].guard != NULL) {
+            const struct guard_stats *g = guard_stats(all->w[i].guard);
+            denied += g->denied;
+            rate_dropped += g->rate_dropped;
+            bans += g->bans;
+        }
+        if (all->w[i].proxy != NULL) {
+            scanners += sip_proxy_stats(all->w[i].proxy)->scanners;
+        }
+    }
+    log_info("guard: denied by ACL %llu, dropped over the rate limit %llu (%llu bans), "
+             "scanner requests dropped %llu",
+             (unsigned long long)denied, (unsigned long long)rate_dropped,
+             (unsigned long long)bans, (unsigned long long)scanners);
     struct conn_stats cst = {0};
     size_t copen = 0;
     for (unsigned i = 0; i < all->count; i++) {

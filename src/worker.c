@@ -18,6 +18,7 @@
 #include "conn.h"
 #include "log.h"
 #include "media.h"
+#include "guard.h"
 #include "resolver.h"
 
 #define RING_ENTRIES 256
@@ -92,6 +93,11 @@ uint64_t worker_ud_rtp(uint64_t payload)
 uint64_t worker_ud_stream(uint64_t payload)
 {
     return ud(OP_STREAM, payload);
+}
+
+bool worker_acl(const struct worker *w, const struct sip_peer *from)
+{
+    return guard_acl(w->guard, from);
 }
 
 uint64_t worker_ud_dns(void)
@@ -395,6 +401,9 @@ static void flush_unreachable(struct worker *w)
 void worker_on_message(struct worker *w, const struct sip_peer *from, const char *payload,
                        size_t plen)
 {
+    if (!guard_admit(w->guard, from, payload, plen, now_ms())) {
+        return;
+    }
     if (w->all->count > 1) {
         uint32_t h = sip_callid_hash(payload, plen);
         unsigned owner = h % w->all->count;
@@ -613,6 +622,11 @@ static int setup(struct worker *w)
             log_info("listening on %s", cfg->listen[i].text);
         }
     }
+    w->guard = guard_new(cfg, w->id);
+    if (w->guard == NULL) {
+        log_error("worker %u: out of memory for the rate limits", w->id);
+        return -1;
+    }
     w->conns = conns_new(w, w->id, cfg, w->all->tls, &w->all->conns);
     if (w->conns == NULL) {
         return -1;
@@ -770,6 +784,7 @@ void worker_cleanup(struct worker *w)
     media_free(w->media);
     conns_free(w->conns);
     resolver_free(w->resolver);
+    guard_free(w->guard);
     for (size_t i = 0; i < w->nfds; i++) {
         if (w->fds[i] >= 0) {
             close(w->fds[i]);

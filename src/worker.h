@@ -67,6 +67,7 @@ struct worker {
     struct media *media; /* NULL with --media-relay no */
     struct conns *conns;  /* TCP and TLS connections */
     struct resolver *resolver;
+    struct guard *guard;
     struct sip_peer unreach[64]; /* stream peers found unreachable this turn */
     size_t unreach_n;
     int sigfd; /* worker 0 only; -1 elsewhere */
@@ -93,6 +94,8 @@ uint64_t worker_ud_rtp(uint64_t payload); /* user_data routed to media_on_recv *
 uint64_t worker_ud_stream(uint64_t payload); /* user_data routed to conns_on_cqe */
 uint64_t worker_ud_accept(unsigned listener);
 uint64_t worker_ud_dns(void); /* user_data routed to resolver_on_cqe */
+/* worker_acl: whether --allow/--deny let `from` in (for accepted connections). */
+bool worker_acl(const struct worker *w, const struct sip_peer *from);
 /* worker_on_message: one whole SIP message from `from` (datagram or framed); handed to the
  * worker owning its Call-ID. */
 void worker_on_message(struct worker *w, const struct sip_peer *from, const char *payload,

@@ -1,0 +1,180 @@
+/* src/guard.c: ACLs and per-source rate limits; see guard.h. */
+#include "guard.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define SLOTS 8192 /* sources tracked per worker; the least recently seen is evicted */
+#define PROBE 8
+
+struct source {
+    uint8_t family;
+    uint8_t ip[16];
+    double tokens;
+    uint64_t last_ms;
+    uint64_t banned_until;
+    uint64_t dropped; /* during the current ban */
+};
+
+struct guard {
+    const struct config *cfg;
+    unsigned wid;
+    double rate, burst;
+    uint64_t ban_ms;
+    struct source *src;
+    struct guard_stats st;
+};
+
+static bool side_match(const struct config *cfg, const struct acl_entry *e,
+                       const struct sip_peer *p)
+{
+    if (!sip_cidr_match(&e->net, p)) {
+        return false;
+    }
+    if (e->side == ACL_BOTH) {
+        return true;
+    }
+    bool inside = false;
+    for (size_t i = 0; i < cfg->inside_count && !inside; i++) {
+        inside = sip_cidr_match(&cfg->inside[i], p);
+    }
+    return inside == (e->side == ACL_INSIDE);
+}
+
+bool guard_acl(const struct guard *g, const struct sip_peer *from)
+{
+    const struct config *c = g->cfg;
+    for (size_t i = 0; i < c->deny_count; i++) {
+        if (side_match(c, &c->deny[i], from)) {
+            return false;
+        }
+    }
+    if (c->allow_count == 0) {
+        return true;
+    }
+    for (size_t i = 0; i < c->allow_count; i++) {
+        if (side_match(c, &c->allow[i], from)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool is_inside(const struct config *cfg, const struct sip_peer *p)
+{
+    for (size_t i = 0; i < cfg->inside_count; i++) {
+        if (sip_cidr_match(&cfg->inside[i], p)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static struct source *source_of(struct guard *g, const struct sip_peer *p, uint64_t now)
+{
+    size_t n = p->family == 6 ? 16 : 4;
+    uint32_t h = sip_fnv1a(p->ip, n, SIP_FNV_INIT);
+    struct source *victim = NULL;
+    for (unsigned k = 0; k < PROBE; k++) {
+        struct source *s = &g->src[(h + k) % SLOTS];
+        if (s->family == p->family && memcmp(s->ip, p->ip, n) == 0) {
+            return s;
+        }
+        bool evictable = s->family == 0 || s->banned_until <= now;
+        if (evictable && (victim == NULL || s->family == 0 ||
+                          (victim->family != 0 && s->last_ms < victim->last_ms))) {
+            victim = s;
+        }
+    }
+    if (victim == NULL) {
+        return NULL; /* every probed slot holds a live ban: leave this one unlimited */
+    }
+    memset(victim, 0, sizeof(*victim));
+    victim->family = p->family;
+    memcpy(victim->ip, p->ip, n);
+    victim->tokens = g->burst;
+    victim->last_ms = now;
+    return victim;
+}
+
+bool guard_admit(struct guard *g, const struct sip_peer *from, const char *msg, size_t len,
+                 uint64_t now)
+{
+    if ((g->cfg->deny_count > 0 || g->cfg->allow_count > 0) && !guard_acl(g, from)) {
+        g->st.denied++;
+        return false;
+    }
+    /* responses are not limited: they answer what we sent */
+    if (g->rate <= 0 || (len >= 8 && memcmp(msg, "SIP/2.0 ", 8) == 0) ||
+        is_inside(g->cfg, from)) {
+        return true;
+    }
+    struct source *s = source_of(g, from, now);
+    if (s == NULL) {
+        return true;
+    }
+    char ip[64];
+    if (s->banned_until > now) {
+        s->dropped++;
+        g->st.rate_dropped++;
+        return false;
+    }
+    if (s->banned_until != 0) {
+        sip_peer_ip_text(from, ip, sizeof(ip));
+        log_info("ban on %s lifted (%llu requests dropped during it)", ip,
+                 (unsigned long long)s->dropped);
+        s->banned_until = 0;
+        s->dropped = 0;
+        s->tokens = g->burst;
+    }
+    s->tokens += (double)(now - s->last_ms) * g->rate / 1000.0;
+    if (s->tokens > g->burst) {
+        s->tokens = g->burst;
+    }
+    s->last_ms = now;
+    if (s->tokens < 1.0) {
+        s->banned_until = now + g->ban_ms;
+        g->st.bans++;
+        g->st.rate_dropped++;
+        sip_peer_ip_text(from, ip, sizeof(ip));
+        log_warn("banned %s for %llu s: more than %.0f requests/s (worker %u)", ip,
+                 (unsigned long long)(g->ban_ms / 1000), g->rate, g->wid);
+        return false;
+    }
+    s->tokens -= 1.0;
+    return true;
+}
+
+struct guard *guard_new(const struct config *cfg, unsigned wid)
+{
+    struct guard *g = calloc(1, sizeof(*g));
+    if (g == NULL) {
+        return NULL;
+    }
+    g->cfg = cfg;
+    g->wid = wid;
+    g->rate = cfg->rate_limit;
+    g->burst = cfg->rate_limit * 2.0; /* a second's worth of slack on top of the rate */
+    g->ban_ms = (uint64_t)cfg->ban_time_s * 1000;
+    g->src = calloc(SLOTS, sizeof(*g->src));
+    if (g->src == NULL) {
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+void guard_free(struct guard *g)
+{
+    if (g != NULL) {
+        free(g->src);
+        free(g);
+    }
+}
+
+const struct guard_stats *guard_stats(const struct guard *g)
+{
+    return &g->st;
+}

@@ -1,0 +1,38 @@
+/* src/guard.h: the first look at every message and connection, before any parsing: network
+ * ACLs (--allow, --deny, each for one side or both) and per-source request rate limits with
+ * temporary bans (--rate-limit, --ban-time). A denied or banned source gets nothing: no
+ * response tells a scanner that a SIP server is there.
+ *
+ * One guard per worker, no lock: the kernel's SO_REUSEPORT hash keeps one source's datagrams
+ * from one port on one worker; a source that spreads over ports and workers is limited on
+ * each (at most workers x the limit). Rate limits apply to sources outside --inside. */
+#ifndef SIPRING_SRC_GUARD_H
+#define SIPRING_SRC_GUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../sip/peer.h"
+#include "options.h"
+
+struct guard;
+
+struct guard_stats {
+    uint64_t denied, rate_dropped, bans;
+};
+
+struct guard *guard_new(const struct config *cfg, unsigned worker_id);
+void guard_free(struct guard *g);
+
+/* guard_acl: whether the ACLs let `from` in (connections and messages). */
+bool guard_acl(const struct guard *g, const struct sip_peer *from);
+
+/* guard_admit: whether to handle a message from `from` (ACLs, then the rate limit for a
+ * request from outside). Counts and logs (once per ban) what it turns away. */
+bool guard_admit(struct guard *g, const struct sip_peer *from, const char *msg, size_t len,
+                 uint64_t now_ms);
+
+const struct guard_stats *guard_stats(const struct guard *g);
+
+#endif

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""tests/guard_peer.py: the hostile and the probing peers of test_guard.sh, on loopback.
+
+  flood SRC_IP DST_PORT SECONDS MAX   REGISTER and INVITE as fast as possible (bounded by both)
+  options SRC_IP DST_PORT [UA]        one OPTIONS to sipring; prints the status line or "none"
+  files SRC_IP DST_PORT FILE...       each file as one datagram
+"""
+import socket
+import sys
+import time
+
+
+def msg(method, src, port, i, ua=None):
+    lines = [f"{method} sip:{'bob@' if method != 'OPTIONS' else ''}127.0.0.1:{port} SIP/2.0",
+             f"Via: SIP/2.0/UDP {src}:5099;branch=z9hG4bKfl{i};rport",
+             "Max-Forwards: 70",
+             f"From: <sip:x@{src}>;tag=f{i}", f"To: <sip:bob@127.0.0.1:{port}>",
+             f"Call-ID: flood-{i}@{src}", f"CSeq: 1 {method}",
+             f"Contact: <sip:x@{src}:5099>"]
+    if ua:
+        lines.append(f"User-Agent: {ua}")
+    lines.append("Content-Length: 0")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def sock(src):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((src, 0))
+    return s
+
+
+def main():
+    cmd, src, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    s = sock(src)
+    if cmd == "flood":
+        secs, most = float(sys.argv[4]), int(sys.argv[5])
+        end, n = time.time() + secs, 0
+        s.setblocking(False)
+        while n < most and time.time() < end:
+            try:
+                s.sendto(msg("REGISTER" if n % 2 else "INVITE", src, port, n), ("127.0.0.1", port))
+                n += 1
+            except BlockingIOError:
+                time.sleep(0.001)
+        print(n)
+    elif cmd == "options":
+        ua = sys.argv[4] if len(sys.argv) > 4 else None
+        s.settimeout(1.5)
+        s.sendto(msg("OPTIONS", src, port, int(time.time() * 1000) % 100000, ua), ("127.0.0.1", port))
+        try:
+            print(s.recv(65535).split(b"\r\n", 1)[0].decode())
+        except socket.timeout:
+            print("none")
+    elif cmd == "files":
+        for f in sys.argv[4:]:
+            s.sendto(open(f, "rb").read()[:65000], ("127.0.0.1", port))
+            time.sleep(0.002)
+
+
+main()

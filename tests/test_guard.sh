@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# tests/test_guard.sh: sipring protecting itself on loopback (issue 6 §3): while one outside
+# source floods REGISTER and INVITE as fast as it can (bounded in count and time), a SIPp call
+# series from the inside completes 100 %; the flooder is banned, logged once per ban, and let in
+# again after --ban-time; a denied network gets no answer; a scanner's User-Agent gets none;
+# every malformed message of corpus/ is survived (the suite also runs this under ASan+UBSan).
+set -u
+bin=$(realpath "$1") peer=$(realpath "$2") corpus=$(realpath "$3")
+fail=0
+check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi; }
+tmp=$(mktemp -d)
+cd "$tmp"
+base=$((22000 + (RANDOM % 300) * 10))
+P=$base UAS=$((base + 1)) UAC=$((base + 2))
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do pkill -9 -P "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
+    if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+sipp_calls() { grep -E "Successful call" "$1" | awk -F'|' '{print $3}' | tr -d ' '; }
+
+# only 127.0.0.1 is the inside: the flooder (127.0.0.5) is an outside source
+"$bin" --listen "udp:127.0.0.1:$P" --inside 127.0.0.1/32 --threads 2 --media-relay no \
+    --rate-limit 50 --ban-time 3 --deny outside:127.0.0.6/32 > proxy.log 2>&1 &
+proxy=$!
+pids+=($proxy)
+for _ in $(seq 50); do grep -q advertising proxy.log && break; sleep 0.1; done
+check "an outside source is answered (OPTIONS: $(python3 "$peer" options 127.0.0.5 "$P"))" \
+      "python3 '$peer' options 127.0.0.5 '$P' | grep -q '^SIP/2.0 200'"
+
+timeout 60 sipp -sn uas -i 127.0.0.1 -p "$UAS" -m 300 > uas.out 2>&1 &
+uas=$!
+pids+=($uas)
+sleep 0.3
+timeout 40 python3 "$peer" flood 127.0.0.5 "$P" 8 400000 > flood.out &
+flood=$!
+pids+=($flood)
+timeout 50 sipp -sn uac "127.0.0.1:$UAS" -rsa "127.0.0.1:$P" -i 127.0.0.1 -p "$UAC" -m 300 -r 50 \
+    -timeout 40s -timeout_error > uac.out 2>&1; rc=$?
+wait "$flood"
+check "under a flood of $(cat flood.out) REGISTER/INVITE from 127.0.0.5, 300 calls from the inside complete (rc $rc, ok $(sipp_calls uac.out))" \
+      "[ $rc = 0 ] && [ \"\$(sipp_calls uac.out)\" = 300 ]"
+wait "$uas" 2>/dev/null
+check "the flooder was banned, and the ban logged (not every packet)" \
+      "grep -q 'banned 127.0.0.5 for 3 s' proxy.log && [ \$(grep -c 'banned 127.0.0.5' proxy.log) -le 10 ]"
+sleep 3.5
+check "after --ban-time the source is answered again ($(python3 "$peer" options 127.0.0.5 "$P"))" \
+      "python3 '$peer' options 127.0.0.5 '$P' | grep -q '^SIP/2.0 200' && grep -q 'ban on 127.0.0.5 lifted' proxy.log"
+check "a denied outside network gets no response" \
+      "[ \"\$(python3 '$peer' options 127.0.0.6 '$P')\" = none ]"
+check "a scanner's User-Agent gets no response" \
+      "[ \"\$(python3 '$peer' options 127.0.0.7 '$P' friendly-scanner)\" = none ]"
+check "  while the same request without it gets 200" \
+      "python3 '$peer' options 127.0.0.7 '$P' | grep -q '^SIP/2.0 200'"
+python3 "$peer" files 127.0.0.8 "$P" "$corpus"/invalid/* "$corpus"/regress/* 2>/dev/null
+check "every malformed message of corpus/ survived: sipring still answers" \
+      "kill -0 $proxy && python3 '$peer' options 127.0.0.9 '$P' | grep -q '^SIP/2.0 200'"
+kill -TERM "$proxy"; wait "$proxy"; rc=$?
+check "sipring exits 0" "[ $rc = 0 ]"
+grep -E 'guard:|stopped:' proxy.log | sed 's/^/# /'
+[ $fail = 0 ] || tail -20 proxy.log
+exit $fail
