@@ -704,8 +704,51 @@ static bool strict_router_fix(struct sip_proxy *p, struct ptxn *t, const struct 
     return true;
 }
 
+/* auth_ok: RFC 3261 §22: with users configured, a REGISTER to a served domain (401) and a new
+ * INVITE from the inside (407) must carry valid digest credentials; false when it was
+ * answered with a challenge instead. Calls from the outside to our users are not challenged:
+ * a provider cannot know our users' passwords. */
+static bool auth_ok(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m)
+{
+    bool reg = m->method_id == SIP_METHOD_REGISTER && sip_msg_first(m, SIP_HDR_ROUTE) == NULL &&
+               proxy_domain_served(p, &m->ruri);
+    bool inv = m->method_id == SIP_METHOD_INVITE && !m->addr[m->to].has_tag &&
+               proxy_is_inside(p, &t->from);
+    if (p->auth == NULL || (!reg && !inv) || t->authed) {
+        return true;
+    }
+    char realm[64];
+    if (reg) {
+        snprintf(realm, sizeof(realm), "%.*s", (int)(m->ruri.host.len < 63 ? m->ruri.host.len : 63),
+                 m->ruri.host.p);
+    } else {
+        snprintf(realm, sizeof(realm), "%s", p->cfg.domains[0]);
+    }
+    char out[1024];
+    enum sip_auth_result r = p->auth->ops->check(p->auth->self, m, !reg, realm, p->now, out,
+                                                 sizeof(out));
+    if (r == SIP_AUTH_OK) {
+        t->authed = true; /* a DNS wait or fail-over routes it again: one check */
+        return true;
+    }
+    if (r == SIP_AUTH_FAILED) {
+        p->stats.auth_failed++;
+    }
+    proxy_reply(p, t, m, reg ? 401 : 407, reg ? "Unauthorized" : "Proxy Authentication Required",
+                sip_str_make(out, strlen(out)));
+    return false;
+}
+
+void sip_proxy_set_auth(struct sip_proxy *p, struct sip_auth *a)
+{
+    p->auth = a;
+}
+
 static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m)
 {
+    if (!auth_ok(p, t, m)) {
+        return;
+    }
     if (strict_router_fix(p, t, m)) {
         return;
     }

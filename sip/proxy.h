@@ -65,6 +65,7 @@ struct sip_proxy_stats {
     uint64_t replied;
     uint64_t stateless;
     uint64_t scanners; /* requests dropped for a scanner's User-Agent */
+    uint64_t auth_failed; /* credentials that did not verify */
 };
 
 struct sip_proxy;
@@ -109,6 +110,11 @@ void sip_proxy_set_resolver(struct sip_proxy *p, struct sip_resolver *r);
 /* sip_proxy_on_resolved: an answer the resolver did not have has arrived: requests parked on
  * one go on (scans the pool when any is parked). */
 void sip_proxy_on_resolved(struct sip_proxy *p, uint64_t now_ms);
+
+/* sip_proxy_set_auth: challenges REGISTERs to served domains and new INVITEs from the inside
+ * through a (borrowed; NULL: off). */
+struct sip_auth;
+void sip_proxy_set_auth(struct sip_proxy *p, struct sip_auth *a);
 
 /* sip_proxy_drain: from now on new requests get 503; running transactions finish. */
 void sip_proxy_drain(struct sip_proxy *p);

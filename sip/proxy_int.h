@@ -9,6 +9,7 @@
 #include "wheel.h"
 #include "media.h"
 #include "resolve.h"
+#include "auth.h"
 
 #define MAX_BRANCHES 4
 #define KEY_MAX 200
@@ -51,6 +52,7 @@ struct ptxn {
     bool answered_final;
     uint64_t armed_at; /* deadline last filed in the wheel */
     bool dns_wait;     /* parked until the resolver answers */
+    bool authed;       /* credentials verified (auth_ok) */
     bool dns_more;     /* the next hop's domain has more servers after dns_skip */
     uint8_t dns_skip;  /* servers of the next hop's domain already tried */
     struct branch br[MAX_BRANCHES];
@@ -82,6 +84,7 @@ struct sip_proxy {
     uint8_t path_ok_n, path_ok_next;
     const char *send_name; /* the next send's TLS name (see the sink), or NULL */
     struct sip_resolver *resolver;
+    struct sip_auth *auth; /* NULL: nobody is challenged */
     uint32_t dns_parked;    /* transactions with dns_wait */
     uint8_t resolve_skip;   /* in: servers to pass over (proxy_resolve) */
     bool resolve_more;      /* out: more servers after the one returned */

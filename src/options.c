@@ -369,6 +369,11 @@ static int apply_ban_time(struct config *c, const char *v)
     return parse_u32(v, 1, 86400, &c->ban_time_s);
 }
 
+static int apply_users(struct config *c, const char *v)
+{
+    return apply_path(c->users, sizeof(c->users), v);
+}
+
 static int apply_threads(struct config *c, const char *v)
 {
     return parse_u32(v, 0, 64, &c->threads);
@@ -489,6 +494,9 @@ static const struct opt_def opts[] = {
      apply_rate_limit, 0},
     {"ban-time", 0, "SECONDS", "60", "an integer from 1 to 86400",
      "How long a source over --rate-limit is ignored.", apply_ban_time, 0},
+    {"users", 0, "FILE", NULL, "a readable file of user:realm:HA1 lines",
+     "Challenge REGISTERs to served domains and calls from the inside (digest, RFC 8760).",
+     apply_users, 0},
     {"threads", 0, "COUNT", "0", "an integer from 0 to 64",
      "Worker threads, each with its own ring and sockets; 0: one per online CPU.", apply_threads, 0},
     {"min-expires", 0, "SECONDS", "60", "an integer from 1 to 86400",

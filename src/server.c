@@ -15,6 +15,7 @@
 #include "../sip/proxy.h"
 #include "../tls/conn.h"
 #include "../tls/tls.h"
+#include "auth.h"
 #include "guard.h"
 #include "location_locked.h"
 #include "media.h"
@@ -178,7 +179,7 @@ static void report(const struct workers *all)
              (unsigned long long)t.replied, (unsigned long long)t.absorbed,
              (unsigned long long)t.txn_refused, pending, (unsigned long long)dropped,
              (unsigned long long)handed, all->count);
-    uint64_t denied = 0, rate_dropped = 0, bans = 0, scanners = 0;
+    uint64_t denied = 0, rate_dropped = 0, bans = 0, scanners = 0, auth_failed = 0;
     for (unsigned i = 0; i < all->count; i++) {
         if (all->w[i].guard != NULL) {
             const struct guard_stats *g = guard_stats(all->w[i].guard);
@@ -188,12 +189,14 @@ static void report(const struct workers *all)
         }
         if (all->w[i].proxy != NULL) {
             scanners += sip_proxy_stats(all->w[i].proxy)->scanners;
+            auth_failed += sip_proxy_stats(all->w[i].proxy)->auth_failed;
         }
     }
     log_info("guard: denied by ACL %llu, dropped over the rate limit %llu (%llu bans), "
-             "scanner requests dropped %llu",
+             "scanner requests dropped %llu, failed authentications %llu",
              (unsigned long long)denied, (unsigned long long)rate_dropped,
-             (unsigned long long)bans, (unsigned long long)scanners);
+             (unsigned long long)bans, (unsigned long long)scanners,
+             (unsigned long long)auth_failed);
     struct conn_stats cst = {0};
     size_t copen = 0;
     for (unsigned i = 0; i < all->count; i++) {
@@ -267,6 +270,14 @@ int server_run(const struct config *cfg, int argc, char **argv)
         log_warn("TLS: no CA bundle (--tls-ca): TLS servers cannot be verified, connections "
                  "to them will fail");
     }
+    if (cfg->users[0] != '\0') {
+        all.users = auth_users_load(cfg->users);
+        if (all.users == NULL || tls_random(all.auth_key, sizeof(all.auth_key)) != 0) {
+            log_error("--users %s: cannot be used (see above)", cfg->users);
+            return 1;
+        }
+        log_info("authentication: %zu users from %s", auth_users_count(all.users), cfg->users);
+    }
     struct sip_location *mem = sip_location_mem_new(65536);
     all.loc = mem ? location_locked_new(mem) : NULL;
     all.w = calloc(all.count, sizeof(*all.w));
@@ -320,6 +331,7 @@ int server_run(const struct config *cfg, int argc, char **argv)
     location_locked_free(all.loc);
     tls_ctx_free(all.tls);
     conn_shared_free(&all.conns);
+    auth_users_free(all.users);
     sip_location_mem_free(mem);
     return rc;
 }

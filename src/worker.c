@@ -18,6 +18,7 @@
 #include "conn.h"
 #include "log.h"
 #include "media.h"
+#include "auth.h"
 #include "guard.h"
 #include "resolver.h"
 
@@ -649,6 +650,14 @@ static int setup(struct worker *w)
         return -1;
     }
     sip_proxy_set_resolver(w->proxy, resolver_iface(w->resolver));
+    if (w->all->users != NULL) {
+        w->auth = auth_checker_new(w->all->users, w->all->auth_key);
+        if (w->auth == NULL) {
+            log_error("worker %u: out of memory for authentication", w->id);
+            return -1;
+        }
+        sip_proxy_set_auth(w->proxy, auth_checker_iface(w->auth));
+    }
     if (cfg->media_relay) {
         /* the media address towards the inside: the advertised host, without port */
         char host[64];
@@ -785,6 +794,7 @@ void worker_cleanup(struct worker *w)
     conns_free(w->conns);
     resolver_free(w->resolver);
     guard_free(w->guard);
+    auth_checker_free(w->auth);
     for (size_t i = 0; i < w->nfds; i++) {
         if (w->fds[i] >= 0) {
             close(w->fds[i]);

@@ -45,6 +45,8 @@ struct workers {
     atomic_long inflight;     /* MSG_RING posts not yet consumed by their target */
     struct tls_ctx *tls;      /* NULL without a certificate and without TLS targets */
     struct conn_shared conns; /* connection limits and directory */
+    struct auth_users *users; /* NULL: no authentication */
+    uint8_t auth_key[32];     /* keys the nonces; the same for every worker */
 };
 
 struct worker {
@@ -68,6 +70,7 @@ struct worker {
     struct conns *conns;  /* TCP and TLS connections */
     struct resolver *resolver;
     struct guard *guard;
+    struct auth_checker *auth;
     struct sip_peer unreach[64]; /* stream peers found unreachable this turn */
     size_t unreach_n;
     int sigfd; /* worker 0 only; -1 elsewhere */

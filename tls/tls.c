@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/md5.h>
 #include <openssl/sha.h>
 
 int tls_lib_init(void)
@@ -36,4 +37,40 @@ void tls_keyed_hash(const uint8_t *key, size_t key_len, const struct tls_bytes *
     unsigned len = 32;
     HMAC_Final(&ctx, out, &len);
     HMAC_CTX_cleanup(&ctx);
+}
+
+size_t tls_digest_hex(bool sha256, const struct tls_bytes *parts, size_t n, char *out)
+{
+    uint8_t d[SHA256_DIGEST_LENGTH];
+    size_t len;
+    if (sha256) {
+        SHA256_CTX c;
+        SHA256_Init(&c);
+        for (size_t i = 0; i < n; i++) {
+            if (i > 0) {
+                SHA256_Update(&c, ":", 1);
+            }
+            SHA256_Update(&c, parts[i].p, parts[i].len);
+        }
+        SHA256_Final(d, &c);
+        len = SHA256_DIGEST_LENGTH;
+    } else {
+        MD5_CTX c;
+        MD5_Init(&c);
+        for (size_t i = 0; i < n; i++) {
+            if (i > 0) {
+                MD5_Update(&c, ":", 1);
+            }
+            MD5_Update(&c, parts[i].p, parts[i].len);
+        }
+        MD5_Final(d, &c);
+        len = MD5_DIGEST_LENGTH;
+    }
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[2 * len] = '\0';
+    return 2 * len;
 }

@@ -3,6 +3,7 @@
 #ifndef SIPRING_TLS_TLS_H
 #define SIPRING_TLS_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,5 +25,10 @@ int tls_random(void *out, size_t len);
  * separators keep ("ab","c") and ("a","bc") apart. */
 void tls_keyed_hash(const uint8_t *key, size_t key_len, const struct tls_bytes *parts,
                     size_t n, uint8_t out[32]);
+
+/* tls_digest_hex: the hash (MD5 when sha256 is false, else SHA-256) of the parts joined with
+ * ':' (RFC 7616 §3.4.1: H(a:b:c)), as lower-case hex into out (33 or 65 bytes with the NUL).
+ * Returns the hex length. */
+size_t tls_digest_hex(bool sha256, const struct tls_bytes *parts, size_t n, char *out);
 
 #endif

@@ -1,8 +1,10 @@
 /* tests/fuzz/fuzz_sip.c: the SIP message parser, in datagram and stream mode, and what runs on a
- * parsed message right after it: the local reply and an edited rebuild, which must parse again. */
+ * parsed message right after it: the digest credential reader, the local reply and an edited
+ * rebuild, which must parse again. */
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "auth.h"
 #include "build.h"
 #include "reply.h"
 
@@ -22,6 +24,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             long n = sip_reply_build(&m, &r, buf, sizeof(buf));
             if (n > 0 && sip_msg_parse(&out, buf, (size_t)n, SIP_PARSE_STREAM, NULL) != n) {
                 abort(); /* a reply we build must always parse */
+            }
+        }
+        /* digest credentials (sip/auth.c): every slice stays inside the header value */
+        for (int t = SIP_HDR_AUTHORIZATION; t <= SIP_HDR_PROXY_AUTHORIZATION; t++) {
+            for (const struct sip_hdr *h = sip_msg_first(&m, (enum sip_hdr_type)t); h;
+                 h = sip_msg_next(&m, h)) {
+                struct sip_digest d;
+                if (sip_digest_parse(h->value, &d) == 0 && d.response.len > 0 &&
+                    (d.response.p < h->value.p ||
+                     d.response.p + d.response.len > h->value.p + h->value.len)) {
+                    abort();
+                }
             }
         }
         struct iovec iov[SIP_MAX_HEADERS * 2 + 16];

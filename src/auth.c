@@ -1,0 +1,306 @@
+/* src/auth.c: users, nonces and digest checks; see auth.h. */
+#include "auth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../tls/tls.h"
+#include "log.h"
+
+#define NC_SLOTS 4096
+
+struct user {
+    char name[64];
+    char realm[64];
+    char ha1_md5[33];    /* "" if none */
+    char ha1_sha256[65]; /* "" if none */
+};
+
+struct auth_users {
+    struct user *u;
+    size_t n;
+};
+
+struct nc_slot {
+    char nonce[48];
+    uint32_t nc;
+};
+
+struct auth_checker {
+    const struct auth_users *users;
+    uint8_t key[32];
+    struct sip_auth iface;
+    struct nc_slot nc[NC_SLOTS];
+};
+
+static bool is_hex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+              (s[i] >= 'A' && s[i] <= 'F'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static struct user *find(const struct auth_users *u, struct sip_str name, const char *realm)
+{
+    for (size_t i = 0; i < u->n; i++) {
+        if (strlen(u->u[i].name) == name.len && memcmp(u->u[i].name, name.p, name.len) == 0 &&
+            strcmp(u->u[i].realm, realm) == 0) {
+            return &u->u[i];
+        }
+    }
+    return NULL;
+}
+
+struct auth_users *auth_users_load(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "sipring: --users: cannot open '%s'\n", path);
+        return NULL;
+    }
+    struct auth_users *u = calloc(1, sizeof(*u));
+    size_t cap = 0;
+    char line[512];
+    int lineno = 0, bad = 0;
+    while (u != NULL && fgets(line, sizeof(line), f) != NULL) {
+        lineno++;
+        line[strcspn(line, "\r\n#")] = '\0';
+        if (line[strspn(line, " \t")] == '\0') {
+            continue;
+        }
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        size_t hl = c2 ? strlen(c2 + 1) : 0;
+        if (c1 == NULL || c2 == NULL || c1 == line || c2 == c1 + 1 || c1 - line >= 64 ||
+            c2 - c1 - 1 >= 64 || (hl != 32 && hl != 64) || !is_hex(c2 + 1, hl)) {
+            fprintf(stderr, "sipring: %s:%d: expected user:realm:HA1 (32 or 64 hex digits)\n",
+                    path, lineno);
+            bad = 1;
+            continue;
+        }
+        *c1 = *c2 = '\0';
+        struct sip_str name = sip_str_make(line, strlen(line));
+        struct user *x = find(u, name, c1 + 1);
+        if (x == NULL) {
+            if (u->n == cap) {
+                cap = cap ? cap * 2 : 16;
+                struct user *nu = realloc(u->u, cap * sizeof(*nu));
+                if (nu == NULL) {
+                    break;
+                }
+                u->u = nu;
+            }
+            x = &u->u[u->n++];
+            memset(x, 0, sizeof(*x));
+            memcpy(x->name, line, (size_t)(c1 - line)); /* lengths checked above: < 64 */
+            memcpy(x->realm, c1 + 1, (size_t)(c2 - c1 - 1));
+        }
+        char *ha1 = c2 + 1;
+        for (char *h = ha1; *h; h++) {
+            *h = (char)(*h | 0x20);
+        }
+        if (hl == 32) {
+            memcpy(x->ha1_md5, ha1, 33);
+        } else {
+            memcpy(x->ha1_sha256, ha1, 65);
+        }
+    }
+    fclose(f);
+    if (bad || u == NULL) {
+        auth_users_free(u);
+        return NULL;
+    }
+    return u;
+}
+
+void auth_users_free(struct auth_users *u)
+{
+    if (u != NULL) {
+        free(u->u);
+        free(u);
+    }
+}
+
+size_t auth_users_count(const struct auth_users *u)
+{
+    return u->n;
+}
+
+/* nonce = 16 hex digits of the time it was made (ms) + the first 32 of HMAC(key, time, realm) */
+static void make_nonce(const struct auth_checker *c, uint64_t now, const char *realm, char *out)
+{
+    char ts[17];
+    snprintf(ts, sizeof(ts), "%016llx", (unsigned long long)now);
+    struct tls_bytes parts[2] = {{ts, 16}, {realm, strlen(realm)}};
+    uint8_t mac[32];
+    tls_keyed_hash(c->key, sizeof(c->key), parts, 2, mac);
+    static const char hex[] = "0123456789abcdef";
+    memcpy(out, ts, 16);
+    for (int i = 0; i < 16; i++) {
+        out[16 + 2 * i] = hex[mac[i] >> 4];
+        out[17 + 2 * i] = hex[mac[i] & 15];
+    }
+    out[48] = '\0';
+}
+
+/* nonce_age: ms since a nonce of ours was made, or -1 if it is not ours for this realm. */
+static long long nonce_age(const struct auth_checker *c, struct sip_str nonce, const char *realm,
+                           uint64_t now)
+{
+    if (nonce.len != 48 || !is_hex(nonce.p, 16)) {
+        return -1;
+    }
+    char ts[17], want[49];
+    memcpy(ts, nonce.p, 16);
+    ts[16] = '\0';
+    uint64_t made = strtoull(ts, NULL, 16);
+    make_nonce(c, made, realm, want);
+    if (memcmp(want, nonce.p, 48) != 0 || made > now) {
+        return -1;
+    }
+    return (long long)(now - made);
+}
+
+/* nc_fresh: whether nc is higher than any seen with this nonce (and remembers it). */
+static bool nc_fresh(struct auth_checker *c, struct sip_str nonce, uint32_t nc)
+{
+    struct nc_slot *s = &c->nc[sip_fnv1a(nonce.p, nonce.len, SIP_FNV_INIT) % NC_SLOTS];
+    if (memcmp(s->nonce, nonce.p, 48) == 0) {
+        if (nc <= s->nc) {
+            return false;
+        }
+    } else {
+        memcpy(s->nonce, nonce.p, 48); /* a colliding older nonce is forgotten */
+    }
+    s->nc = nc;
+    return true;
+}
+
+static size_t challenge(const struct auth_checker *c, bool proxy_auth, const char *realm,
+                        uint64_t now, bool stale, char *out, size_t cap)
+{
+    char nonce[49];
+    make_nonce(c, now, realm, nonce);
+    const char *hdr = proxy_auth ? "Proxy-Authenticate" : "WWW-Authenticate";
+    /* offer what the realm's users can be checked with: a client that only knows MD5 (and
+     * takes the first challenge, as many do) still gets through in an MD5-only realm */
+    bool has[2] = {false, false};
+    for (size_t i = 0; i < c->users->n; i++) {
+        if (strcmp(c->users->u[i].realm, realm) == 0) {
+            has[0] |= c->users->u[i].ha1_md5[0] != '\0';
+            has[1] |= c->users->u[i].ha1_sha256[0] != '\0';
+        }
+    }
+    if (!has[0] && !has[1]) {
+        has[0] = has[1] = true; /* an unknown realm: nothing to give away */
+    }
+    size_t o = 0;
+    for (int sha = 1; sha >= 0; sha--) {
+        if (!has[sha]) {
+            continue;
+        }
+        int n = snprintf(out + o, cap - o,
+                         "%s: Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\"%s\r\n",
+                         hdr, realm, nonce, sha ? "SHA-256" : "MD5", stale ? ", stale=true" : "");
+        if (n < 0 || (size_t)n >= cap - o) {
+            break;
+        }
+        o += (size_t)n;
+    }
+    return o;
+}
+
+static bool verify(struct auth_checker *c, const struct sip_msg *m, const struct sip_digest *d,
+                   const char *realm, bool *stale, uint64_t now)
+{
+    bool sha = sip_str_ieq_lit(d->algorithm, "SHA-256");
+    if (!sha && d->algorithm.len > 0 && !sip_str_ieq_lit(d->algorithm, "MD5")) {
+        return false;
+    }
+    const struct user *u = find(c->users, d->username, realm);
+    const char *ha1 = u == NULL ? "" : sha ? u->ha1_sha256 : u->ha1_md5;
+    if (ha1[0] == '\0' || !sip_str_ieq_lit(d->qop, "auth") || d->nc.len != 8 ||
+        !is_hex(d->nc.p, 8) || d->cnonce.len == 0 || d->response.len != (sha ? 64u : 32u)) {
+        return false; /* RFC 8760 and this server: qop=auth only */
+    }
+    long long age = nonce_age(c, d->nonce, realm, now);
+    if (age < 0) {
+        return false;
+    }
+    char hex[65], ha2[65], resp[65];
+    struct tls_bytes a2[2] = {{m->method.p, m->method.len}, {d->uri.p, d->uri.len}};
+    tls_digest_hex(sha, a2, 2, ha2);
+    struct tls_bytes r[6] = {{ha1, strlen(ha1)},       {d->nonce.p, d->nonce.len},
+                             {d->nc.p, d->nc.len},     {d->cnonce.p, d->cnonce.len},
+                             {d->qop.p, d->qop.len},   {ha2, strlen(ha2)}};
+    tls_digest_hex(sha, r, 6, resp);
+    memcpy(hex, d->response.p, d->response.len);
+    hex[d->response.len] = '\0';
+    for (char *h = hex; *h; h++) {
+        *h = (char)(*h | 0x20);
+    }
+    unsigned diff = 0;
+    for (size_t i = 0; i < d->response.len; i++) {
+        diff |= (unsigned)(hex[i] ^ resp[i]); /* no early exit on the first wrong digit */
+    }
+    if (diff != 0) {
+        return false;
+    }
+    if (age > (long long)AUTH_NONCE_S * 1000) {
+        *stale = true; /* right password, old nonce: RFC 7616 §3.3 stale=true */
+        return false;
+    }
+    char ncs[9];
+    memcpy(ncs, d->nc.p, 8);
+    ncs[8] = '\0';
+    return nc_fresh(c, d->nonce, (uint32_t)strtoul(ncs, NULL, 16));
+}
+
+static enum sip_auth_result check(void *self, const struct sip_msg *m, bool proxy_auth,
+                                  const char *realm, uint64_t now, char *out, size_t cap)
+{
+    struct auth_checker *c = self;
+    bool seen = false, stale = false;
+    enum sip_hdr_type t = proxy_auth ? SIP_HDR_PROXY_AUTHORIZATION : SIP_HDR_AUTHORIZATION;
+    for (const struct sip_hdr *h = sip_msg_first(m, t); h != NULL; h = sip_msg_next(m, h)) {
+        struct sip_digest d;
+        if (sip_digest_parse(h->value, &d) != 0 ||
+            !sip_str_ieq(d.realm, sip_str_make(realm, strlen(realm)))) {
+            continue; /* another realm's credentials: for someone else */
+        }
+        seen = true;
+        if (verify(c, m, &d, realm, &stale, now)) {
+            return SIP_AUTH_OK;
+        }
+    }
+    challenge(c, proxy_auth, realm, now, stale, out, cap);
+    return seen && !stale ? SIP_AUTH_FAILED : SIP_AUTH_CHALLENGE;
+}
+
+static const struct sip_auth_ops ops = {check};
+
+struct auth_checker *auth_checker_new(const struct auth_users *u, const uint8_t key[32])
+{
+    struct auth_checker *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return NULL;
+    }
+    c->users = u;
+    memcpy(c->key, key, 32);
+    c->iface = (struct sip_auth){&ops, c};
+    return c;
+}
+
+void auth_checker_free(struct auth_checker *c)
+{
+    free(c);
+}
+
+struct sip_auth *auth_checker_iface(struct auth_checker *c)
+{
+    return &c->iface;
+}
