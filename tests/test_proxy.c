@@ -5,6 +5,7 @@
 
 #include "msg.h"
 #include "proxy.h"
+#include "resolve.h"
 
 #define MAX_OUT 64
 
@@ -497,4 +498,119 @@ Test(proxy, short_datagram_is_not_read_past_its_end, .init = setup, .fini = tear
         free(exact);
     }
     cr_assert_eq(nout, 0, "keepalives and garbage get no answer");
+}
+
+/* --- transports (issue 5) --- */
+
+static struct sip_peer tcp_ua(void)
+{
+    struct sip_peer u = peer("10.0.0.5", 40001);
+    u.transport = SIP_TP_TCP;
+    u.conn = 0x01010007; /* worker 0, generation 1, slot 7 */
+    return u;
+}
+
+Test(proxy, stream_in_tls_out_gets_transport_aware_via_and_double_record_route,
+     .init = setup, .fini = teardown)
+{
+    struct sip_peer from = tcp_ua();
+    feed(&from, invite("sip:b@198.51.100.7;transport=tls", "z9hG4bKt1"), 1000);
+    cr_assert_eq(nout, 2, "100 Trying back, INVITE forward");
+    cr_expect_eq(status_of(&out[0]), 100);
+    cr_expect_eq(out[0].to.conn, from.conn, "the response goes back on the request's connection");
+    cr_expect_eq(out[0].to.transport, SIP_TP_TCP);
+    cr_expect_eq(out[1].to.transport, SIP_TP_TLS, "transport=tls names TLS");
+    cr_expect_eq(out[1].to.port, 5061, "TLS's default port");
+    cr_expect_eq(out[1].to.conn, 0u, "no connection yet: src/ opens one");
+    out[1].data[out[1].len] = '\0';
+    cr_expect(strstr(out[1].data, "Via: SIP/2.0/TLS 192.0.2.1:5060;branch=") != NULL, "%s",
+              out[1].data);
+    /* RFC 5658: the transport changed: two Record-Routes, the TLS side's on top */
+    const char *rr1 = strstr(out[1].data, "Record-Route: <sip:192.0.2.1:5060;transport=tls;lr>");
+    const char *rr2 = strstr(out[1].data, "Record-Route: <sip:192.0.2.1:5060;transport=tcp;lr>");
+    cr_expect(rr1 != NULL && rr2 != NULL && rr1 < rr2, "%s", out[1].data);
+}
+
+Test(proxy, no_retransmission_over_a_reliable_transport, .init = setup, .fini = teardown)
+{
+    struct sip_peer from = tcp_ua();
+    feed(&from, invite("sip:b@198.51.100.7;transport=tcp", "z9hG4bKt2"), 1000);
+    cr_assert_eq(nout, 2);
+    for (uint64_t t = 1000; t <= 10000; t += 100) {
+        sip_proxy_on_timer(p, t);
+    }
+    cr_expect_eq(nout, 2, "timer A does not run over TCP (RFC 3261 §17.1.1.2)");
+}
+
+Test(proxy, unreachable_next_hop_answers_503_at_once, .init = setup, .fini = teardown)
+{
+    feed(ua(), invite("sip:b@198.51.100.7;transport=tls", "z9hG4bKt3"), 1000);
+    cr_assert_eq(nout, 2);
+    struct sip_peer hop = out[1].to;
+    sip_proxy_on_unreachable(p, &hop, 1010);
+    cr_assert_eq(nout, 3);
+    cr_expect_eq(status_of(&out[2]), 503);
+    cr_expect(sip_peer_eq(&out[2].to, ua()));
+}
+
+/* A resolver with a table, answering "later" until told otherwise. */
+static bool dns_ready;
+static int fake_locate(void *self, const char *host, int tp, uint16_t port, struct sip_peer *o,
+                       size_t max)
+{
+    (void)self;
+    (void)tp;
+    (void)port;
+    if (strcmp(host, "provider.test") != 0) {
+        return -1;
+    }
+    if (!dns_ready) {
+        return 0;
+    }
+    cr_assert_geq(max, 2);
+    o[0] = peer("203.0.113.10", 5070);
+    o[1] = peer("203.0.113.11", 5080);
+    return 2;
+}
+static const struct sip_resolver_ops fake_ops = {fake_locate};
+
+Test(proxy, dns_parks_the_request_then_fails_over_to_the_next_server, .init = setup,
+     .fini = teardown)
+{
+    struct sip_resolver r = {&fake_ops, NULL};
+    sip_proxy_set_resolver(p, &r);
+    dns_ready = false;
+    feed(ua(), invite("sip:b@provider.test", "z9hG4bKd1"), 1000);
+    cr_assert_eq(nout, 1, "only 100 Trying: the request waits for DNS");
+    cr_expect_eq(status_of(&out[0]), 100);
+    dns_ready = true;
+    sip_proxy_on_resolved(p, 1100);
+    cr_assert_eq(nout, 2);
+    struct sip_peer first = peer("203.0.113.10", 5070), second = peer("203.0.113.11", 5080);
+    cr_expect(sip_peer_eq(&out[1].to, &first), "the first server");
+    answer(1, 503, "x", 1200);
+    /* the 503 is ACKed hop by hop, and the request goes to the second server */
+    size_t fwd = 0;
+    for (size_t i = 2; i < nout; i++) {
+        if (sip_peer_eq(&out[i].to, &second) && memcmp(out[i].data, "INVITE ", 7) == 0) {
+            fwd = i;
+        }
+        cr_expect_neq(status_of(&out[i]), 503, "no 503 upstream while a server is left");
+    }
+    cr_expect_gt(fwd, 0, "fail-over to the second server");
+    answer(fwd, 503, "y", 1300);
+    bool answered = false;
+    for (size_t i = fwd + 1; i < nout; i++) {
+        answered |= status_of(&out[i]) == 503 && sip_peer_eq(&out[i].to, ua());
+    }
+    cr_expect(answered, "no server left: the 503 goes upstream");
+}
+
+Test(proxy, dns_failure_answers_503, .init = setup, .fini = teardown)
+{
+    struct sip_resolver r = {&fake_ops, NULL};
+    sip_proxy_set_resolver(p, &r);
+    feed(ua(), invite("sip:b@nowhere.test", "z9hG4bKd2"), 1000);
+    cr_assert_eq(nout, 2);
+    cr_expect_eq(status_of(&out[1]), 503);
 }
