@@ -4,12 +4,15 @@
  * cut into datagrams at every "\n\n\n"; the first byte of each picks the source and how far the
  * clock moves before it. Every datagram the proxy sends must parse. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "media.h"
 #include "msg.h"
+#include "auth.h"
 #include "proxy.h"
+#include "resolve.h"
 
 static struct sip_proxy *p;
 static struct sip_location *loc;
@@ -57,6 +60,48 @@ static void media_end(void *self, struct sip_str call_id)
 static const struct sip_media_ops ops = {media_sdp, media_end};
 static struct sip_media media = {&ops, NULL};
 
+/* A resolver that knows *.test (two servers), answers "later" for names with "later" in them
+ * until the next on_resolved, and nothing else. */
+static bool resolved;
+static int fake_locate(void *self, const char *host, int tp, uint16_t port, struct sip_peer *o,
+                       size_t max)
+{
+    (void)self;
+    size_t n = strlen(host);
+    if (strstr(host, "later") != NULL && !resolved) {
+        return 0;
+    }
+    if (n < 5 || strcmp(host + n - 5, ".test") != 0 || max < 2) {
+        return -1;
+    }
+    sip_peer_from_text(SIP_STR_LIT("198.51.100.20"), port ? port : 5060, &o[0]);
+    sip_peer_from_text(SIP_STR_LIT("198.51.100.21"), port ? port : 5061, &o[1]);
+    o[0].transport = o[1].transport = (uint8_t)(tp >= 0 ? tp : 0);
+    return 2;
+}
+static const struct sip_resolver_ops resolver_ops = {fake_locate};
+static struct sip_resolver resolver = {&resolver_ops, NULL};
+
+/* Credentials pass when a Digest header parses and its response is "ok". */
+static enum sip_auth_result fake_check(void *self, const struct sip_msg *m, bool proxy_auth,
+                                       const char *realm, uint64_t t, char *out, size_t cap)
+{
+    (void)self;
+    (void)t;
+    enum sip_hdr_type ht = proxy_auth ? SIP_HDR_PROXY_AUTHORIZATION : SIP_HDR_AUTHORIZATION;
+    for (const struct sip_hdr *h = sip_msg_first(m, ht); h; h = sip_msg_next(m, h)) {
+        struct sip_digest d;
+        if (sip_digest_parse(h->value, &d) == 0 && sip_str_ieq_lit(d.response, "ok")) {
+            return SIP_AUTH_OK;
+        }
+    }
+    snprintf(out, cap, "%s: Digest realm=\"%s\", nonce=\"n\", qop=\"auth\"\r\n",
+             proxy_auth ? "Proxy-Authenticate" : "WWW-Authenticate", realm);
+    return SIP_AUTH_CHALLENGE;
+}
+static const struct sip_auth_ops auth_ops = {fake_check};
+static struct sip_auth auth = {&auth_ops, NULL};
+
 static void setup(void)
 {
     struct sip_proxy_cfg cfg;
@@ -81,6 +126,8 @@ static void setup(void)
     loc = sip_location_mem_new(256);
     p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){sink_send, NULL, false, NULL}, 42);
     sip_proxy_set_media(p, &media);
+    sip_proxy_set_resolver(p, &resolver);
+    sip_proxy_set_auth(p, &auth);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -99,8 +146,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             struct sip_peer from;
             sip_peer_from_text(sip_str_make(sources[sel % 6], strlen(sources[sel % 6])),
                                (uint16_t)(5060 + (sel >> 6)), &from);
+            /* some sources speak TCP or TLS, each on a connection of its own */
+            from.transport = (uint8_t)((sel >> 6) % 3);
+            from.conn = from.transport ? 0x01010000u + (sel & 7) : 0;
             now += (uint64_t)(sel >> 3 & 7) * 4000; /* up to 28 s: timers and keepalives fire */
+            resolved = false;
             sip_proxy_on_datagram(p, &from, d + 1, len - 1, now);
+            if (sel & 1) {
+                resolved = true; /* the names that were "later" arrive */
+                sip_proxy_on_resolved(p, now);
+            }
+            if ((sel & 0x30) == 0x30) {
+                struct sip_peer hop;
+                sip_peer_from_text(SIP_STR_LIT("198.51.100.20"), 5060, &hop);
+                sip_proxy_on_unreachable(p, &hop, now); /* a next hop found dead */
+            }
             sip_proxy_on_timer(p, now);
         }
         d += len + (cut ? 3 : 0);
