@@ -68,6 +68,12 @@ check "openssl s_client: the chain verifies against the root (leaf + intermediat
       "grep -q 'Verify return code: 0 (ok)' sclient.out && [ \$(grep -c 'BEGIN CERTIFICATE' sclient.out) = 2 ]"
 timeout 10 openssl s_client -connect "127.0.0.1:$PT" -tls1_2 -CAfile rootca.pem < /dev/null > sclient12.out 2>&1
 check "openssl s_client: TLS 1.2 also offered" "grep -q 'Protocol *: TLSv1.2' sclient12.out"
+timeout 10 openssl s_client -connect "127.0.0.1:$PT" -tls1_2 -CAfile rootca.pem -sess_out sess.pem \
+    < /dev/null > sess1.out 2>&1
+timeout 10 openssl s_client -connect "127.0.0.1:$PT" -tls1_2 -CAfile rootca.pem -sess_in sess.pem \
+    < /dev/null > sess2.out 2>&1
+check "openssl s_client: a second connection resumes the session" \
+      "grep -q '^New,' sess1.out && grep -q '^Reused,' sess2.out"
 
 # --- refusals: a TLS server whose certificate names another host, or comes from an unknown CA ---
 for bad in wrongname rogue; do
@@ -90,6 +96,19 @@ grep 'TLS handshake to' proxy.log | sed 's/^/# /'
 
 check "a client closing TLS cleanly is not logged as a failure" "! grep -q 'close_notify' proxy.log"
 stop_proxy proxy.log
+
+# client certificates required: a client without one is refused, one with a certificate from the
+# trusted CA gets in
+start_proxy proxy3.log --tls-client-auth required
+timeout 10 openssl s_client -connect "127.0.0.1:$PT" -CAfile rootca.pem < /dev/null > nocert.out 2>&1
+timeout 10 openssl s_client -connect "127.0.0.1:$PT" -CAfile rootca.pem -cert provider.pem \
+    -key provider.key < /dev/null > withcert.out 2>&1
+sleep 0.3
+check "--tls-client-auth required: a client without a certificate is refused" \
+      "grep -q 'TLS handshake from TLS 127.0.0.1:[0-9]* failed' proxy3.log"
+check "  and one with a certificate from the CA is let in" \
+      "grep -q 'Verify return code: 0 (ok)' withcert.out && [ \$(grep -c 'TLS handshake from' proxy3.log) = 1 ]"
+stop_proxy proxy3.log
 
 # sipring again, now with Kamailio as its upstream over TLS
 start_proxy proxy2.log --upstream "sip:127.0.0.1:$KT;transport=tls"
