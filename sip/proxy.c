@@ -733,6 +733,9 @@ static bool auth_ok(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m
     }
     if (r == SIP_AUTH_FAILED) {
         p->stats.auth_failed++;
+        if (p->sink.auth_failed != NULL) {
+            p->sink.auth_failed(p->sink.ctx, &t->from);
+        }
     }
     proxy_reply(p, t, m, reg ? 401 : 407, reg ? "Unauthorized" : "Proxy Authentication Required",
                 sip_str_make(out, strlen(out)));

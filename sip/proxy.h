@@ -53,6 +53,9 @@ struct sip_proxy_sink {
     void (*log)(void *ctx, bool debug, const char *line);
     bool debug;
     void *ctx;
+    /* auth_failed: credentials from `from` did not verify (for brute-force limits); may be
+     * NULL. */
+    void (*auth_failed)(void *ctx, const struct sip_peer *from);
 };
 
 struct sip_proxy_stats {

@@ -16,6 +16,8 @@ struct source {
     uint64_t last_ms;
     uint64_t banned_until;
     uint64_t dropped; /* during the current ban */
+    uint64_t fail_window; /* start of the minute auth failures are counted in */
+    uint32_t fails;
 };
 
 struct guard {
@@ -24,6 +26,7 @@ struct guard {
     double rate, burst;
     uint64_t ban_ms;
     struct source *src;
+    uint32_t banned; /* sources with a ban not yet lifted */
     struct guard_stats st;
 };
 
@@ -72,6 +75,19 @@ static bool is_inside(const struct config *cfg, const struct sip_peer *p)
     return false;
 }
 
+static struct source *find_source(struct guard *g, const struct sip_peer *p)
+{
+    size_t n = p->family == 6 ? 16 : 4;
+    uint32_t h = sip_fnv1a(p->ip, n, SIP_FNV_INIT);
+    for (unsigned k = 0; k < PROBE; k++) {
+        struct source *s = &g->src[(h + k) % SLOTS];
+        if (s->family == p->family && memcmp(s->ip, p->ip, n) == 0) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
 static struct source *source_of(struct guard *g, const struct sip_peer *p, uint64_t now)
 {
     size_t n = p->family == 6 ? 16 : 4;
@@ -91,6 +107,9 @@ static struct source *source_of(struct guard *g, const struct sip_peer *p, uint6
     if (victim == NULL) {
         return NULL; /* every probed slot holds a live ban: leave this one unlimited */
     }
+    if (victim->banned_until != 0) {
+        g->banned--; /* an expired ban nobody came back to lift */
+    }
     memset(victim, 0, sizeof(*victim));
     victim->family = p->family;
     memcpy(victim->ip, p->ip, n);
@@ -106,12 +125,15 @@ bool guard_admit(struct guard *g, const struct sip_peer *from, const char *msg, 
         g->st.denied++;
         return false;
     }
-    /* responses are not limited: they answer what we sent */
-    if (g->rate <= 0 || (len >= 8 && memcmp(msg, "SIP/2.0 ", 8) == 0) ||
-        is_inside(g->cfg, from)) {
-        return true;
+    bool response = len >= 8 && memcmp(msg, "SIP/2.0 ", 8) == 0;
+    if (response || (g->rate <= 0 && g->banned == 0)) {
+        return true; /* responses answer what we sent: never limited */
     }
-    struct source *s = source_of(g, from, now);
+    bool inside = is_inside(g->cfg, from);
+    struct source *s = NULL;
+    if (!inside || g->banned > 0) {
+        s = inside ? find_source(g, from) : source_of(g, from, now);
+    }
     if (s == NULL) {
         return true;
     }
@@ -121,6 +143,17 @@ bool guard_admit(struct guard *g, const struct sip_peer *from, const char *msg, 
         g->st.rate_dropped++;
         return false;
     }
+    if (inside || g->rate <= 0) {
+        if (s->banned_until != 0) {
+            sip_peer_ip_text(from, ip, sizeof(ip));
+            log_info("ban on %s lifted (%llu requests dropped during it)", ip,
+                     (unsigned long long)s->dropped);
+            s->banned_until = 0;
+            s->dropped = 0;
+            g->banned--;
+        }
+        return true; /* the inside is not rate limited, only banned for guessing passwords */
+    }
     if (s->banned_until != 0) {
         sip_peer_ip_text(from, ip, sizeof(ip));
         log_info("ban on %s lifted (%llu requests dropped during it)", ip,
@@ -128,6 +161,7 @@ bool guard_admit(struct guard *g, const struct sip_peer *from, const char *msg, 
         s->banned_until = 0;
         s->dropped = 0;
         s->tokens = g->burst;
+        g->banned--;
     }
     s->tokens += (double)(now - s->last_ms) * g->rate / 1000.0;
     if (s->tokens > g->burst) {
@@ -136,6 +170,7 @@ bool guard_admit(struct guard *g, const struct sip_peer *from, const char *msg, 
     s->last_ms = now;
     if (s->tokens < 1.0) {
         s->banned_until = now + g->ban_ms;
+        g->banned++;
         g->st.bans++;
         g->st.rate_dropped++;
         sip_peer_ip_text(from, ip, sizeof(ip));
@@ -172,6 +207,33 @@ void guard_free(struct guard *g)
         free(g->src);
         free(g);
     }
+}
+
+void guard_auth_failed(struct guard *g, const struct sip_peer *from, uint64_t now, bool log)
+{
+    uint32_t limit = g->cfg->max_auth_failures;
+    struct source *s = limit ? source_of(g, from, now) : NULL;
+    if (s == NULL || s->banned_until > now) {
+        return;
+    }
+    if (now - s->fail_window > 60000) {
+        s->fail_window = now;
+        s->fails = 0;
+    }
+    if (++s->fails < limit) {
+        return;
+    }
+    s->banned_until = now + g->ban_ms;
+    s->fails = 0;
+    g->banned++;
+    g->st.auth_bans++;
+    if (!log) {
+        return;
+    }
+    char ip[64];
+    sip_peer_ip_text(from, ip, sizeof(ip));
+    log_warn("banned %s for %llu s: %u failed authentications within a minute (worker %u)", ip,
+             (unsigned long long)(g->ban_ms / 1000), limit, g->wid);
 }
 
 const struct guard_stats *guard_stats(const struct guard *g)

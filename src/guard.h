@@ -19,7 +19,7 @@
 struct guard;
 
 struct guard_stats {
-    uint64_t denied, rate_dropped, bans;
+    uint64_t denied, rate_dropped, bans, auth_bans;
 };
 
 struct guard *guard_new(const struct config *cfg, unsigned worker_id);
@@ -32,6 +32,11 @@ bool guard_acl(const struct guard *g, const struct sip_peer *from);
  * request from outside). Counts and logs (once per ban) what it turns away. */
 bool guard_admit(struct guard *g, const struct sip_peer *from, const char *msg, size_t len,
                  uint64_t now_ms);
+
+/* guard_auth_failed: credentials from `from` failed; --max-auth-failures of them within a
+ * minute ban the source for --ban-time (any side: guessing passwords from the inside is no
+ * better). Every worker counts every failure; only the one that saw it logs the ban. */
+void guard_auth_failed(struct guard *g, const struct sip_peer *from, uint64_t now_ms, bool log);
 
 const struct guard_stats *guard_stats(const struct guard *g);
 

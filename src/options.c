@@ -364,6 +364,11 @@ static int apply_rate_limit(struct config *c, const char *v)
     return parse_u32(v, 0, 1000000, &c->rate_limit);
 }
 
+static int apply_max_auth_fail(struct config *c, const char *v)
+{
+    return parse_u32(v, 0, 100000, &c->max_auth_failures);
+}
+
 static int apply_ban_time(struct config *c, const char *v)
 {
     return parse_u32(v, 1, 86400, &c->ban_time_s);
@@ -493,7 +498,11 @@ static const struct opt_def opts[] = {
      "banned. 0: no limit.",
      apply_rate_limit, 0},
     {"ban-time", 0, "SECONDS", "60", "an integer from 1 to 86400",
-     "How long a source over --rate-limit is ignored.", apply_ban_time, 0},
+     "How long a source over --rate-limit or --max-auth-failures is ignored.", apply_ban_time, 0},
+    {"max-auth-failures", 0, "COUNT", "10", "an integer from 0 to 100000",
+     "Failed authentications one IP may have within a minute before it is banned (0: no "
+     "limit).",
+     apply_max_auth_fail, 0},
     {"users", 0, "FILE", NULL, "a readable file of user:realm:HA1 lines",
      "Challenge REGISTERs to served domains and calls from the inside (digest, RFC 8760).",
      apply_users, 0},
@@ -645,6 +654,7 @@ static void set_defaults(struct config *c)
     c->max_send_queue = 1 << 20;
     c->rate_limit = 500;
     c->ban_time_s = 60;
+    c->max_auth_failures = 10;
 }
 
 enum options_result options_load(struct config *c, int argc, char **argv)

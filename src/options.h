@@ -66,6 +66,7 @@ struct config {
     size_t allow_count, deny_count;
     uint32_t rate_limit; /* requests/s per outside source; 0: off */
     uint32_t ban_time_s;
+    uint32_t max_auth_failures; /* per source and minute; 0: no limit */
     char users[256]; /* digest users file, or "" */
 };
 

@@ -179,13 +179,14 @@ static void report(const struct workers *all)
              (unsigned long long)t.replied, (unsigned long long)t.absorbed,
              (unsigned long long)t.txn_refused, pending, (unsigned long long)dropped,
              (unsigned long long)handed, all->count);
-    uint64_t denied = 0, rate_dropped = 0, bans = 0, scanners = 0, auth_failed = 0;
+    uint64_t denied = 0, rate_dropped = 0, bans = 0, scanners = 0, auth_failed = 0, auth_bans = 0;
     for (unsigned i = 0; i < all->count; i++) {
         if (all->w[i].guard != NULL) {
             const struct guard_stats *g = guard_stats(all->w[i].guard);
             denied += g->denied;
             rate_dropped += g->rate_dropped;
             bans += g->bans;
+            auth_bans = g->auth_bans > auth_bans ? g->auth_bans : auth_bans; /* each worker counts all */
         }
         if (all->w[i].proxy != NULL) {
             scanners += sip_proxy_stats(all->w[i].proxy)->scanners;
@@ -193,10 +194,10 @@ static void report(const struct workers *all)
         }
     }
     log_info("guard: denied by ACL %llu, dropped over the rate limit %llu (%llu bans), "
-             "scanner requests dropped %llu, failed authentications %llu",
+             "scanner requests dropped %llu, failed authentications %llu (%llu bans)",
              (unsigned long long)denied, (unsigned long long)rate_dropped,
              (unsigned long long)bans, (unsigned long long)scanners,
-             (unsigned long long)auth_failed);
+             (unsigned long long)auth_failed, (unsigned long long)auth_bans);
     struct conn_stats cst = {0};
     size_t copen = 0;
     for (unsigned i = 0; i < all->count; i++) {

@@ -52,6 +52,7 @@ enum op {
     OP_SEND_HANDOFF, /* from another worker: payload is a struct handoff * to send and free */
     OP_UNREACH,     /* from another worker: payload is a struct handoff * naming a peer */
     OP_DNS,         /* the resolver's socket */
+    OP_AUTH_FAILED, /* from another worker: payload is a struct handoff * naming the source */
 };
 
 enum ctrl { CTRL_DRAIN = 1, CTRL_STOP };
@@ -319,6 +320,21 @@ static void sink_send(void *ctx, const struct sip_peer *to, const char *name,
     }
 }
 
+/* A failed authentication is counted by every worker's guard: the source's datagrams reach the
+ * worker its address and port hash to, not necessarily this one (the Call-ID's owner). */
+static bool hand_over_op(struct worker *w, enum op op, unsigned owner, const struct sip_peer *from,
+                         const char *name, const struct iovec *iov, size_t n);
+static void sink_auth_failed(void *ctx, const struct sip_peer *from)
+{
+    struct worker *w = ctx;
+    guard_auth_failed(w->guard, from, now_ms(), true);
+    for (unsigned k = 0; k < w->all->count; k++) {
+        if (k != w->id) {
+            hand_over_op(w, OP_AUTH_FAILED, k, from, NULL, NULL, 0);
+        }
+    }
+}
+
 static void sink_log(void *ctx, bool debug, const char *line)
 {
     (void)ctx;
@@ -486,9 +502,11 @@ static void on_message(struct worker *w, enum op op, uint64_t payload)
         w->handed_in++;
         sip_proxy_on_datagram(w->proxy, &h->from, h->data, h->len, now_ms());
         free(h);
-    } else if (op == OP_SEND_HANDOFF || op == OP_UNREACH) {
+    } else if (op == OP_SEND_HANDOFF || op == OP_UNREACH || op == OP_AUTH_FAILED) {
         struct handoff *h = (struct handoff *)(uintptr_t)payload;
-        if (op == OP_UNREACH) {
+        if (op == OP_AUTH_FAILED) {
+            guard_auth_failed(w->guard, &h->from, now_ms(), false);
+        } else if (op == OP_UNREACH) {
             sip_proxy_on_unreachable(w->proxy, &h->from, now_ms());
         } else if (w->conns != NULL) {
             struct iovec iov = {h->data, h->len};
@@ -557,6 +575,7 @@ static void on_cqe(struct worker *w, struct io_uring_cqe *cqe)
     case OP_HANDOFF:
     case OP_SEND_HANDOFF:
     case OP_UNREACH:
+    case OP_AUTH_FAILED:
     case OP_CTRL:
     case OP_RELOAD:
         on_message(w, (enum op)(u >> 56), payload);
@@ -637,7 +656,8 @@ static int setup(struct worker *w)
         log_error("no random bytes for the proxy's tags and branches");
         return -1;
     }
-    struct sip_proxy_sink sink = {sink_send, sink_log, log_enabled(LOG_LVL_DEBUG), w};
+    struct sip_proxy_sink sink = {sink_send, sink_log, log_enabled(LOG_LVL_DEBUG), w,
+                                  sink_auth_failed};
     struct sip_proxy_cfg pc = w->all->pc;
     pc.keepalive_sender = w->id == 0; /* the store is shared: one worker pings for all */
     w->proxy = sip_proxy_new(&pc, w->all->loc, sink, seed);

@@ -30,7 +30,7 @@ sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 } > users
 
 "$bin" --listen "udp:127.0.0.1:$P" --threads 2 --media-relay no --users users \
-    --domain example.test --domain sha.test > proxy.log 2>&1 &
+    --domain example.test --domain sha.test --max-auth-failures 3 --ban-time 2 > proxy.log 2>&1 &
 proxy=$!
 pids+=($proxy)
 for _ in $(seq 50); do grep -q advertising proxy.log && break; sleep 0.1; done
@@ -60,6 +60,33 @@ check "SHA-256 credentials register" "grep -qx 'sha256 200' client.out"
 check "the same nonce count again is refused" "grep -qx 'replay 401' client.out"
 check "the next nonce count passes" "grep -qx 'nc2 200' client.out"
 check "a wrong password is refused" "grep -qx 'wrong 401' client.out"
+# password guessing from 127.0.0.2: the third failure within a minute bans it
+cat > brute.py <<'PY'
+import socket, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.2", 0))
+s.settimeout(1.0)
+for i in range(n):
+    m = (f"REGISTER sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:{s.getsockname()[1]};branch=z9hG4bKbf{i}\r\n"
+         f"Max-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=b\r\nTo: <sip:alice@127.0.0.1>\r\n"
+         f"Call-ID: brute-{i}\r\nCSeq: 1 REGISTER\r\nContact: <sip:alice@127.0.0.2>\r\n"
+         f'Authorization: Digest username="alice", realm="127.0.0.1", nonce="00000000000000000000000000000000000000000000000{i}", '
+         f'uri="sip:127.0.0.1", response="00000000000000000000000000000000", qop=auth, nc=00000001, cnonce="x"\r\n'
+         "Content-Length: 0\r\n\r\n")
+    s.sendto(m.encode(), ("127.0.0.1", port))
+    try:
+        print(s.recv(65535).split(b" ")[1].decode())
+    except socket.timeout:
+        print("none")
+PY
+python3 brute.py "$P" 5 > brute.out
+check "password guessing: three failures answered 401, then nothing ($(tr '\n' ' ' < brute.out))" \
+      "[ \"\$(tr '\n' ' ' < brute.out)\" = '401 401 401 none none ' ]"
+check "  the ban is logged once" "[ \$(grep -c 'banned 127.0.0.2 for 2 s: 3 failed authentications' proxy.log) = 1 ]"
+sleep 2.2
+check "  and lifted after --ban-time: answered again ($(python3 brute.py "$P" 1 | tr -d '\n'))" \
+      "grep -q 'ban on 127.0.0.2 lifted' proxy.log"
 kill -TERM "$proxy"; wait "$proxy"; rc=$?
 check "sipring exits 0" "[ $rc = 0 ]"
 grep -E 'guard:' proxy.log | sed 's/^/# /'

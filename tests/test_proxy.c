@@ -63,7 +63,7 @@ static void setup(void)
     cfg.nat_keepalive_ms = 10000;
     cfg.keepalive_sender = true;
     loc = sip_location_mem_new(64);
-    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL}, 42);
+    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL}, 42);
     nout = 0;
 }
 

@@ -124,7 +124,7 @@ static void setup(void)
     cfg.nat_keepalive_ms = 30000;
     cfg.keepalive_sender = true;
     loc = sip_location_mem_new(256);
-    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){sink_send, NULL, false, NULL}, 42);
+    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){sink_send, NULL, false, NULL, NULL}, 42);
     sip_proxy_set_media(p, &media);
     sip_proxy_set_resolver(p, &resolver);
     sip_proxy_set_auth(p, &auth);
