@@ -23,10 +23,14 @@ struct sip_media_msg {
     uint64_t now_ms;
 };
 
+#define SIP_MEDIA_FULL (-2)
+
 struct sip_media_ops {
     /* sdp: the media of msg->sdp is announced by the sender; fills rw with sipring's address
-     * for the receiver's side and the relay port of each m= line. Returns 0 to rewrite, or -1
-     * to forward the SDP unchanged (the reason is logged by the implementation). */
+     * for the receiver's side and the relay port of each m= line. Returns 0 to rewrite, -1 to
+     * forward the SDP unchanged, or SIP_MEDIA_FULL when the relay has no room (no session or
+     * no ports): a new call is then refused with 503 and Retry-After rather than set up with
+     * media that cannot cross the edge (the reason is logged by the implementation). */
     int (*sdp)(void *self, const struct sip_media_msg *msg, struct sdp_rewrite *rw);
     /* end: the call is over; its relay ports are released. */
     void (*end)(void *self, struct sip_str call_id);

@@ -524,7 +524,10 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
     } else {
         sip_build_append(&bd, SIP_STR_LIT("Max-Forwards: 70\r\n"));
     }
-    proxy_media_rewrite(p, m, &bd, &t->from, &tg->hop);
+    if (proxy_media_rewrite(p, m, &bd, &t->from, &tg->hop) == SIP_MEDIA_FULL &&
+        t->is_initial_invite) {
+        return -2; /* forward_or_fail answers 503 */
+    }
     if (m->method_id == SIP_METHOD_BYE) {
         proxy_media_end(p, m->call_id);
     }
@@ -550,6 +553,20 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
     p->send_name = NULL;
     p->stats.forwarded++;
     return 0;
+}
+
+/* forward_or_fail: forward_branch, answering the request when that fails: 503 with
+ * Retry-After when the media relay is full, 500 otherwise. */
+static void forward_or_fail(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
+                            const struct target *tg, bool pop_route)
+{
+    int rc = forward_branch(p, t, m, tg, pop_route);
+    if (rc == -2) {
+        proxy_reply(p, t, m, 503, "Service Unavailable (media relay full)",
+                    SIP_STR_LIT("Retry-After: 10\r\n"));
+    } else if (rc != 0) {
+        proxy_reply(p, t, m, 500, "Server Internal Error", SIP_STR_NULL);
+    }
 }
 
 /* Forwards a request without a transaction (the ACK of a 2xx, §16.11 stateless branch). */
@@ -698,9 +715,7 @@ static bool strict_router_fix(struct sip_proxy *p, struct ptxn *t, const struct 
     struct target tg = {.ruri = dest->raw, .drop = last};
     if (proxy_resolve(p, hop_uri, &tg.hop, tg.name) != 0) {
         proxy_reply(p, t, m, 503, "Service Unavailable (cannot resolve next hop)", SIP_STR_NULL);
-    } else if (forward_branch(p, t, m, &tg, pop) != 0) {
-        proxy_reply(p, t, m, 500, "Server Internal Error", SIP_STR_NULL);
-    }
+    } else forward_or_fail(p, t, m, &tg, pop);
     return true;
 }
 
@@ -786,9 +801,7 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
             struct target tg = {.ruri = sip_str_make(p->masq_uri, strlen(p->masq_uri)),
                                 .hop = b.received,
                                 .drop = second};
-            if (forward_branch(p, t, m, &tg, pop) != 0) {
-                proxy_reply(p, t, m, 500, "Server Internal Error", SIP_STR_NULL);
-            }
+            forward_or_fail(p, t, m, &tg, pop);
             return;
         }
     }
@@ -803,6 +816,7 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
             proxy_reply(p, t, m, 404, "Not Found", SIP_STR_NULL);
             return;
         }
+        int last = 0;
         for (size_t i = 0; i < n; i++) {
             struct target tg = {.ruri = sip_str_make(bs[i].contact, strlen(bs[i].contact)),
                                 .hop = bs[i].received,
@@ -832,9 +846,12 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
                     continue;
                 }
             }
-            forward_branch(p, t, m, &tg, pop);
+            last = forward_branch(p, t, m, &tg, pop);
         }
-        if (t->nbranch == 0) {
+        if (t->nbranch == 0 && last == -2) {
+            proxy_reply(p, t, m, 503, "Service Unavailable (media relay full)",
+                        SIP_STR_LIT("Retry-After: 10\r\n"));
+        } else if (t->nbranch == 0) {
             proxy_reply(p, t, m, 500, "Server Internal Error", SIP_STR_NULL);
         }
         return;
@@ -847,9 +864,7 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
     struct target tg = {.drop = second};
     if (pop && proxy_nat_route_flow(p, m, &tg.hop)) {
         /* our Path (RFC 3327) with a flow token: the UA behind it, through its NAT binding */
-        if (forward_branch(p, t, m, &tg, pop) != 0) {
-            proxy_reply(p, t, m, 500, "Server Internal Error", SIP_STR_NULL);
-        }
+        forward_or_fail(p, t, m, &tg, pop);
         return;
     }
     struct sip_uri up;
@@ -871,9 +886,7 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
         proxy_reply(p, t, m, 503, "Service Unavailable (cannot resolve next hop)", SIP_STR_NULL);
         return;
     }
-    if (forward_branch(p, t, m, &tg, pop) != 0) {
-        proxy_reply(p, t, m, 500, "Server Internal Error", SIP_STR_NULL);
-    }
+    forward_or_fail(p, t, m, &tg, pop);
 }
 
 void proxy_reroute(struct sip_proxy *p, struct ptxn *t)

@@ -152,8 +152,9 @@ void proxy_nat_learn_path(struct sip_proxy *p, const struct sip_msg *m, const st
 bool proxy_nat_keepalive_reply(struct sip_proxy *p, const struct sip_msg *m);
 
 /* proxy_media.c */
-void proxy_media_rewrite(struct sip_proxy *p, const struct sip_msg *m, struct sip_build *bd,
-                         const struct sip_peer *sender, const struct sip_peer *receiver);
+/* proxy_media_rewrite: 0, or SIP_MEDIA_FULL when the relay has no room for this SDP. */
+int proxy_media_rewrite(struct sip_proxy *p, const struct sip_msg *m, struct sip_build *bd,
+                        const struct sip_peer *sender, const struct sip_peer *receiver);
 void proxy_media_end(struct sip_proxy *p, struct sip_str call_id);
 
 /* proxy_resp.c */

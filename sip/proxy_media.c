@@ -15,18 +15,18 @@ static bool is_sdp(const struct sip_msg *m)
             ct.p[sizeof(type) - 1] == ' ');
 }
 
-void proxy_media_rewrite(struct sip_proxy *p, const struct sip_msg *m, struct sip_build *bd,
-                         const struct sip_peer *sender, const struct sip_peer *receiver)
+int proxy_media_rewrite(struct sip_proxy *p, const struct sip_msg *m, struct sip_build *bd,
+                        const struct sip_peer *sender, const struct sip_peer *receiver)
 {
     if (p->media == NULL || !is_sdp(m)) {
-        return;
+        return 0;
     }
     struct sdp sdp;
     if (sdp_parse(m->body, &sdp) != 0) {
         proxy_debug(p, "media: unparsable SDP in %.*s (Call-ID %.*s): forwarded unchanged",
                     (int)(m->is_request ? m->method.len : 3), m->is_request ? m->method.p : "rsp",
                     (int)m->call_id.len, m->call_id.p);
-        return;
+        return 0;
     }
     const struct sip_addr *to = &m->addr[m->to];
     struct sip_media_msg mm = {
@@ -43,16 +43,18 @@ void proxy_media_rewrite(struct sip_proxy *p, const struct sip_msg *m, struct si
     };
     struct sdp_rewrite rw;
     memset(&rw, 0, sizeof(rw));
-    if (p->media->ops->sdp(p->media->self, &mm, &rw) != 0) {
-        return;
+    int rc = p->media->ops->sdp(p->media->self, &mm, &rw);
+    if (rc != 0) {
+        return rc;
     }
     long n = sdp_rewrite(&sdp, m->body, &rw, p->sdp_out, sizeof(p->sdp_out));
     if (n < 0) {
         proxy_log(p, "media: rewritten SDP too large (Call-ID %.*s): forwarded unchanged",
                   (int)m->call_id.len, m->call_id.p);
-        return;
+        return 0;
     }
     sip_build_body(bd, (struct sip_str){p->sdp_out, (size_t)n});
+    return 0;
 }
 
 void proxy_media_end(struct sip_proxy *p, struct sip_str call_id)

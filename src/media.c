@@ -286,9 +286,9 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
     uint32_t h = hash_str(mm->call_id);
     struct msess *s = find(m, mm->call_id, h);
     if (s == NULL && (s = create(m, mm, h)) == NULL) {
-        log_warn("media: no room for the call %.*s: its SDP is forwarded unchanged",
+        log_warn("media: no room for the call %.*s (relay sessions full)",
                  (int)mm->call_id.len, mm->call_id.p);
-        return -1;
+        return SIP_MEDIA_FULL;
     }
     bool tag_is_caller = mm->from_tag.len == s->caller_tag_len &&
                          memcmp(mm->from_tag.p, s->caller_tag, s->caller_tag_len) == 0;
@@ -327,7 +327,7 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
             log_warn("media: no free relay ports (--rtp-ports) for Call-ID %.*s",
                      (int)mm->call_id.len, mm->call_id.p);
             close_session(m, s, "no ports");
-            return -1;
+            return SIP_MEDIA_FULL;
         }
         struct rtp_addr a;
         sdp_addr(mm->sdp, i, &a);

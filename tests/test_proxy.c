@@ -6,6 +6,7 @@
 #include "msg.h"
 #include "proxy.h"
 #include "resolve.h"
+#include "media.h"
 
 #define MAX_OUT 64
 
@@ -613,4 +614,40 @@ Test(proxy, dns_failure_answers_503, .init = setup, .fini = teardown)
     feed(ua(), invite("sip:b@nowhere.test", "z9hG4bKd2"), 1000);
     cr_assert_eq(nout, 2);
     cr_expect_eq(status_of(&out[1]), 503);
+}
+
+/* --- limits (issue 6) --- */
+
+static int full_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite *rw)
+{
+    (void)self;
+    (void)mm;
+    (void)rw;
+    return SIP_MEDIA_FULL;
+}
+static void full_end(void *self, struct sip_str call_id)
+{
+    (void)self;
+    (void)call_id;
+}
+static const struct sip_media_ops full_ops = {full_sdp, full_end};
+
+Test(proxy, a_new_call_is_refused_with_503_when_the_relay_is_full, .init = setup, .fini = teardown)
+{
+    struct sip_media full = {&full_ops, NULL};
+    sip_proxy_set_media(p, &full);
+    static const char sdp[] = "v=0\r\no=- 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\n"
+                              "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+    char req[2048];
+    snprintf(req, sizeof(req),
+             "INVITE sip:b@198.51.100.7 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKmf\r\n"
+             "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@198.51.100.7>\r\nCall-ID: full@ua\r\n"
+             "CSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\n"
+             "Content-Length: %zu\r\n\r\n%s",
+             sizeof(sdp) - 1, sdp);
+    feed(ua(), req, 1000);
+    cr_assert_eq(nout, 2, "100 Trying and the refusal; nothing forwarded");
+    cr_expect_eq(status_of(&out[1]), 503);
+    out[1].data[out[1].len] = '\0';
+    cr_expect(strstr(out[1].data, "Retry-After: 10\r\n") != NULL, "%s", out[1].data);
 }
