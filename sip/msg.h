@@ -116,6 +116,7 @@ struct sip_via {
     bool has_rport;
     bool has_maddr;
     bool has_ttl;
+    uint8_t param_count; /* at most SIP_MAX_PARAMS (32): a builder must not push it past */
 };
 
 /* name-addr / addr-spec with header parameters: From, To, Contact, Route, Record-Route, Path. */

@@ -26,6 +26,7 @@ static int via_params(struct sip_cur *c, struct sip_via *v)
     if (sip_cur_params(c, ps, SIP_MAX_PARAMS, &n) != 0) {
         return -1;
     }
+    v->param_count = (uint8_t)n;
     if (n > 0) {
         struct sip_cur t = {b, c->p};
         sip_cur_lws(&t);
