@@ -696,21 +696,7 @@ static struct conn *conn_open(struct conns *cs, const struct sip_peer *to, const
     char ip[64];
     sip_peer_ip_text(to, ip, sizeof(ip));
     setup_stream(cs, c, name != NULL ? name : ip);
-    socklen_t len;
-    memset(&c->sa, 0, sizeof(c->sa));
-    if (to->family == 6) {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&c->sa;
-        s6->sin6_family = AF_INET6;
-        memcpy(&s6->sin6_addr, to->ip, 16);
-        s6->sin6_port = htons(to->port);
-        len = sizeof(*s6);
-    } else {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&c->sa;
-        s4->sin_family = AF_INET;
-        memcpy(&s4->sin_addr, to->ip, 4);
-        s4->sin_port = htons(to->port);
-        len = sizeof(*s4);
-    }
+    socklen_t len = worker_sockaddr_of(to, &c->sa);
     struct io_uring_sqe *sqe = worker_sqe(cs->w);
     io_uring_prep_connect(sqe, fd, (struct sockaddr *)&c->sa, len);
     io_uring_sqe_set_data64(sqe, worker_ud_stream((uint64_t)IO_CONNECT << 32 | c->id));
@@ -781,12 +767,7 @@ static int listen_on(const struct listen_addr *l)
         log_error("listen %s: socket: %s", l->text, strerror(errno));
         return -1;
     }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    if (l->addr.ss_family == AF_INET6) {
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    }
+    worker_share_port(fd, l->addr.ss_family);
     if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) != 0 ||
         listen(fd, LISTEN_BACKLOG) != 0) {
         log_error("listen %s: %s", l->text, strerror(errno));

@@ -118,6 +118,19 @@ static struct source *source_of(struct guard *g, const struct sip_peer *p, uint6
     return victim;
 }
 
+/* lift_ban: the first request after a ban ends: one log line, a full bucket. */
+static void lift_ban(struct guard *g, struct source *s, const struct sip_peer *from)
+{
+    char ip[64];
+    sip_peer_ip_text(from, ip, sizeof(ip));
+    log_info("ban on %s lifted (%llu requests dropped during it)", ip,
+             (unsigned long long)s->dropped);
+    s->banned_until = 0;
+    s->dropped = 0;
+    s->tokens = g->burst;
+    g->banned--;
+}
+
 bool guard_admit(struct guard *g, const struct sip_peer *from, const char *msg, size_t len,
                  uint64_t now)
 {
@@ -137,31 +150,16 @@ bool guard_admit(struct guard *g, const struct sip_peer *from, const char *msg, 
     if (s == NULL) {
         return true;
     }
-    char ip[64];
     if (s->banned_until > now) {
         s->dropped++;
         g->st.rate_dropped++;
         return false;
     }
-    if (inside || g->rate <= 0) {
-        if (s->banned_until != 0) {
-            sip_peer_ip_text(from, ip, sizeof(ip));
-            log_info("ban on %s lifted (%llu requests dropped during it)", ip,
-                     (unsigned long long)s->dropped);
-            s->banned_until = 0;
-            s->dropped = 0;
-            g->banned--;
-        }
-        return true; /* the inside is not rate limited, only banned for guessing passwords */
-    }
     if (s->banned_until != 0) {
-        sip_peer_ip_text(from, ip, sizeof(ip));
-        log_info("ban on %s lifted (%llu requests dropped during it)", ip,
-                 (unsigned long long)s->dropped);
-        s->banned_until = 0;
-        s->dropped = 0;
-        s->tokens = g->burst;
-        g->banned--;
+        lift_ban(g, s, from);
+    }
+    if (inside || g->rate <= 0) {
+        return true; /* the inside is not rate limited, only banned for guessing passwords */
     }
     s->tokens += (double)(now - s->last_ms) * g->rate / 1000.0;
     if (s->tokens > g->burst) {
@@ -173,6 +171,7 @@ bool guard_admit(struct guard *g, const struct sip_peer *from, const char *msg, 
         g->banned++;
         g->st.bans++;
         g->st.rate_dropped++;
+        char ip[64];
         sip_peer_ip_text(from, ip, sizeof(ip));
         log_warn("banned %s for %llu s: more than %.0f requests/s (worker %u)", ip,
                  (unsigned long long)(g->ban_ms / 1000), g->rate, g->wid);

@@ -612,21 +612,8 @@ struct resolver *resolver_new(struct worker *w, const struct config *cfg, struct
     }
     r->fd = socket(r->ns.family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     /* connected: the kernel drops datagrams from anyone but the nameserver */
-    struct sockaddr_storage ss = {0};
-    socklen_t sl;
-    if (r->ns.family == 6) {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-        s6->sin6_family = AF_INET6;
-        memcpy(&s6->sin6_addr, r->ns.ip, 16);
-        s6->sin6_port = htons(r->ns.port);
-        sl = sizeof(*s6);
-    } else {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-        s4->sin_family = AF_INET;
-        memcpy(&s4->sin_addr, r->ns.ip, 4);
-        s4->sin_port = htons(r->ns.port);
-        sl = sizeof(*s4);
-    }
+    struct sockaddr_storage ss;
+    socklen_t sl = worker_sockaddr_of(&r->ns, &ss);
     if (r->fd < 0 || connect(r->fd, (struct sockaddr *)&ss, sl) != 0) {
         /* not fatal: IP addresses and /etc/hosts still work (an edge may have no DNS at all) */
         char ip[64];

@@ -180,6 +180,16 @@ static void post_ctrl_all(struct worker *w, enum ctrl c)
     }
 }
 
+void worker_share_port(int fd, int family)
+{
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (family == AF_INET6) {
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)); /* [::] is not 0.0.0.0 */
+    }
+}
+
 /* open_listener: one worker's socket on a listen address. SO_REUSEPORT lets every worker bind
  * the same address; the kernel spreads datagrams over them by source address and port. */
 static int open_listener(const struct listen_addr *l)
@@ -189,12 +199,7 @@ static int open_listener(const struct listen_addr *l)
         log_error("listen %s: socket: %s", l->text, strerror(errno));
         return -1;
     }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    if (l->addr.ss_family == AF_INET6) {
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    }
+    worker_share_port(fd, l->addr.ss_family);
     int rcvbuf = 4 << 20;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) != 0) {
@@ -222,7 +227,7 @@ void worker_peer_of(const void *sockaddr, struct sip_peer *p)
     }
 }
 
-static socklen_t sockaddr_of(const struct sip_peer *p, struct sockaddr_storage *ss)
+socklen_t worker_sockaddr_of(const struct sip_peer *p, struct sockaddr_storage *ss)
 {
     memset(ss, 0, sizeof(*ss));
     if (p->family == 6) {
@@ -260,7 +265,7 @@ static void queue_send(struct worker *w, int fd, const struct sip_peer *to, cons
     }
     int idx = w->free_slot;
     w->free_slot = slot->next_free;
-    socklen_t tolen = sockaddr_of(to, &slot->to);
+    socklen_t tolen = worker_sockaddr_of(to, &slot->to);
     slot->iov = (struct iovec){slot->buf, len};
     slot->mh = (struct msghdr){.msg_name = &slot->to, .msg_namelen = tolen, .msg_iov = &slot->iov,
                                .msg_iovlen = 1};

@@ -6,19 +6,10 @@
 # and a wrong password.
 set -u
 bin=$(realpath "$1") scen=$(realpath "$2") client=$(realpath "$3")
-fail=0
-check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi; }
-tmp=$(mktemp -d)
-cd "$tmp"
+lib=$(realpath "$(dirname "$0")/lib.sh")
+. "$lib"
 base=$((21500 + (RANDOM % 300) * 10))
 P=$base UAS=$((base + 1)) UAC=$((base + 2))
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do pkill -9 -P "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
-    if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-sipp_calls() { grep -E "Successful call" "$1" | awk -F'|' '{print $3}' | tr -d ' '; }
 md5() { printf '%s' "$1" | md5sum | cut -d' ' -f1; }
 sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 {

@@ -6,19 +6,10 @@
 # 503 at once. Bounded by -m and timeouts.
 set -u
 bin=$(realpath "$1") scen=$(realpath "$2")
-fail=0
-check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi; }
-tmp=$(mktemp -d)
-cd "$tmp"
+lib=$(realpath "$(dirname "$0")/lib.sh")
+. "$lib"
 base=$((23000 + (RANDOM % 300) * 10))
 P=$base DNS=$((base + 1)) DEAD=$((base + 2)) UAS=$((base + 3)) UAC=$((base + 4))
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do pkill -9 -P "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
-    if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-sipp_calls() { grep -E "Successful call" "$1" | awk -F'|' '{print $3}' | tr -d ' '; }
 
 dnsmasq --keep-in-foreground --port="$DNS" --listen-address=127.0.0.1 --bind-interfaces \
     --no-resolv --no-hosts --local-ttl=300 --log-queries --log-facility="$tmp/dnsmasq.log" \

@@ -6,19 +6,10 @@
 # every malformed message of corpus/ is survived (the suite also runs this under ASan+UBSan).
 set -u
 bin=$(realpath "$1") peer=$(realpath "$2") corpus=$(realpath "$3")
-fail=0
-check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi; }
-tmp=$(mktemp -d)
-cd "$tmp"
+lib=$(realpath "$(dirname "$0")/lib.sh")
+. "$lib"
 base=$((22000 + (RANDOM % 300) * 10))
 P=$base UAS=$((base + 1)) UAC=$((base + 2))
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do pkill -9 -P "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
-    if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-sipp_calls() { grep -E "Successful call" "$1" | awk -F'|' '{print $3}' | tr -d ' '; }
 
 # only 127.0.0.1 is the inside: the flooder (127.0.0.5) is an outside source
 "$bin" --listen "udp:127.0.0.1:$P" --inside 127.0.0.1/32 --threads 2 --media-relay no \

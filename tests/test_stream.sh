@@ -6,20 +6,11 @@
 # Every SIPp run is bounded by -m and a timeout.
 set -u
 bin=$(realpath "$1") scen=$(realpath "$2") kcfg=$(realpath "$3")
-fail=0
-check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi; }
-tmp=$(mktemp -d)
-cd "$tmp"
+lib=$(realpath "$(dirname "$0")/lib.sh")
+. "$lib"
 base=$((24000 + (RANDOM % 300) * 10))
 P=$base PT=$((base + 1)) UAS=$((base + 2)) UAC=$((base + 3)) KU=$((base + 4)) KT=$((base + 5))
 BAD=$((base + 6)) UAS2=$((base + 7))
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do pkill -9 -P "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
-    if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-sipp_calls() { grep -E "Successful call" "$1" | awk -F'|' '{print $3}' | tr -d ' '; }
 
 # --- certificates: a CA with an intermediate for sipring; Kamailio's leaf; a leaf with a
 # wrong name and one from a CA nobody trusts ---
