@@ -39,6 +39,7 @@ static int addr_params(struct sip_cur *c, struct sip_addr *a)
     if (sip_cur_params(c, ps, SIP_MAX_PARAMS, &n) != 0) {
         return -1;
     }
+    a->param_count = (uint8_t)n;
     if (n > 0) {
         struct sip_cur t = {b, c->p};
         sip_cur_lws(&t);

@@ -90,7 +90,10 @@ long sip_reply_build(const struct sip_msg *req, const struct sip_reply *r, char 
     put_str(&o, from->value);
     put_lit(&o, "\r\nTo: ");
     put_str(&o, to->value);
-    if (!req->addr[req->to].has_tag && r->status > 100 && r->to_tag.len > 0) {
+    /* the tag would be a 33rd parameter of a To that cannot have one more and still parse
+     * (fuzz_sip: corpus/sip/regress/fuzz-to-tag-overflow.sip): such a reply goes without */
+    if (!req->addr[req->to].has_tag && r->status > 100 && r->to_tag.len > 0 &&
+        req->addr[req->to].param_count < SIP_MAX_PARAMS) {
         put_lit(&o, ";tag=");
         put_str(&o, r->to_tag);
     }

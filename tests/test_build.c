@@ -145,3 +145,17 @@ Test(reply, never_adds_a_second_received_or_a_33rd_parameter)
     cr_expect_eq(sip_msg_parse(&out, flat, (size_t)n, SIP_PARSE_STREAM, NULL), n);
     free(buf);
 }
+
+/* Found by fuzz_sip too: a To with 32 parameters and no tag got a 33rd, the tag. */
+Test(reply, never_adds_a_to_tag_as_a_33rd_parameter)
+{
+    size_t len = 0;
+    char *buf = corpus_read("sip/regress/fuzz-to-tag-overflow.sip", &len);
+    cr_assert_gt(sip_msg_parse(&in, buf, len, SIP_PARSE_DGRAM, NULL), 0);
+    struct sip_reply r = {.status = 200, .phrase = "OK", .to_tag = SIP_STR_LIT("t"),
+                          .received = SIP_STR_LIT("192.0.2.1"), .rport = 5060};
+    long n = sip_reply_build(&in, &r, flat, sizeof(flat));
+    cr_assert_gt(n, 0);
+    cr_expect_eq(sip_msg_parse(&out, flat, (size_t)n, SIP_PARSE_STREAM, NULL), n);
+    free(buf);
+}
