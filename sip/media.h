@@ -16,6 +16,7 @@ struct sip_media_msg {
     struct sip_str from_tag;   /* the message's From tag */
     bool is_request;
     bool is_initial;           /* a request without To tag: it may create the call */
+    bool is_ack_or_prack;      /* a request that can carry only an answer (RFC 3262, 3264) */
     const struct sip_peer *sender;   /* where the message came from (its NAT's address) */
     const struct sip_peer *receiver; /* the next hop it goes to */
     bool sender_inside, receiver_inside;
@@ -24,13 +25,16 @@ struct sip_media_msg {
 };
 
 #define SIP_MEDIA_FULL (-2)
+#define SIP_MEDIA_REFUSED (-3)
 
 struct sip_media_ops {
     /* sdp: the media of msg->sdp is announced by the sender; fills rw with sipring's address
      * for the receiver's side and the relay port of each m= line. Returns 0 to rewrite, -1 to
      * forward the SDP unchanged, or SIP_MEDIA_FULL when the relay has no room (no session or
      * no ports): a new call is then refused with 503 and Retry-After rather than set up with
-     * media that cannot cross the edge (the reason is logged by the implementation). */
+     * media that cannot cross the edge (the reason is logged by the implementation), or
+     * SIP_MEDIA_REFUSED when policy refuses the offer (plain RTP from the outside where SRTP
+     * is required): the request is then answered 488. */
     int (*sdp)(void *self, const struct sip_media_msg *msg, struct sdp_rewrite *rw);
     /* end: the call is over; its relay ports are released. */
     void (*end)(void *self, struct sip_str call_id);

@@ -524,9 +524,12 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
     } else {
         sip_build_append(&bd, SIP_STR_LIT("Max-Forwards: 70\r\n"));
     }
-    if (proxy_media_rewrite(p, m, &bd, &t->from, &tg->hop) == SIP_MEDIA_FULL &&
-        t->is_initial_invite) {
+    int media_rc = proxy_media_rewrite(p, m, &bd, &t->from, &tg->hop);
+    if (media_rc == SIP_MEDIA_FULL && t->is_initial_invite) {
         return -2; /* forward_or_fail answers 503 */
+    }
+    if (media_rc == SIP_MEDIA_REFUSED) {
+        return -3; /* forward_or_fail answers 488 */
     }
     if (m->method_id == SIP_METHOD_BYE) {
         proxy_media_end(p, m->call_id);
@@ -556,7 +559,8 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
 }
 
 /* forward_or_fail: forward_branch, answering the request when that fails: 503 with
- * Retry-After when the media relay is full, 500 otherwise. */
+ * Retry-After when the media relay is full, 488 when media policy refuses the offer, 500
+ * otherwise. */
 static void forward_or_fail(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
                             const struct target *tg, bool pop_route)
 {
@@ -564,6 +568,8 @@ static void forward_or_fail(struct sip_proxy *p, struct ptxn *t, const struct si
     if (rc == -2) {
         proxy_reply(p, t, m, 503, "Service Unavailable (media relay full)",
                     SIP_STR_LIT("Retry-After: 10\r\n"));
+    } else if (rc == -3) {
+        proxy_reply(p, t, m, 488, "Not Acceptable Here (SRTP required)", SIP_STR_NULL);
     } else if (rc != 0) {
         proxy_reply(p, t, m, 500, "Server Internal Error", SIP_STR_NULL);
     }

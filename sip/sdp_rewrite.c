@@ -64,8 +64,26 @@ static void put_origin(struct out *o, struct sip_str v, const char *addr)
     put_conn(o, addr);
 }
 
-/* m=<media> <port>[/<number of ports>] <proto> <fmt> ... (RFC 4566 §5.14) */
-static void put_media(struct out *o, struct sip_str v, uint16_t port)
+/* put_proto: the profile after change (RFC 3711 §12: the S in RTP/SAVP is the only difference) */
+static void put_proto(struct out *o, struct sip_str proto, enum sdp_profile_change change)
+{
+    static const struct sip_str plain[] = {SIP_STR_LIT("RTP/AVP"), SIP_STR_LIT("RTP/AVPF")};
+    static const struct sip_str secure[] = {SIP_STR_LIT("RTP/SAVP"), SIP_STR_LIT("RTP/SAVPF")};
+    for (unsigned i = 0; i < 2 && change != SDP_PROFILE_KEEP; i++) {
+        const struct sip_str *from = change == SDP_PROFILE_PLAIN ? secure : plain;
+        const struct sip_str *to = change == SDP_PROFILE_PLAIN ? plain : secure;
+        if (sip_str_eq(proto, from[i])) {
+            put(o, to[i].p, to[i].len);
+            return;
+        }
+    }
+    put(o, proto.p, proto.len);
+}
+
+/* m=<media> <port>[/<number of ports>] <proto> <fmt> ... (RFC 4566 §5.14); proto is the parsed
+ * profile, a slice of v. */
+static void put_media(struct out *o, struct sip_str v, uint16_t port, struct sip_str proto,
+                      enum sdp_profile_change change)
 {
     const char *sp = memchr(v.p, ' ', v.len);
     if (sp == NULL) {
@@ -85,7 +103,14 @@ static void put_media(struct out *o, struct sip_str v, uint16_t port)
         int n = snprintf(num, sizeof(num), "%u", port);
         put(o, num, (size_t)n);
     }
-    put(o, v.p + end, v.len - end);
+    if (proto.p < v.p + end || proto.p + proto.len > v.p + v.len) {
+        put(o, v.p + end, v.len - end);
+        return;
+    }
+    put(o, v.p + end, (size_t)(proto.p - (v.p + end)));
+    put_proto(o, proto, change);
+    const char *after = proto.p + proto.len;
+    put(o, after, (size_t)(v.p + v.len - after));
 }
 
 static bool is_ice_line(struct sip_str line)
@@ -119,10 +144,17 @@ long sdp_rewrite(const struct sdp *s, struct sip_str body, const struct sdp_rewr
             continue;
         }
         if (starts(line, "m=")) {
+            if (media >= 0 && media < SDP_MAX_MEDIA) {
+                put(&o, rw->crypto[media].p, rw->crypto[media].len);
+            }
             media++;
         }
         uint16_t port = media >= 0 && media < SDP_MAX_MEDIA ? rw->port[media] : 0;
         if (rw->strip_ice && is_ice_line(line)) {
+            continue;
+        }
+        if (media >= 0 && media < SDP_MAX_MEDIA && rw->strip_crypto[media] &&
+            starts(line, "a=crypto:")) {
             continue;
         }
         if (starts(line, "o=")) {
@@ -133,7 +165,8 @@ long sdp_rewrite(const struct sdp *s, struct sip_str body, const struct sdp_rewr
             put_conn(&o, rw->addr);
         } else if (starts(line, "m=") && media < s->media_count) {
             puts_(&o, "m=");
-            put_media(&o, (struct sip_str){line.p + 2, line.len - 2}, port);
+            put_media(&o, (struct sip_str){line.p + 2, line.len - 2}, port, s->media[media].proto,
+                      rw->profile[media]);
         } else if (starts(line, "a=rtcp:") && media >= 0 && media < s->media_count) {
             /* RFC 3605: a=rtcp:<port> [IN IP4 <addr>]; with rtcp-mux RTCP shares the RTP port */
             char num[8];
@@ -149,6 +182,9 @@ long sdp_rewrite(const struct sdp *s, struct sip_str body, const struct sdp_rewr
             put(&o, line.p, line.len);
         }
         puts_(&o, "\r\n");
+    }
+    if (media >= 0 && media < SDP_MAX_MEDIA) {
+        put(&o, rw->crypto[media].p, rw->crypto[media].len);
     }
     return o.overflow ? -1 : (long)o.len;
 }

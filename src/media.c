@@ -12,6 +12,7 @@
 #include "../rtp/ports.h"
 #include "../rtp/stream.h"
 #include "log.h"
+#include "media_srtp.h"
 #include "worker.h"
 
 #define MEDIA_STREAMS 4 /* m= lines relayed per call; more are refused (port 0) */
@@ -46,6 +47,7 @@ struct msess {
  * an audio-only call costs one stream, not MEDIA_STREAMS. */
 struct mstream {
     struct rtp_stream st;
+    struct media_srtp *srtp; /* NULL unless SRTP was negotiated for the stream */
     int32_t next_free;
 };
 
@@ -68,6 +70,8 @@ struct media {
     struct msghdr recv_mh;
     struct sip_media iface;
     struct media_stats stats;
+    struct media_srtp_cfg srtp;
+    char crypto_text[SDP_MAX_MEDIA][SDES_SUITE_COUNT * SDES_LINE_MAX]; /* until the rewrite */
 };
 
 static uint32_t hash_str(struct sip_str s)
@@ -195,6 +199,8 @@ static void close_session(struct media *m, struct msess *s, const char *why)
                 relayed += ms->st.leg[l].rx_packets;
                 strangers += ms->st.leg[l].dropped_stranger;
             }
+            media_srtp_free(ms->srtp);
+            ms->srtp = NULL;
             ms->next_free = m->stream_free;
             m->stream_free = s->st[i];
         }
@@ -285,6 +291,16 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
     struct media *m = self;
     uint32_t h = hash_str(mm->call_id);
     struct msess *s = find(m, mm->call_id, h);
+    if (media_srtp_refuses(&m->srtp, mm->sdp, !mm->sender_inside, !mm->receiver_inside,
+                           mm->is_request, mm->is_ack_or_prack)) {
+        log_info("media: Call-ID %.*s offers plain RTP from the outside; --srtp-outside "
+                 "required: refused with 488", (int)mm->call_id.len, mm->call_id.p);
+        m->stats.srtp_refused++;
+        if (s != NULL && s->nstreams == 0) {
+            close_session(m, s, "refused");
+        }
+        return SIP_MEDIA_REFUSED;
+    }
     if (s == NULL && (s = create(m, mm, h)) == NULL) {
         log_warn("media: no room for the call %.*s (relay sessions full)",
                  (int)mm->call_id.len, mm->call_id.p);
@@ -321,6 +337,7 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
             }
             if (s->st[i] >= 0) {
                 memset(&m->streams[s->st[i]].st, 0, sizeof(struct rtp_stream));
+                m->streams[s->st[i]].srtp = NULL;
             }
         }
         if (s->port[i][in] == 0 || s->port[i][out] == 0 || s->st[i] < 0) {
@@ -336,6 +353,17 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
         struct rtp_leg *leg = &m->streams[s->st[i]].st.leg[in];
         rtp_leg_announce(leg, &a, md->has_rtcp ? md->rtcp_port : 0, md->rtcp_mux, nat, &signal);
         rw->port[i] = s->port[i][out];
+        struct media_srtp **sr = &m->streams[s->st[i]].srtp;
+        bool had = media_srtp_outside_leg(*sr) >= 0;
+        struct media_srtp_sdp sd = {md, in, !mm->sender_inside, !mm->receiver_inside,
+                                    mm->is_request, mm->is_ack_or_prack};
+        media_srtp_on_sdp(sr, &m->srtp, &sd, i, rw, m->crypto_text[i], sizeof(m->crypto_text[i]));
+        if (!had && media_srtp_outside_leg(*sr) >= 0) {
+            m->stats.srtp_streams++;
+            log_debug("media: Call-ID %.*s stream %u: SRTP %s on the outside leg",
+                      (int)mm->call_id.len, mm->call_id.p, i,
+                      sdes_suite_name(media_srtp_suite(*sr)));
+        }
         if (i + 1 > s->nstreams) {
             s->nstreams = (uint8_t)(i + 1);
         }
@@ -384,11 +412,24 @@ void media_on_recv(struct media *m, uint64_t payload, const struct io_uring_cqe 
         struct rtp_addr src, to;
         addr_of_peer(&from, &src);
         enum rtp_comp out_comp;
-        const uint8_t *pkt = io_uring_recvmsg_payload(o, &m->recv_mh);
+        uint8_t *pkt = io_uring_recvmsg_payload(o, &m->recv_mh);
         size_t len = io_uring_recvmsg_payload_length(o, cqe->res, &m->recv_mh);
-        enum rtp_verdict v = rtp_stream_on_packet(st, k->leg, (enum rtp_comp)k->comp, &src, pkt,
-                                                  len, worker_now_ms(), &to, &out_comp);
-        if (v == RTP_RELAY) {
+        size_t room = (size_t)(buf + MEDIA_BUF_SIZE - (char *)pkt);
+        struct media_srtp *sr = m->streams[s->st[k->stream]].srtp;
+        int srtp_leg = media_srtp_outside_leg(sr);
+        /* RFC 5761 §4: on a muxed port the second byte tells RTCP (192-223) from RTP */
+        bool is_rtcp = k->comp == RTP_COMP_RTCP || (len >= 2 && pkt[1] >= 192 && pkt[1] <= 223);
+        enum rtp_verdict v = RTP_DROP_BAD;
+        if (srtp_leg == k->leg && media_srtp_from_outside(sr, pkt, &len, is_rtcp) != 0) {
+            m->stats.srtp_failed++; /* forged, replayed, or before any key: never relayed */
+        } else {
+            v = rtp_stream_on_packet(st, k->leg, (enum rtp_comp)k->comp, &src, pkt, len,
+                                     worker_now_ms(), &to, &out_comp);
+        }
+        if (v == RTP_RELAY && srtp_leg == (k->leg ^ 1) &&
+            media_srtp_to_outside(sr, pkt, &len, room, is_rtcp) != 0) {
+            m->stats.srtp_failed++;
+        } else if (v == RTP_RELAY) {
             uint16_t out_port = (uint16_t)(s->port[k->stream][k->leg ^ 1] + out_comp);
             struct sip_peer dst = {.family = to.family, .port = to.port};
             memcpy(dst.ip, to.ip, 16);
@@ -468,6 +509,9 @@ struct media *media_new(struct worker *w, const struct config *cfg, unsigned sha
     snprintf(m->addr_outside, sizeof(m->addr_outside), "%s",
              cfg->public_address[0] ? cfg->public_address : inside_addr);
     m->timeout_ms = (uint64_t)cfg->media_timeout_s * 1000;
+    m->srtp.mode = (enum media_srtp_mode)cfg->srtp_outside;
+    m->srtp.suite_count = cfg->srtp_suite_count;
+    memcpy(m->srtp.suites, cfg->srtp_suites, sizeof(m->srtp.suites));
     m->recv_mh.msg_namelen = sizeof(struct sockaddr_storage);
     m->iface = (struct sip_media){&media_ops, m};
     return m;

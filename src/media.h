@@ -21,6 +21,9 @@ struct media;
 struct media_stats {
     uint64_t sessions_opened, sessions_timed_out, relayed, dropped_stranger, dropped_bad,
         dropped_no_dest, port_exhausted;
+    uint64_t srtp_streams; /* streams whose outside leg sipring secures */
+    uint64_t srtp_failed;  /* packets that failed SRTP checks (forged, replayed) or protection */
+    uint64_t srtp_refused; /* plain offers from the outside refused (--srtp-outside required) */
 };
 
 /* media_new: the relay of worker w (worker `share` of `shares`), advertising inside_addr to the

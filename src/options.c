@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../sip/sdes.h"
+
 #ifndef SIPRING_VERSION
 #define SIPRING_VERSION "0.0.0"
 #endif
@@ -277,6 +279,39 @@ static int apply_tls_client_auth(struct config *c, const char *v)
     return -1;
 }
 
+static int apply_srtp_outside(struct config *c, const char *v)
+{
+    static const char *const modes[] = {"off", "optional", "required"};
+    for (uint8_t i = 0; i < 3; i++) {
+        if (strcmp(v, modes[i]) == 0) {
+            c->srtp_outside = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* SUITE[,SUITE...]: each one of sip/sdes.h's, none twice */
+static int apply_srtp_suites(struct config *c, const char *v)
+{
+    uint8_t n = 0;
+    while (*v != '\0') {
+        const char *end = strchr(v, ',');
+        size_t len = end ? (size_t)(end - v) : strlen(v);
+        enum sdes_suite s = sdes_suite_of(sip_str_make(v, len));
+        if (s == SDES_NONE || n >= 4 || memchr(c->srtp_suites, s, n) != NULL) {
+            return -1;
+        }
+        c->srtp_suites[n++] = (uint8_t)s;
+        v += len + (end ? 1 : 0);
+    }
+    if (n == 0) {
+        return -1;
+    }
+    c->srtp_suite_count = n;
+    return 0;
+}
+
 static int apply_max_conn(struct config *c, const char *v)
 {
     return parse_u32(v, 1, 65535, &c->max_connections);
@@ -472,6 +507,13 @@ static const struct opt_def opts[] = {
      apply_tls_verify, 0},
     {"tls-client-auth", 0, "MODE", "off", "off, optional or required",
      "Ask TLS clients for a certificate (verified against --tls-ca).", apply_tls_client_auth, 0},
+    {"srtp-outside", 0, "MODE", "off", "off, optional or required",
+     "SRTP (SDES keys) on the outside leg of calls between the sides, plain RTP inside.",
+     apply_srtp_outside, 0},
+    {"srtp-suites", 0, "LIST",
+     "AES_CM_128_HMAC_SHA1_80,AEAD_AES_128_GCM,AEAD_AES_256_GCM,AES_CM_128_HMAC_SHA1_32",
+     "a comma-separated list of those four suites",
+     "SRTP suites offered, in this order, and accepted from the outside.", apply_srtp_suites, 0},
     {"max-connections", 0, "COUNT", "4096", "an integer from 1 to 65535",
      "Most TCP and TLS connections at once, in and out.", apply_max_conn, 0},
     {"max-connections-per-ip", 0, "COUNT", "64", "an integer from 1 to 65535",

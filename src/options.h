@@ -68,6 +68,9 @@ struct config {
     uint32_t ban_time_s;
     uint32_t max_auth_failures; /* per source and minute; 0: no limit */
     char users[256]; /* digest users file, or "" */
+    uint8_t srtp_outside; /* enum media_srtp_mode: off, optional, required */
+    uint8_t srtp_suites[4]; /* enum sdes_suite, in the order offered */
+    uint8_t srtp_suite_count;
 };
 
 /* Outcome of options_load(). */

@@ -152,6 +152,17 @@ static unsigned worker_count(const struct config *cfg)
     return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 }
 
+/* add_counters: adds the counters of one worker's stats struct (uint64_t fields only) to a
+ * running total. */
+static void add_counters(void *total, const void *one, size_t size)
+{
+    uint64_t *t = total;
+    const uint64_t *o = one;
+    for (size_t i = 0; i < size / sizeof(uint64_t); i++) {
+        t[i] += o[i];
+    }
+}
+
 static void report(const struct workers *all)
 {
     struct sip_proxy_stats t = {0};
@@ -204,15 +215,7 @@ static void report(const struct workers *all)
         if (all->w[i].conns == NULL) {
             continue;
         }
-        const struct conn_stats *x = conns_stats(all->w[i].conns);
-        cst.accepted += x->accepted;
-        cst.opened += x->opened;
-        cst.refused += x->refused;
-        cst.failed += x->failed;
-        cst.slow_closed += x->slow_closed;
-        cst.idle_closed += x->idle_closed;
-        cst.bad_framing += x->bad_framing;
-        cst.tls_failed += x->tls_failed;
+        add_counters(&cst, conns_stats(all->w[i].conns), sizeof(cst));
         copen += conns_open(all->w[i].conns);
     }
     log_info("connections: accepted %llu, opened %llu (open %zu), refused %llu, failed %llu "
@@ -227,22 +230,17 @@ static void report(const struct workers *all)
         if (all->w[i].media == NULL) {
             continue;
         }
-        const struct media_stats *x = media_get_stats(all->w[i].media);
-        ms.sessions_opened += x->sessions_opened;
-        ms.sessions_timed_out += x->sessions_timed_out;
-        ms.relayed += x->relayed;
-        ms.dropped_stranger += x->dropped_stranger;
-        ms.dropped_bad += x->dropped_bad;
-        ms.dropped_no_dest += x->dropped_no_dest;
-        ms.port_exhausted += x->port_exhausted;
+        add_counters(&ms, media_get_stats(all->w[i].media), sizeof(ms));
         open += media_open_sessions(all->w[i].media);
     }
     log_info("media: sessions %llu (open %zu, timed out %llu), relayed %llu, dropped: strangers "
-             "%llu, not RTP %llu, no destination %llu; port exhaustion %llu",
+             "%llu, not RTP %llu, no destination %llu; port exhaustion %llu; SRTP streams %llu, "
+             "failed SRTP checks %llu, plain offers refused %llu",
              (unsigned long long)ms.sessions_opened, open, (unsigned long long)ms.sessions_timed_out,
              (unsigned long long)ms.relayed, (unsigned long long)ms.dropped_stranger,
              (unsigned long long)ms.dropped_bad, (unsigned long long)ms.dropped_no_dest,
-             (unsigned long long)ms.port_exhausted);
+             (unsigned long long)ms.port_exhausted, (unsigned long long)ms.srtp_streams,
+             (unsigned long long)ms.srtp_failed, (unsigned long long)ms.srtp_refused);
 }
 
 int server_run(const struct config *cfg, int argc, char **argv)

@@ -137,3 +137,44 @@ Test(sdp_rewrite, ipv6_and_overflow)
     cr_assert_eq(sdp_rewrite(&s, (struct sip_str){offer, sizeof(offer) - 1}, &rw, out, 40), -1,
                  "too small a buffer is refused, not truncated");
 }
+
+Test(sdp_rewrite, srtp_translation_changes_profile_and_crypto_lines)
+{
+    static const char offer[] =
+        "v=0\r\no=- 1 1 IN IP4 203.0.113.9\r\ns=-\r\nc=IN IP4 203.0.113.9\r\nt=0 0\r\n"
+        "m=audio 4000 RTP/SAVP 0\r\n"
+        "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR\r\n"
+        "a=sendrecv\r\n"
+        "m=video 4002 RTP/AVPF 96\r\n"
+        "a=rtcp-fb:96 nack\r\n";
+    struct sdp s, r;
+    cr_assert_eq(sdp_parse(SIP_STR_LIT(offer), &s), 0);
+    /* towards the inside: plain, the peer's key removed */
+    struct sdp_rewrite rw = {.addr = "10.0.0.1", .port = {30000, 30002}};
+    rw.profile[0] = SDP_PROFILE_PLAIN;
+    rw.strip_crypto[0] = true;
+    char out[1024];
+    long n = sdp_rewrite(&s, SIP_STR_LIT(offer), &rw, out, sizeof(out) - 1);
+    cr_assert_gt(n, 0);
+    out[n] = '\0';
+    cr_assert_eq(sdp_parse(sip_str_make(out, (size_t)n), &r), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "m=audio 30000 RTP/AVP 0\r\n"), "%s", out);
+    cr_assert_null(strstr(out, "a=crypto"), "%s", out);
+    cr_assert_not_null(strstr(out, "m=video 30002 RTP/AVPF 96\r\n"), "untouched media: %s", out);
+    /* towards the outside: secure, sipring's own key added at the end of its media section */
+    struct sdp_rewrite sec = {.addr = "198.51.100.1", .port = {30004, 30006}};
+    sec.profile[1] = SDP_PROFILE_SECURE;
+    sec.crypto[1] = SIP_STR_LIT(
+        "a=crypto:3 AEAD_AES_128_GCM inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGw==\r\n");
+    n = sdp_rewrite(&s, SIP_STR_LIT(offer), &sec, out, sizeof(out) - 1);
+    cr_assert_gt(n, 0);
+    out[n] = '\0';
+    cr_assert_eq(sdp_parse(sip_str_make(out, (size_t)n), &r), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "m=video 30006 RTP/SAVPF 96\r\na=rtcp-fb:96 nack\r\n"
+                                   "a=crypto:3 AEAD_AES_128_GCM"), "%s", out);
+    cr_assert_eq(r.media[1].crypto_count, 1);
+    cr_assert_eq(r.media[0].crypto_count, 1, "the other stream keeps its line");
+    cr_assert(sip_str_eq(r.media[1].proto, SIP_STR_LIT("RTP/SAVPF")));
+    /* the added line must fit too */
+    cr_assert_eq(sdp_rewrite(&s, SIP_STR_LIT(offer), &sec, out, (size_t)n - 1), -1);
+}
