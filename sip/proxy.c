@@ -558,20 +558,28 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
     return 0;
 }
 
-/* forward_or_fail: forward_branch, answering the request when that fails: 503 with
- * Retry-After when the media relay is full, 488 when media policy refuses the offer, 500
- * otherwise. */
-static void forward_or_fail(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
-                            const struct target *tg, bool pop_route)
+/* fail_reply: answers a request no branch could be forwarded for, by forward_branch's code:
+ * 503 with Retry-After when the media relay is full, 488 when media policy refuses the offer,
+ * 500 otherwise. */
+static void fail_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m, int rc)
 {
-    int rc = forward_branch(p, t, m, tg, pop_route);
     if (rc == -2) {
         proxy_reply(p, t, m, 503, "Service Unavailable (media relay full)",
                     SIP_STR_LIT("Retry-After: 10\r\n"));
     } else if (rc == -3) {
         proxy_reply(p, t, m, 488, "Not Acceptable Here (SRTP required)", SIP_STR_NULL);
-    } else if (rc != 0) {
+    } else {
         proxy_reply(p, t, m, 500, "Server Internal Error", SIP_STR_NULL);
+    }
+}
+
+/* forward_or_fail: forward_branch, answering the request with fail_reply when that fails. */
+static void forward_or_fail(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
+                            const struct target *tg, bool pop_route)
+{
+    int rc = forward_branch(p, t, m, tg, pop_route);
+    if (rc != 0) {
+        fail_reply(p, t, m, rc);
     }
 }
 
@@ -854,11 +862,8 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
             }
             last = forward_branch(p, t, m, &tg, pop);
         }
-        if (t->nbranch == 0 && last == -2) {
-            proxy_reply(p, t, m, 503, "Service Unavailable (media relay full)",
-                        SIP_STR_LIT("Retry-After: 10\r\n"));
-        } else if (t->nbranch == 0) {
-            proxy_reply(p, t, m, 500, "Server Internal Error", SIP_STR_NULL);
+        if (t->nbranch == 0) {
+            fail_reply(p, t, m, last);
         }
         return;
     }

@@ -88,10 +88,10 @@ static bool starts(struct sip_str v, const char *lit, struct sip_str *rest)
 /* a=crypto:<tag> <crypto-suite> <key-params> [<session-params>] (RFC 4568 §9.1) */
 static int parse_crypto(struct sip_str v, struct sdp_media *m)
 {
-    if (m->crypto_count >= SDP_MAX_CRYPTO) {
-        return -1;
-    }
-    struct sdp_crypto *c = &m->crypto[m->crypto_count];
+    struct sdp_crypto spare;
+    /* Lines past the cap are checked but not kept rather than failing the whole SDP: the cap
+     * holds every suite registered for SDES (rtpengine offers all twelve). */
+    struct sdp_crypto *c = m->crypto_count < SDP_MAX_CRYPTO ? &m->crypto[m->crypto_count] : &spare;
     c->line = v;
     if (sip_str_to_u32(field(&v), 999999999, &c->tag) != 0) {
         return -1;
@@ -102,7 +102,9 @@ static int parse_crypto(struct sip_str v, struct sdp_media *m)
     if (c->suite.len == 0 || c->key_params.len == 0) {
         return -1;
     }
-    m->crypto_count++;
+    if (c != &spare) {
+        m->crypto_count++;
+    }
     return 0;
 }
 

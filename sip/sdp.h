@@ -10,7 +10,7 @@
 #include "str.h"
 
 #define SDP_MAX_MEDIA 8
-#define SDP_MAX_CRYPTO 4
+#define SDP_MAX_CRYPTO 12
 #define SDP_MAX_CANDIDATES 16
 
 enum sdp_dir {
@@ -73,7 +73,8 @@ struct sdp {
 
 /* sdp_parse: parses body into *s. Returns 0, or -1 if it is not SDP (no leading v=0), a line
  * is malformed, a field the proxy needs is out of range, or there are more than SDP_MAX_MEDIA
- * m= lines (or more crypto/candidate lines than the caps). */
+ * m= lines (or more candidate lines than the cap; a=crypto lines past SDP_MAX_CRYPTO are
+ * checked and skipped). */
 int sdp_parse(struct sip_str body, struct sdp *s);
 
 /* sdp_media_conn: the connection data that applies to media i (media level, else session). */

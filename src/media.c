@@ -111,27 +111,41 @@ static void arm(struct media *m, uint16_t port)
     io_uring_sqe_set_data64(sqe, sock_ud(port, k->gen));
 }
 
-static int open_sock(uint16_t port, int family)
+/* open_sock: a relay socket on port, bound to the address sipring advertises for that side so
+ * that what it sends leaves from the address the peer's SDP names (a strict peer, such as
+ * another sipring, drops media from any other). An address that is not local (the public one
+ * of a 1:1 NAT) falls back to the wildcard. */
+static int open_sock(uint16_t port, const char *addr)
 {
-    int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+    int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         return -1;
     }
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
     socklen_t len;
-    if (family == 6) {
+    void *ip;
+    if (family == AF_INET6) {
         struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
         a->sin6_family = AF_INET6;
         a->sin6_port = htons(port);
+        ip = &a->sin6_addr;
         len = sizeof(*a);
     } else {
         struct sockaddr_in *a = (struct sockaddr_in *)&ss;
         a->sin_family = AF_INET;
         a->sin_port = htons(port);
+        ip = &a->sin_addr;
         len = sizeof(*a);
     }
-    if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+    bool is_literal = inet_pton(family, addr, ip) == 1;
+    int rc = is_literal ? bind(fd, (struct sockaddr *)&ss, len) : -1;
+    if (rc != 0 && (!is_literal || errno == EADDRNOTAVAIL)) {
+        memset(ip, 0, family == AF_INET6 ? 16 : 4);
+        rc = bind(fd, (struct sockaddr *)&ss, len);
+    }
+    if (rc != 0) {
         close(fd);
         return -1;
     }
@@ -155,15 +169,17 @@ static void close_sock(struct media *m, uint16_t port)
     k->gen++;
 }
 
-/* open_pair: a port pair for (session, stream, leg); returns its RTP port or 0. */
-static uint16_t open_pair(struct media *m, int32_t si, unsigned stream, unsigned leg, int family)
+/* open_pair: a port pair for (session, stream, leg) on the side whose address is addr;
+ * returns its RTP port or 0. */
+static uint16_t open_pair(struct media *m, int32_t si, unsigned stream, unsigned leg,
+                          const char *addr)
 {
     for (size_t tries = rtp_ports_available(&m->ports); tries > 0; tries--) {
         uint16_t port;
         if (rtp_ports_get(&m->ports, &port) != 0) {
             break;
         }
-        int a = open_sock(port, family), b = a >= 0 ? open_sock((uint16_t)(port + 1), family) : -1;
+        int a = open_sock(port, addr), b = a >= 0 ? open_sock((uint16_t)(port + 1), addr) : -1;
         if (a < 0 || b < 0) {
             /* in use by someone else (or not yet released): try the next pair */
             if (a >= 0) {
@@ -323,10 +339,10 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
             continue;
         }
         if (s->port[i][in] == 0) {
-            s->port[i][in] = open_pair(m, si, i, in, strchr(from_addr, ':') ? 6 : 4);
+            s->port[i][in] = open_pair(m, si, i, in, from_addr);
         }
         if (s->port[i][out] == 0) {
-            s->port[i][out] = open_pair(m, si, i, out, strchr(to_addr, ':') ? 6 : 4);
+            s->port[i][out] = open_pair(m, si, i, out, to_addr);
         }
         if (s->st[i] < 0) {
             if (m->stream_free >= 0) {
@@ -348,8 +364,11 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
         }
         struct rtp_addr a;
         sdp_addr(mm->sdp, i, &a);
-        /* Behind NAT: the SDP names an address other than the one the signaling came from. */
-        bool nat = rtp_addr_is_set(&a) && !rtp_addr_same_ip(&a, &signal);
+        /* Behind NAT: the SDP names a private address other than the one the signaling came
+         * from. A public one is a media server apart from the signaling (a provider's media
+         * gateway, an SBC): its SDP is the truth, and only it may latch. */
+        bool nat = rtp_addr_is_set(&a) && !rtp_addr_same_ip(&a, &signal) &&
+                   rtp_addr_is_private(&a);
         struct rtp_leg *leg = &m->streams[s->st[i]].st.leg[in];
         rtp_leg_announce(leg, &a, md->has_rtcp ? md->rtcp_port : 0, md->rtcp_mux, nat, &signal);
         rw->port[i] = s->port[i][out];

@@ -291,7 +291,11 @@ static int apply_srtp_outside(struct config *c, const char *v)
     return -1;
 }
 
-/* SUITE[,SUITE...]: each one of sip/sdes.h's, none twice */
+/* SUITE[,SUITE...]: each one of sip/sdes.h's, none twice. The default offers the suite every
+ * SDES peer has first, then the AEAD ones (RFC 7714), then the short tag. */
+#define SRTP_SUITES_DEFAULT \
+    "AES_CM_128_HMAC_SHA1_80,AEAD_AES_128_GCM,AEAD_AES_256_GCM,AES_CM_128_HMAC_SHA1_32"
+
 static int apply_srtp_suites(struct config *c, const char *v)
 {
     uint8_t n = 0;
@@ -510,8 +514,7 @@ static const struct opt_def opts[] = {
     {"srtp-outside", 0, "MODE", "off", "off, optional or required",
      "SRTP (SDES keys) on the outside leg of calls between the sides, plain RTP inside.",
      apply_srtp_outside, 0},
-    {"srtp-suites", 0, "LIST",
-     "AES_CM_128_HMAC_SHA1_80,AEAD_AES_128_GCM,AEAD_AES_256_GCM,AES_CM_128_HMAC_SHA1_32",
+    {"srtp-suites", 0, "LIST", SRTP_SUITES_DEFAULT,
      "a comma-separated list of those four suites",
      "SRTP suites offered, in this order, and accepted from the outside.", apply_srtp_suites, 0},
     {"max-connections", 0, "COUNT", "4096", "an integer from 1 to 65535",
@@ -697,6 +700,7 @@ static void set_defaults(struct config *c)
     c->rate_limit = 500;
     c->ban_time_s = 60;
     c->max_auth_failures = 10;
+    apply_srtp_suites(c, SRTP_SUITES_DEFAULT);
 }
 
 enum options_result options_load(struct config *c, int argc, char **argv)

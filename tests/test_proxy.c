@@ -618,36 +618,44 @@ Test(proxy, dns_failure_answers_503, .init = setup, .fini = teardown)
 
 /* --- limits (issue 6) --- */
 
-static int full_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite *rw)
+/* A media relay that refuses every SDP with the code self points to. */
+static int refusing_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite *rw)
 {
-    (void)self;
     (void)mm;
     (void)rw;
-    return SIP_MEDIA_FULL;
+    return *(const int *)self;
 }
-static void full_end(void *self, struct sip_str call_id)
+static void refusing_end(void *self, struct sip_str call_id)
 {
     (void)self;
     (void)call_id;
 }
-static const struct sip_media_ops full_ops = {full_sdp, full_end};
+static const struct sip_media_ops refusing_ops = {refusing_sdp, refusing_end};
 
-Test(proxy, a_new_call_is_refused_with_503_when_the_relay_is_full, .init = setup, .fini = teardown)
+Test(proxy, a_call_the_relay_refuses_gets_503_when_full_and_488_by_policy, .init = setup,
+     .fini = teardown)
 {
-    struct sip_media full = {&full_ops, NULL};
-    sip_proxy_set_media(p, &full);
+    static const struct {
+        int code, status;
+        const char *header;
+    } cases[] = {{SIP_MEDIA_FULL, 503, "Retry-After: 10\r\n"}, {SIP_MEDIA_REFUSED, 488, ""}};
     static const char sdp[] = "v=0\r\no=- 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\n"
                               "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
-    char req[2048];
-    snprintf(req, sizeof(req),
-             "INVITE sip:b@198.51.100.7 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKmf\r\n"
-             "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@198.51.100.7>\r\nCall-ID: full@ua\r\n"
-             "CSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\n"
-             "Content-Length: %zu\r\n\r\n%s",
-             sizeof(sdp) - 1, sdp);
-    feed(ua(), req, 1000);
-    cr_assert_eq(nout, 2, "100 Trying and the refusal; nothing forwarded");
-    cr_expect_eq(status_of(&out[1]), 503);
-    out[1].data[out[1].len] = '\0';
-    cr_expect(strstr(out[1].data, "Retry-After: 10\r\n") != NULL, "%s", out[1].data);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sip_media media = {&refusing_ops, (void *)&cases[i].code};
+        sip_proxy_set_media(p, &media);
+        char req[2048];
+        snprintf(req, sizeof(req),
+                 "INVITE sip:b@198.51.100.7 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKmf%zu\r\n"
+                 "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@198.51.100.7>\r\nCall-ID: full%zu@ua\r\n"
+                 "CSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\n"
+                 "Content-Length: %zu\r\n\r\n%s",
+                 i, i, sizeof(sdp) - 1, sdp);
+        nout = 0;
+        feed(ua(), req, 1000 + i);
+        cr_assert_eq(nout, 2, "100 Trying and the refusal; nothing forwarded (case %zu)", i);
+        cr_expect_eq(status_of(&out[1]), cases[i].status);
+        out[1].data[out[1].len] = '\0';
+        cr_expect(strstr(out[1].data, cases[i].header) != NULL, "%s", out[1].data);
+    }
 }

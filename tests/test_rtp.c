@@ -183,3 +183,20 @@ Test(rtp_stream, rtcp_mux_sends_rtcp_to_the_rtp_port)
     cr_assert_eq(to.port, 20000);
     cr_assert_eq(c, RTP_COMP_RTP, "sent from the muxed side's RTP port");
 }
+
+Test(rtp_addr, private_ranges_are_the_nat_ones)
+{
+    struct rtp_addr priv[] = {v4(10, 1, 2, 3, 0), v4(172, 16, 0, 1, 0), v4(172, 31, 255, 1, 0),
+                              v4(192, 168, 1, 10, 0), v4(100, 64, 0, 1, 0), v4(169, 254, 1, 1, 0)};
+    struct rtp_addr pub[] = {v4(172, 32, 0, 1, 0), v4(203, 0, 113, 5, 0), v4(100, 128, 0, 1, 0),
+                             v4(127, 0, 0, 7, 0), v4(192, 169, 1, 1, 0)};
+    for (size_t i = 0; i < sizeof(priv) / sizeof(priv[0]); i++) {
+        cr_assert(rtp_addr_is_private(&priv[i]), "%zu", i);
+    }
+    for (size_t i = 0; i < sizeof(pub) / sizeof(pub[0]); i++) {
+        cr_assert_not(rtp_addr_is_private(&pub[i]), "%zu", i);
+    }
+    struct rtp_addr ula = {.family = 6, .ip = {0xfd, 0x12}}, doc = {.family = 6, .ip = {0x20, 0x01, 0x0d, 0xb8}};
+    cr_assert(rtp_addr_is_private(&ula));
+    cr_assert_not(rtp_addr_is_private(&doc));
+}
