@@ -4,7 +4,8 @@
  * (the legitimate source of that stream gone mad), to see whether the other streams survive.
  *
  * usage: rtpblast SRC_PORT SINK_PORT SECONDS PORTS_FILE [BLAST_PORT]
- * prints: sent N received N blast N blast_received N seconds S (received: the K streams only) */
+ * prints: sent N received N blast N blast_received N longer N seconds S (received: the K streams
+ * only; longer: packets that arrived longer than sent, i.e. with an SRTP tag) */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -19,7 +20,7 @@
 #define PKT 172
 
 static volatile int running = 1;
-static unsigned long long received, blasted, blast_received;
+static unsigned long long received, blasted, blast_received, longer;
 static int sink_fd;
 static int blast_port;
 
@@ -60,6 +61,8 @@ static void *sink(void *arg)
     while (running) {
         int n = recvmmsg(sink_fd, m, 64, 0, NULL);
         for (int i = 0; i < n; i++) {
+            /* SRTP adds its tag: longer packets than the 172 bytes sent were encrypted */
+            longer += m[i].msg_len > 172;
             /* the blaster marks its packets with SSRC 0xbeef0000 */
             if (m[i].msg_len >= 12 && (unsigned char)buf[i][8] == 0xbe && (unsigned char)buf[i][9] == 0xef) {
                 blast_received++;
@@ -151,7 +154,7 @@ int main(int argc, char **argv)
     if (blast_port) {
         pthread_join(bt, NULL);
     }
-    printf("sent %llu received %llu blast %llu blast_received %llu seconds %.2f\n", sent, received,
-           blasted, blast_received, t1 - t0);
+    printf("sent %llu received %llu blast %llu blast_received %llu longer %llu seconds %.2f\n", sent,
+           received, blasted, blast_received, longer, t1 - t0);
     return 0;
 }

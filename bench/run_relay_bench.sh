@@ -9,10 +9,17 @@
 # second batch of K opens once those transactions are over, reusing their memory: what a
 # running call costs. Kernel socket buffers are not in RSS for any of them.
 # Then the same with one stream's source blasting its relay port as fast as it can.
-# usage: bench/run_relay_bench.sh [K streams] [SECONDS]   (on demand, not in CI)
+# With a third argument `srtp`, the callee's leg is SDES-SRTP (AES_CM_128_HMAC_SHA1_80) and the
+# caller's plain RTP, so both relays encrypt every packet they relay (sipring with --inside
+# 127.0.0.1/32 --srtp-outside required, the callee signalling from 127.0.0.3; rtpengine with
+# transport-protocol RTP/SAVP towards the callee); the bare loop does not encrypt and stays as
+# the floor. Memory is not measured then.
+# usage: bench/run_relay_bench.sh [K streams] [SECONDS] [srtp]   (on demand, not in CI)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-K=${1:-1000} SECS=${2:-10}
+K=${1:-1000} SECS=${2:-10} SRTP=${3:-}
+srtp_opts=()
+[ "$SRTP" = srtp ] && srtp_opts=(--inside 127.0.0.1/32 --srtp-outside required)
 cd "$top"
 command -v rtpengine > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q rtpengine-daemon >&2
 [ -f build/build.ninja ] || meson setup build >&2
@@ -42,13 +49,13 @@ start_bare() {
 }
 start_sipring() {
     build/src/sipring --listen udp:127.0.0.1:25070 --threads 1 --log-level warn \
-        --rtp-ports 30000-39999 --media-timeout 600 > "$tmp/sipring.log" 2>&1 &
+        --rtp-ports 30000-39999 --media-timeout 600 "${srtp_opts[@]}" > "$tmp/sipring.log" 2>&1 &
     sr=$!
     sleep 1
     sr_rss0=$(rss_kb $sr)
-    python3 bench/relay_setup.py sipring 25070 "$K" $SRC $SINK > "$tmp/sipring.ports" || exit 1
+    python3 bench/relay_setup.py sipring 25070 "$K" $SRC $SINK b0 $SRTP > "$tmp/sipring.ports" || exit 1
     sr_rss_a=$(rss_kb $sr) sr_rss_b=0 sr_rss_m=0
-    if [ -z "$1" ]; then
+    if [ -z "$1" ] && [ -z "$SRTP" ]; then
         sleep 34
         sr_rss_m=$(rss_kb $sr)
         python3 bench/relay_setup.py sipring 25070 "$K" $SRC $SINK b1 > /dev/null || exit 1
@@ -62,15 +69,15 @@ start_rtpengine() {
     re=$!
     sleep 1
     re_rss0=$(rss_kb $re)
-    python3 bench/relay_setup.py rtpengine 22299 "$K" $SRC $SINK > "$tmp/rtpengine.ports" || exit 1
+    python3 bench/relay_setup.py rtpengine 22299 "$K" $SRC $SINK b0 $SRTP > "$tmp/rtpengine.ports" || exit 1
     re_rss_a=$(rss_kb $re) re_rss_b=0 re_rss_m=$re_rss_a
-    if [ -z "$1" ]; then
+    if [ -z "$1" ] && [ -z "$SRTP" ]; then
         python3 bench/relay_setup.py rtpengine 22299 "$K" $SRC $SINK b1 > /dev/null || exit 1
         re_rss_b=$(rss_kb $re)
     fi
 }
 
-echo "K=$K streams x 50 packets/s x 172 bytes, ${SECS}s per run, all on this machine" >&2
+echo "K=$K streams x 50 packets/s x 172 bytes, ${SECS}s per run, all on this machine${SRTP:+, SRTP towards the callee}" >&2
 for blast in "" blast; do
     start_bare; run bare $bare "$tmp/bare.ports" 0 0 0 0 $blast; kill $bare
     start_sipring "$blast"; run sipring $sr "$tmp/sipring.ports" $sr_rss0 $sr_rss_a $sr_rss_m $sr_rss_b $blast
@@ -80,7 +87,7 @@ for blast in "" blast; do
     wait 2>/dev/null
     sleep 1
 done
-awk -v hz="$tck" -v k="$K" '
+awk -v hz="$tck" -v k="$K" -v srtp="${SRTP:+1}" '
 function row(name, blast) {
     sent = v[name, blast, "sent"]; rec = v[name, blast, "received"]; t = v[name, blast, "cpu_ticks"] / hz
     relayed = rec + v[name, blast, "blast_received"]
@@ -88,16 +95,18 @@ function row(name, blast) {
     open_b = (v[name, blast, "rss1"] - v[name, blast, "rss0"]) * 1024 / k
     kept_b = (v[name, blast, "rss2"] - v[name, blast, "rssm"]) * 1024 / k
     nomem = blast || name == "bare"
-    printf "%-10s %-6s %9d %9d %7.1f%% %9d %7.2f %7.1f %9s %9s\n", name, blast ? "blast" : "-", sent, rec,
+    nomem = nomem || srtp
+    printf "%-10s %-6s %9d %9d %7.1f%% %9d %7.2f %7.1f %9s %9s %7.1f%%\n", name, blast ? "blast" : "-", sent, rec,
         sent ? 100 * rec / sent : 0, v[name, blast, "blast_received"], t, us,
-        nomem ? "-" : sprintf("%.0f", open_b), nomem ? "-" : sprintf("%.0f", kept_b)
+        nomem ? "-" : sprintf("%.0f", open_b), nomem ? "-" : sprintf("%.0f", kept_b),
+        relayed ? 100 * v[name, blast, "longer"] / relayed : 0
     if (!blast) cost[name] = us
 }
 { name = $1; blast = ($0 ~ / blast [1-9]/) ? 1 : 0
   for (i = 2; i < NF; i += 2) v[name, blast, $i] = $(i + 1) }
 END {
-    printf "\n%-10s %-6s %9s %9s %8s %9s %7s %7s %9s %9s\n", "relay", "mode", "sent", "delivered", "ratio",
-        "blast out", "CPU s", "us/pkt", "B/s open", "B/s kept"
+    printf "\n%-10s %-6s %9s %9s %8s %9s %7s %7s %9s %9s %8s\n", "relay", "mode", "sent", "delivered", "ratio",
+        "blast out", "CPU s", "us/pkt", "B/s open", "B/s kept", "SRTP"
     row("bare", 0); row("sipring", 0); row("rtpengine", 0)
     row("bare", 1); row("sipring", 1); row("rtpengine", 1)
     if (cost["sipring"] > 0) printf "\nCPU per packet: rtpengine/sipring %.2fx, sipring/bare %.2fx\n",

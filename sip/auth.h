@@ -40,4 +40,21 @@ struct sip_auth {
     void *self;
 };
 
+/* The client side: sipring's own credentials for its upstream (trunk mode), answering the
+ * challenges the upstream sends for requests sipring forwards or originates there. */
+struct sip_credentials_ops {
+    /* answer: the value of an Authorization (or Proxy-Authorization) header answering the
+     * challenge ch (a parsed WWW-Authenticate or Proxy-Authenticate value) for a request with
+     * method and Request-URI uri: "Digest username=...". Returns its length, or -1 when the
+     * algorithm (MD5 and SHA-256 only) or qop (auth, or none) is not supported or cap is too
+     * small. */
+    long (*answer)(void *self, const struct sip_digest *ch, struct sip_str method,
+                   struct sip_str uri, char *out, size_t cap);
+};
+
+struct sip_credentials {
+    const struct sip_credentials_ops *ops;
+    void *self;
+};
+
 #endif

@@ -524,6 +524,10 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
     } else {
         sip_build_append(&bd, SIP_STR_LIT("Max-Forwards: 70\r\n"));
     }
+    proxy_trunk_cseq_out(p, m, &bd);
+    if (tg->is_upstream) {
+        proxy_trunk_note_upstream(p, &tg->hop);
+    }
     int media_rc = proxy_media_rewrite(p, m, &bd, &t->from, &tg->hop);
     if (media_rc == SIP_MEDIA_FULL && t->is_initial_invite) {
         return -2; /* forward_or_fail answers 503 */
@@ -533,6 +537,7 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
     }
     if (m->method_id == SIP_METHOD_BYE) {
         proxy_media_end(p, m->call_id);
+        proxy_trunk_dialog_end(p, m);
     }
     long n = sip_build_finish(&bd);
     if (n < 0 || (size_t)n > sizeof(p->out) ||
@@ -608,6 +613,7 @@ static void forward_stateless(struct sip_proxy *p, const struct sip_msg *m, cons
     if (mf != NULL) {
         sip_build_replace(&bd, mf, sip_build_fmt(&bd, "Max-Forwards: %d\r\n", m->max_forwards - 1));
     }
+    proxy_trunk_cseq_out(p, m, &bd);
     if (p->in_from != NULL) {
         proxy_media_rewrite(p, m, &bd, p->in_from, &tg->hop); /* an answer in a 2xx's ACK */
         proxy_nat_masquerade(p, m, &bd, p->in_from, &tg->hop);
@@ -675,8 +681,18 @@ static void on_ack(struct sip_proxy *p, const struct sip_peer *from, const struc
         snprintf(p->masq_uri, sizeof(p->masq_uri), "%s", b.contact);
         tg.ruri = sip_str_make(p->masq_uri, strlen(p->masq_uri));
         tg.hop = b.received;
-    } else if (proxy_resolve(p, next, &tg.hop, tg.name) != 0) {
-        return;
+    } else {
+        /* the same next hop as the INVITE had: --upstream for a domain not served here */
+        struct sip_uri up;
+        const struct sip_uri *hop_uri = next;
+        if (next == &m->ruri && p->cfg.upstream[0] != '\0' &&
+            !proxy_domain_served(p, &m->ruri) && !proxy_uri_is_self(p, &m->ruri) &&
+            sip_uri_parse(sip_str_make(p->cfg.upstream, strlen(p->cfg.upstream)), &up) == 0) {
+            hop_uri = &up;
+        }
+        if (proxy_resolve(p, hop_uri, &tg.hop, tg.name) != 0) {
+            return;
+        }
     }
     forward_stateless(p, m, &tg, pop);
 }
@@ -883,6 +899,7 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
     if (!has_route && p->cfg.upstream[0] != '\0' &&
         sip_uri_parse(sip_str_make(p->cfg.upstream, strlen(p->cfg.upstream)), &up) == 0) {
         hop_uri = &up;
+        tg.is_upstream = true;
     }
     p->resolve_skip = t->dns_skip;
     int rc = proxy_resolve(p, hop_uri, &tg.hop, tg.name);
@@ -1028,6 +1045,7 @@ static void on_request(struct sip_proxy *p, const struct sip_peer *from, const s
     }
     t->from = *from;
     t->is_invite = m->method_id == SIP_METHOD_INVITE;
+    t->cseq = m->cseq;
     t->is_initial_invite = t->is_invite && !m->addr[m->to].has_tag;
     t->req = proxy_dup(buf, len);
     t->req_len = t->req ? len : 0;
@@ -1112,6 +1130,7 @@ void sip_proxy_on_timer(struct sip_proxy *p, uint64_t now)
         p->next_expire_sweep = now + 1000;
     }
     proxy_nat_keepalive(p, now);
+    proxy_trunk_tick(p, now);
 }
 
 uint64_t sip_proxy_next_timer(const struct sip_proxy *p)
@@ -1218,5 +1237,6 @@ void sip_proxy_free(struct sip_proxy *p)
     }
     free(p->pool);
     sip_wheel_free(&p->wheel);
+    proxy_trunk_free(p);
     free(p);
 }

@@ -13,6 +13,7 @@
 #include "location.h"
 #include "peer.h"
 #include "txn.h"
+#include "auth.h"
 
 #define SIP_PROXY_MAX_DOMAINS 16
 #define SIP_PROXY_MAX_INSIDE 16
@@ -69,6 +70,7 @@ struct sip_proxy_stats {
     uint64_t stateless;
     uint64_t scanners; /* requests dropped for a scanner's User-Agent */
     uint64_t auth_failed; /* credentials that did not verify */
+    uint64_t trunk_auth;  /* requests re-sent with our credentials to the upstream */
 };
 
 struct sip_proxy;
@@ -121,6 +123,20 @@ void sip_proxy_set_auth(struct sip_proxy *p, struct sip_auth *a);
 
 /* sip_proxy_drain: from now on new requests get 503; running transactions finish. */
 void sip_proxy_drain(struct sip_proxy *p);
+
+/* Trunk mode (sip/proxy_trunk.c): sipring as a client of cfg.upstream. */
+struct sip_proxy_trunk_cfg {
+    char user[64];      /* --upstream-user */
+    char domain[128];   /* the AOR's domain; "" = the upstream URI's host */
+    char call_id[64];   /* of the registrations: chosen so the registering worker owns it */
+    uint32_t expires_s; /* asked for; the registrar's answer wins */
+    bool do_register;   /* this proxy registers (one worker does, for all) */
+};
+
+/* sip_proxy_set_trunk: answer the upstream's challenges with cred (kept, not copied); with
+ * cfg->do_register, also register cfg->user there and keep the registration fresh. */
+void sip_proxy_set_trunk(struct sip_proxy *p, const struct sip_proxy_trunk_cfg *cfg,
+                         struct sip_credentials *cred);
 
 /* sip_proxy_active: transactions still allocated (including those only absorbing
  * retransmissions after their final response). */

@@ -31,6 +31,8 @@ struct branch {
     uint64_t timer_c_at;   /* INVITE branches: RFC 3261 §16.6 step 11 timer C, 0 if off */
     bool provisional_seen;
     bool cancel_wanted;
+    bool auth_tried; /* trunk mode: this branch already carries our credentials */
+    bool superseded; /* trunk mode: challenged and re-sent as another branch */
 };
 
 /* A proxy transaction: the server transaction of a received request and its branches. */
@@ -55,6 +57,7 @@ struct ptxn {
     bool authed;       /* credentials verified (auth_ok) */
     bool dns_more;     /* the next hop's domain has more servers after dns_skip */
     uint8_t dns_skip;  /* servers of the next hop's domain already tried */
+    uint32_t cseq;     /* the request's CSeq number: responses go back with it (trunk mode) */
     struct branch br[MAX_BRANCHES];
 };
 
@@ -85,6 +88,7 @@ struct sip_proxy {
     const char *send_name; /* the next send's TLS name (see the sink), or NULL */
     struct sip_resolver *resolver;
     struct sip_auth *auth; /* NULL: nobody is challenged */
+    struct proxy_trunk *trunk; /* NULL: not a trunk client (proxy_trunk.c) */
     uint32_t dns_parked;    /* transactions with dns_wait */
     uint8_t resolve_skip;   /* in: servers to pass over (proxy_resolve) */
     bool resolve_more;      /* out: more servers after the one returned */
@@ -108,6 +112,7 @@ struct target {
     struct sip_str path;        /* Route lines to add (Path of a binding), comma-joined values */
     const struct sip_hdr *drop; /* a Route element to remove besides our own top one */
     char name[64];              /* the hop's host as written, for a TLS server check */
+    bool is_upstream;           /* the hop is --upstream's */
 };
 
 /* proxy.c */
@@ -164,6 +169,23 @@ void proxy_cancel_branches(struct sip_proxy *p, struct ptxn *t, int except);
 void proxy_cancel_branches_one(struct sip_proxy *p, struct ptxn *t, int which);
 void proxy_forward_response_up(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
                                bool through_txn);
+
+/* proxy_trunk.c */
+void proxy_trunk_free(struct sip_proxy *p);
+/* proxy_trunk_note_upstream: hop is an address of the upstream: challenges from it are ours. */
+void proxy_trunk_note_upstream(struct sip_proxy *p, const struct sip_peer *hop);
+void proxy_trunk_tick(struct sip_proxy *p, uint64_t now);
+/* proxy_trunk_on_response: true when m answers sipring's own REGISTER (consumed). */
+bool proxy_trunk_on_response(struct sip_proxy *p, const struct sip_msg *m);
+/* proxy_trunk_answer: a 401/407 on branch b from the upstream: re-sends b's request with
+ * credentials as a new branch of t; true when it did (resp is then not passed up). */
+bool proxy_trunk_answer(struct sip_proxy *p, struct ptxn *t, struct branch *b,
+                        const struct sip_msg *resp);
+/* proxy_trunk_cseq_out: raises the CSeq of a request of a dialog side whose earlier request was
+ * re-sent with credentials. */
+void proxy_trunk_cseq_out(struct sip_proxy *p, const struct sip_msg *m, struct sip_build *bd);
+/* proxy_trunk_dialog_end: forgets the CSeq shift of m's dialog side (a BYE went through). */
+void proxy_trunk_dialog_end(struct sip_proxy *p, const struct sip_msg *m);
 
 /* registrar.c */
 void proxy_register(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m);

@@ -115,6 +115,12 @@ void proxy_forward_response_up(struct sip_proxy *p, struct ptxn *t, const struct
     sip_build_init(&bd, m, p->iov, sizeof(p->iov) / sizeof(p->iov[0]), p->scratch,
                    sizeof(p->scratch));
     sip_build_pop_via(&bd);
+    if (m->cseq != t->cseq) {
+        /* trunk mode raised the request's CSeq: the UA gets back the number it sent */
+        sip_build_replace(&bd, sip_msg_first(m, SIP_HDR_CSEQ),
+                          sip_build_fmt(&bd, "CSeq: %u %.*s\r\n", t->cseq,
+                                        (int)m->cseq_method.len, m->cseq_method.p));
+    }
     if (p->in_from != NULL && m->buf == p->in.buf) {
         proxy_media_rewrite(p, m, &bd, p->in_from, &t->from);
         proxy_nat_masquerade(p, m, &bd, p->in_from, &t->from);
@@ -152,6 +158,9 @@ static void choose_best(struct sip_proxy *p, struct ptxn *t)
         unsigned s = t->br[i].final_status;
         if (s == 0) {
             return; /* still waiting */
+        }
+        if (t->br[i].superseded) {
+            continue; /* a challenge sipring answered itself */
         }
         if (best < 0) {
             best = i;
@@ -195,6 +204,9 @@ void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const s
     struct ptxn *t = NULL;
     const struct sip_via *v = &m->via[0];
     if (proxy_nat_keepalive_reply(p, m)) {
+        return;
+    }
+    if (proxy_trunk_on_response(p, m)) {
         return;
     }
     bool is_cancel = m->cseq_method_id == SIP_METHOD_CANCEL;
@@ -270,6 +282,8 @@ void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const s
             if (first && t->is_invite) {
                 proxy_cancel_branches(p, t, bi);
             }
+        } else if (b->final_status == 0 && proxy_trunk_answer(p, t, b, m)) {
+            /* re-sent with credentials as a new branch: this challenge stays here */
         } else if (b->final_status == 0) {
             b->final_status = (uint16_t)m->status;
             b->resp = proxy_dup(m->buf, m->len);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../tls/tls.h"
 #include "log.h"
@@ -301,6 +302,99 @@ void auth_checker_free(struct auth_checker *c)
 }
 
 struct sip_auth *auth_checker_iface(struct auth_checker *c)
+{
+    return &c->iface;
+}
+
+struct auth_client {
+    char user[64];
+    char password[128];
+    uint32_t count; /* for cnonces */
+    struct sip_credentials iface;
+};
+
+/* has_token: whether the comma-separated list has tok (qop="auth,auth-int"). */
+static bool has_token(struct sip_str list, const char *tok)
+{
+    size_t n = strlen(tok), i = 0;
+    while (i < list.len) {
+        while (i < list.len && (list.p[i] == ' ' || list.p[i] == ',')) {
+            i++;
+        }
+        size_t b = i;
+        while (i < list.len && list.p[i] != ',' && list.p[i] != ' ') {
+            i++;
+        }
+        if (i - b == n && strncasecmp(list.p + b, tok, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static long client_answer(void *self, const struct sip_digest *ch, struct sip_str method,
+                          struct sip_str uri, char *out, size_t cap)
+{
+    struct auth_client *c = self;
+    bool sha = sip_str_ieq_lit(ch->algorithm, "SHA-256");
+    if ((!sha && ch->algorithm.len > 0 && !sip_str_ieq_lit(ch->algorithm, "MD5")) ||
+        ch->nonce.len == 0 || (ch->qop.len > 0 && !has_token(ch->qop, "auth"))) {
+        return -1;
+    }
+    char ha1[65], ha2[65], resp[65], cnonce[17];
+    struct tls_bytes a1[3] = {{c->user, strlen(c->user)}, {ch->realm.p, ch->realm.len},
+                              {c->password, strlen(c->password)}};
+    tls_digest_hex(sha, a1, 3, ha1);
+    struct tls_bytes a2[2] = {{method.p, method.len}, {uri.p, uri.len}};
+    tls_digest_hex(sha, a2, 2, ha2);
+    bool qop = ch->qop.len > 0;
+    uint64_t rnd = 0;
+    tls_random(&rnd, sizeof(rnd));
+    snprintf(cnonce, sizeof(cnonce), "%08x%08x", (unsigned)(rnd >> 32) ^ c->count++, (unsigned)rnd);
+    if (qop) {
+        struct tls_bytes r[6] = {{ha1, strlen(ha1)},  {ch->nonce.p, ch->nonce.len},
+                                 {"00000001", 8},     {cnonce, 16},
+                                 {"auth", 4},         {ha2, strlen(ha2)}};
+        tls_digest_hex(sha, r, 6, resp);
+    } else {
+        struct tls_bytes r[3] = {{ha1, strlen(ha1)}, {ch->nonce.p, ch->nonce.len}, {ha2, strlen(ha2)}};
+        tls_digest_hex(sha, r, 3, resp);
+    }
+    int n = snprintf(out, cap,
+                     "Digest username=\"%s\", realm=\"%.*s\", nonce=\"%.*s\", uri=\"%.*s\", "
+                     "response=\"%s\", algorithm=%s%s%s%s%s%.*s%s",
+                     c->user, (int)ch->realm.len, ch->realm.p, (int)ch->nonce.len, ch->nonce.p,
+                     (int)uri.len, uri.p, resp, sha ? "SHA-256" : "MD5",
+                     qop ? ", cnonce=\"" : "", qop ? cnonce : "", qop ? "\", qop=auth, nc=00000001" : "",
+                     ch->opaque.len > 0 ? ", opaque=\"" : "", (int)ch->opaque.len, ch->opaque.p,
+                     ch->opaque.len > 0 ? "\"" : "");
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+static const struct sip_credentials_ops client_ops = {client_answer};
+
+struct auth_client *auth_client_new(const char *user, const char *password)
+{
+    struct auth_client *c = calloc(1, sizeof(*c));
+    if (c == NULL || strlen(user) >= sizeof(c->user) || strlen(password) >= sizeof(c->password)) {
+        free(c);
+        return NULL;
+    }
+    strcpy(c->user, user);
+    strcpy(c->password, password);
+    c->iface = (struct sip_credentials){&client_ops, c};
+    return c;
+}
+
+void auth_client_free(struct auth_client *c)
+{
+    if (c != NULL) {
+        explicit_bzero(c->password, sizeof(c->password));
+        free(c);
+    }
+}
+
+struct sip_credentials *auth_client_iface(struct auth_client *c)
 {
     return &c->iface;
 }

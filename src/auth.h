@@ -28,4 +28,13 @@ struct auth_checker *auth_checker_new(const struct auth_users *u, const uint8_t 
 void auth_checker_free(struct auth_checker *c);
 struct sip_auth *auth_checker_iface(struct auth_checker *c);
 
+/* The client side (trunk mode, --upstream-user/--upstream-password): answers challenges with
+ * sipring's own username and password. The password stays in this object only (never logged);
+ * one per worker, as the cnonce counter is not shared. */
+struct auth_client;
+
+struct auth_client *auth_client_new(const char *user, const char *password);
+void auth_client_free(struct auth_client *c);
+struct sip_credentials *auth_client_iface(struct auth_client *c);
+
 #endif

@@ -1,13 +1,14 @@
 /* src/media_srtp.c: see media_srtp.h. */
 #include "media_srtp.h"
 
-#include <openssl/mem.h>
-#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../rtp/srtp_ctx.h"
+#include "../tls/tls.h"
 #include "log.h"
+
+
 
 /* What the last offer on the stream was, and so what its answer must do. */
 enum offer_kind {
@@ -71,8 +72,8 @@ static void drop_contexts(struct media_srtp *s)
     rtp_srtp_free(s->tx);
     rtp_srtp_free(s->rx);
     s->tx = s->rx = NULL;
-    OPENSSL_cleanse(&s->tx_key, sizeof(s->tx_key));
-    OPENSSL_cleanse(&s->rx_key, sizeof(s->rx_key));
+    explicit_bzero(&s->tx_key, sizeof(s->tx_key));
+    explicit_bzero(&s->rx_key, sizeof(s->rx_key));
 }
 
 static bool same_key(const struct sdes_key *a, const struct sdes_key *b)
@@ -111,7 +112,7 @@ static int new_key(struct sdes_key *k, enum sdes_suite suite, uint32_t tag)
     k->suite = suite;
     k->tag = tag;
     k->len = (uint8_t)sdes_key_len(suite);
-    return RAND_bytes(k->key, k->len) == 1 ? 0 : -1;
+    return tls_random(k->key, k->len);
 }
 
 /* put_lines: our keys as a=crypto lines into text for rw's line i. */
@@ -139,8 +140,8 @@ static int on_offer(struct media_srtp *s, const struct media_srtp_cfg *cfg,
     s->offerer = (int8_t)in->in;
     s->is_answered = false;
     s->n_ours = 0;
-    OPENSSL_cleanse(s->ours, sizeof(s->ours));
-    OPENSSL_cleanse(&s->theirs, sizeof(s->theirs));
+    explicit_bzero(s->ours, sizeof(s->ours));
+    explicit_bzero(&s->theirs, sizeof(s->theirs));
     if (in->in_outside) {
         if (sdes_key_choose(md, suite_mask(cfg), &s->theirs) == 0) {
             s->kind = OFFER_THEIRS;
@@ -190,7 +191,7 @@ static int on_answer(struct media_srtp *s, const struct media_srtp_sdp *in, unsi
             for (unsigned k = 0; k < s->n_ours; k++) {
                 if (s->ours[k].tag == theirs.tag && s->ours[k].suite == theirs.suite) {
                     int rc = install(s, in->in, &s->ours[k], &theirs);
-                    OPENSSL_cleanse(&theirs, sizeof(theirs));
+                    explicit_bzero(&theirs, sizeof(theirs));
                     return rc;
                 }
             }
@@ -278,7 +279,7 @@ void media_srtp_free(struct media_srtp *s)
 {
     if (s != NULL) {
         drop_contexts(s);
-        OPENSSL_cleanse(s, sizeof(*s));
+        explicit_bzero(s, sizeof(*s));
         free(s);
     }
 }

@@ -163,6 +163,57 @@ static int apply_upstream(struct config *c, const char *v)
     return 0;
 }
 
+static int apply_upstream_user(struct config *c, const char *v)
+{
+    if (v[0] == '\0' || strlen(v) >= sizeof(c->upstream_user) || strpbrk(v, " :;@<>\"\r\n")) {
+        return -1;
+    }
+    strcpy(c->upstream_user, v);
+    return 0;
+}
+
+static int apply_upstream_password(struct config *c, const char *v)
+{
+    if (strlen(v) >= sizeof(c->upstream_password) || strpbrk(v, "\r\n")) {
+        return -1;
+    }
+    strcpy(c->upstream_password, v);
+    return 0;
+}
+
+/* the first line of FILE (mode 0600 advised: it is the trunk's password) */
+static int apply_upstream_password_file(struct config *c, const char *v)
+{
+    FILE *f = fopen(v, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    char line[sizeof(c->upstream_password) + 2];
+    bool ok = fgets(line, sizeof(line), f) != NULL;
+    fclose(f);
+    if (!ok) {
+        return -1;
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    int rc = apply_upstream_password(c, line);
+    explicit_bzero(line, sizeof(line));
+    return rc;
+}
+
+static int apply_upstream_domain(struct config *c, const char *v)
+{
+    if (v[0] == '\0' || strlen(v) >= sizeof(c->upstream_domain) || strpbrk(v, " ;@<>\"")) {
+        return -1;
+    }
+    strcpy(c->upstream_domain, v);
+    return 0;
+}
+
+static int apply_upstream_expires(struct config *c, const char *v)
+{
+    return parse_u32(v, 0, 86400, &c->upstream_expires_s);
+}
+
 static int apply_advertise(struct config *c, const char *v)
 {
     if (strlen(v) == 0 || strlen(v) >= sizeof(c->advertise) || strpbrk(v, " ;<>@")) {
@@ -478,6 +529,18 @@ static const struct opt_def opts[] = {
      OPT_REPEAT},
     {"upstream", 'u', "URI", NULL, "a sip: or sips: URI, e.g. sip:203.0.113.5:5060",
      "Send requests for domains sipring does not serve to this next hop.", apply_upstream, 0},
+    {"upstream-user", 0, "USER", NULL, "a SIP user name",
+     "Trunk mode: register at --upstream as USER and answer its digest challenges.",
+     apply_upstream_user, 0},
+    {"upstream-password", 0, "PASSWORD", NULL, "text (visible in ps: prefer the file)",
+     "The trunk's password.", apply_upstream_password, 0},
+    {"upstream-password-file", 0, "FILE", NULL, "a readable file",
+     "Read the trunk's password from the first line of FILE.", apply_upstream_password_file, 0},
+    {"upstream-domain", 0, "DOMAIN", "the host of --upstream", "a domain",
+     "Domain of the trunk's address of record (sip:USER@DOMAIN).", apply_upstream_domain, 0},
+    {"upstream-expires", 0, "SECONDS", "600", "an integer from 0 (do not register) to 86400",
+     "Registration interval asked of the upstream; refreshed at 3/4 of what it grants.",
+     apply_upstream_expires, 0},
     {"advertise", 'a', "HOST[:PORT]", "the listen address, or the first interface address",
      "a host or IP with an optional port",
      "Address put in Via and Record-Route.", apply_advertise, 0},
@@ -700,6 +763,7 @@ static void set_defaults(struct config *c)
     c->rate_limit = 500;
     c->ban_time_s = 60;
     c->max_auth_failures = 10;
+    c->upstream_expires_s = 600;
     apply_srtp_suites(c, SRTP_SUITES_DEFAULT);
 }
 
@@ -771,6 +835,14 @@ enum options_result options_load(struct config *c, int argc, char **argv)
     }
     if (c->tls_ca[0] == '\0' && access("/etc/ssl/certs/ca-certificates.crt", R_OK) == 0) {
         snprintf(c->tls_ca, sizeof(c->tls_ca), "/etc/ssl/certs/ca-certificates.crt");
+    }
+    if (c->upstream_user[0] != '\0' && c->upstream[0] == '\0') {
+        fprintf(stderr, "sipring: --upstream-user needs --upstream\n");
+        bad = 1;
+    }
+    if (c->upstream_user[0] != '\0' && c->upstream_password[0] == '\0') {
+        fprintf(stderr, "sipring: --upstream-user needs --upstream-password or --upstream-password-file\n");
+        bad = 1;
     }
     if ((c->tls_cert[0] != '\0') != (c->tls_key[0] != '\0')) {
         fprintf(stderr, "sipring: --tls-cert and --tls-key go together\n");

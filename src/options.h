@@ -71,6 +71,10 @@ struct config {
     uint8_t srtp_outside; /* enum media_srtp_mode: off, optional, required */
     uint8_t srtp_suites[4]; /* enum sdes_suite, in the order offered */
     uint8_t srtp_suite_count;
+    char upstream_user[64];      /* trunk mode: sipring's user at the upstream, or "" */
+    char upstream_password[128]; /* never printed */
+    char upstream_domain[128];   /* the AOR's domain; "" = the upstream URI's host */
+    uint32_t upstream_expires_s; /* registration interval asked for; 0 = do not register */
 };
 
 /* Outcome of options_load(). */

@@ -190,7 +190,8 @@ static void report(const struct workers *all)
              (unsigned long long)t.replied, (unsigned long long)t.absorbed,
              (unsigned long long)t.txn_refused, pending, (unsigned long long)dropped,
              (unsigned long long)handed, all->count);
-    uint64_t denied = 0, rate_dropped = 0, bans = 0, scanners = 0, auth_failed = 0, auth_bans = 0;
+    uint64_t denied = 0, rate_dropped = 0, bans = 0, scanners = 0, auth_failed = 0, auth_bans = 0,
+             trunk_auth = 0;
     for (unsigned i = 0; i < all->count; i++) {
         if (all->w[i].guard != NULL) {
             const struct guard_stats *g = guard_stats(all->w[i].guard);
@@ -202,13 +203,16 @@ static void report(const struct workers *all)
         if (all->w[i].proxy != NULL) {
             scanners += sip_proxy_stats(all->w[i].proxy)->scanners;
             auth_failed += sip_proxy_stats(all->w[i].proxy)->auth_failed;
+            trunk_auth += sip_proxy_stats(all->w[i].proxy)->trunk_auth;
         }
     }
     log_info("guard: denied by ACL %llu, dropped over the rate limit %llu (%llu bans), "
-             "scanner requests dropped %llu, failed authentications %llu (%llu bans)",
+             "scanner requests dropped %llu, failed authentications %llu (%llu bans), trunk "
+             "challenges answered %llu",
              (unsigned long long)denied, (unsigned long long)rate_dropped,
              (unsigned long long)bans, (unsigned long long)scanners,
-             (unsigned long long)auth_failed, (unsigned long long)auth_bans);
+             (unsigned long long)auth_failed, (unsigned long long)auth_bans,
+             (unsigned long long)trunk_auth);
     struct conn_stats cst = {0};
     size_t copen = 0;
     for (unsigned i = 0; i < all->count; i++) {

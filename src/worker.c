@@ -596,6 +596,36 @@ static void on_cqe(struct worker *w, struct io_uring_cqe *cqe)
     }
 }
 
+/* trunk_setup: trunk mode on w's proxy: every worker answers the upstream's challenges with
+ * the credentials; worker 0 registers, under a Call-ID that hashes to itself so that the
+ * registrar's answers are handed to it (worker_on_message routes by Call-ID). */
+static int trunk_setup(struct worker *w, const struct config *cfg)
+{
+    w->trunk_cred = auth_client_new(cfg->upstream_user, cfg->upstream_password);
+    if (w->trunk_cred == NULL) {
+        log_error("worker %u: out of memory for the trunk credentials", w->id);
+        return -1;
+    }
+    struct sip_proxy_trunk_cfg tc;
+    memset(&tc, 0, sizeof(tc));
+    snprintf(tc.user, sizeof(tc.user), "%s", cfg->upstream_user);
+    snprintf(tc.domain, sizeof(tc.domain), "%s", cfg->upstream_domain);
+    tc.expires_s = cfg->upstream_expires_s;
+    tc.do_register = w->id == 0 && cfg->upstream_expires_s > 0;
+    uint64_t r = 0;
+    tls_random(&r, sizeof(r));
+    for (unsigned i = 0;; i++) {
+        char probe[128];
+        snprintf(tc.call_id, sizeof(tc.call_id), "trunk-%016llx-%u", (unsigned long long)r, i);
+        int n = snprintf(probe, sizeof(probe), "SIP/2.0 200 OK\r\nCall-ID: %s\r\n\r\n", tc.call_id);
+        if (w->all->count <= 1 || sip_callid_hash(probe, (size_t)n) % w->all->count == 0) {
+            break;
+        }
+    }
+    sip_proxy_set_trunk(w->proxy, &tc, auth_client_iface(w->trunk_cred));
+    return 0;
+}
+
 static int setup(struct worker *w)
 {
     const struct config *cfg = w->all->cfg;
@@ -682,6 +712,9 @@ static int setup(struct worker *w)
             return -1;
         }
         sip_proxy_set_auth(w->proxy, auth_checker_iface(w->auth));
+    }
+    if (cfg->upstream_user[0] != '\0' && trunk_setup(w, cfg) != 0) {
+        return -1;
     }
     if (cfg->media_relay) {
         /* the media address towards the inside: the advertised host, without port */
@@ -820,6 +853,7 @@ void worker_cleanup(struct worker *w)
     resolver_free(w->resolver);
     guard_free(w->guard);
     auth_checker_free(w->auth);
+    auth_client_free(w->trunk_cred);
     for (size_t i = 0; i < w->nfds; i++) {
         if (w->fds[i] >= 0) {
             close(w->fds[i]);

@@ -71,6 +71,7 @@ struct worker {
     struct resolver *resolver;
     struct guard *guard;
     struct auth_checker *auth;
+    struct auth_client *trunk_cred; /* trunk mode: our credentials for the upstream */
     struct sip_peer unreach[64]; /* stream peers found unreachable this turn */
     size_t unreach_n;
     int sigfd; /* worker 0 only; -1 elsewhere */

@@ -659,3 +659,152 @@ Test(proxy, a_call_the_relay_refuses_gets_503_when_full_and_488_by_policy, .init
         cr_expect(strstr(out[1].data, cases[i].header) != NULL, "%s", out[1].data);
     }
 }
+
+/* --- trunk mode (issue 6) --- */
+
+static long fake_answer(void *self, const struct sip_digest *ch, struct sip_str method,
+                        struct sip_str uri, char *out, size_t cap)
+{
+    (void)self;
+    int n = snprintf(out, cap, "Digest fake=\"%.*s %.*s %.*s\"", (int)method.len, method.p,
+                     (int)uri.len, uri.p, (int)ch->nonce.len, ch->nonce.p);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+static const struct sip_credentials_ops fake_cred_ops = {fake_answer};
+
+static void trunk_setup(void)
+{
+    setup();
+    sip_proxy_free(p);
+    struct sip_proxy_cfg cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.self[0] = peer("192.0.2.1", 5060);
+    cfg.self_count = 1;
+    snprintf(cfg.advertise, sizeof(cfg.advertise), "192.0.2.1:5060");
+    sip_cidr_parse("10.0.0.0/8", &cfg.inside[0]);
+    cfg.inside_count = 1;
+    snprintf(cfg.upstream, sizeof(cfg.upstream), "sip:203.0.113.50:5060");
+    cfg.timers = sip_timers_default;
+    cfg.max_transactions = 64;
+    cfg.timer_c_ms = 181000;
+    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL}, 42);
+    static struct sip_credentials cred = {&fake_cred_ops, NULL};
+    struct sip_proxy_trunk_cfg tc = {.user = "t1", .expires_s = 600};
+    sip_proxy_set_trunk(p, &tc, &cred);
+}
+
+/* a 407 as the upstream sends it, for the request out[idx] */
+static void challenge(size_t idx, const struct sip_peer *from, uint64_t now)
+{
+    cr_assert_gt(sip_msg_parse(&m, out[idx].data, out[idx].len, SIP_PARSE_STREAM, NULL), 0);
+    char resp[4096];
+    size_t n = (size_t)snprintf(resp, sizeof(resp), "SIP/2.0 407 Proxy Authentication Required\r\n");
+    for (const struct sip_hdr *h = sip_msg_first(&m, SIP_HDR_VIA); h; h = sip_msg_next(&m, h)) {
+        n += (size_t)snprintf(resp + n, sizeof(resp) - n, "Via: %.*s\r\n", (int)h->value.len,
+                              h->value.p);
+    }
+    n += (size_t)snprintf(resp + n, sizeof(resp) - n,
+                          "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@x>;tag=prov\r\n"
+                          "Call-ID: %.*s\r\nCSeq: %u INVITE\r\n"
+                          "Proxy-Authenticate: Digest realm=\"prov\", nonce=\"n%zu\", qop=\"auth\"\r\n"
+                          "Content-Length: 0\r\n\r\n",
+                          (int)m.call_id.len, m.call_id.p, m.cseq, idx);
+    sip_proxy_on_datagram(p, from, resp, n, now);
+}
+
+static const struct sent *last_to(const struct sip_peer *to, size_t from_idx, const char *start)
+{
+    const struct sent *found = NULL;
+    for (size_t i = from_idx; i < nout; i++) {
+        if (sip_peer_eq(&out[i].to, to) && strncmp(out[i].data, start, strlen(start)) == 0) {
+            found = &out[i];
+        }
+    }
+    return found;
+}
+
+Test(proxy, trunk_answers_the_upstreams_challenge_with_cseq_raised_and_hidden_from_the_ua,
+     .init = trunk_setup, .fini = teardown)
+{
+    struct sip_peer up = peer("203.0.113.50", 5060);
+    feed(ua(), invite("sip:b@elsewhere.test", "z9hG4bKtk1"), 1000);
+    cr_assert_eq(nout, 2);
+    cr_assert(sip_peer_eq(&out[1].to, &up), "to the upstream");
+    size_t mark = nout;
+    challenge(1, &up, 1100);
+    out[nout - 1].data[out[nout - 1].len] = '\0';
+    const struct sent *ack = last_to(&up, mark, "ACK ");
+    const struct sent *again = last_to(&up, mark, "INVITE ");
+    cr_assert_not_null(ack, "the 407 is ACKed hop by hop");
+    cr_expect_not_null(strstr(ack->data, "CSeq: 7 ACK\r\n"));
+    cr_assert_not_null(again, "the INVITE is sent again");
+    ((struct sent *)again)->data[again->len] = '\0';
+    cr_expect_not_null(strstr(again->data, "CSeq: 8 INVITE\r\n"), "%s", again->data);
+    cr_expect_not_null(strstr(again->data, "Proxy-Authorization: Digest fake=\"INVITE sip:b@elsewhere.test n1\"\r\n"),
+                       "%s", again->data);
+    for (size_t i = mark; i < nout; i++) {
+        cr_expect(!sip_peer_eq(&out[i].to, ua()), "the UA never sees the 407");
+    }
+    cr_expect_eq(sip_proxy_stats(p)->trunk_auth, 1);
+    /* the 200 goes to the UA with the CSeq it sent */
+    size_t idx = (size_t)(again - out);
+    mark = nout;
+    answer(idx, 200, "b1", 1200);
+    const struct sent *ok = last_to(ua(), mark, "SIP/2.0 200");
+    cr_assert_not_null(ok);
+    ((struct sent *)ok)->data[ok->len] = '\0';
+    cr_expect_not_null(strstr(ok->data, "CSeq: 7 INVITE\r\n"), "%s", ok->data);
+    /* the UA's ACK and BYE follow the shift */
+    mark = nout;
+    feed(ua(), "ACK sip:b@elsewhere.test SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKtka\r\n"
+               "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@x>;tag=b1\r\nCall-ID: c1@ua\r\n"
+               "CSeq: 7 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n", 1300);
+    const struct sent *ack2 = last_to(&up, mark, "ACK ");
+    cr_assert_not_null(ack2);
+    ((struct sent *)ack2)->data[ack2->len] = '\0';
+    cr_expect_not_null(strstr(ack2->data, "CSeq: 8 ACK\r\n"), "%s", ack2->data);
+    mark = nout;
+    feed(ua(), "BYE sip:b@elsewhere.test SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKtkb\r\n"
+               "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@x>;tag=b1\r\nCall-ID: c1@ua\r\n"
+               "CSeq: 8 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n", 1400);
+    const struct sent *bye = last_to(&up, mark, "BYE ");
+    cr_assert_not_null(bye);
+    ((struct sent *)bye)->data[bye->len] = '\0';
+    cr_expect_not_null(strstr(bye->data, "CSeq: 9 BYE\r\n"), "%s", bye->data);
+    mark = nout;
+    answer((size_t)(bye - out), 200, "b1", 1500);
+    const struct sent *bye_ok = last_to(ua(), mark, "SIP/2.0 200");
+    cr_assert_not_null(bye_ok);
+    ((struct sent *)bye_ok)->data[bye_ok->len] = '\0';
+    cr_expect_not_null(strstr(bye_ok->data, "CSeq: 8 BYE\r\n"), "%s", bye_ok->data);
+}
+
+Test(proxy, trunk_passes_up_a_second_challenge_and_one_from_elsewhere, .init = trunk_setup,
+     .fini = teardown)
+{
+    struct sip_peer up = peer("203.0.113.50", 5060);
+    feed(ua(), invite("sip:b@elsewhere.test", "z9hG4bKtk2"), 1000);
+    challenge(1, &up, 1100);
+    const struct sent *again = last_to(&up, 2, "INVITE ");
+    cr_assert_not_null(again);
+    size_t mark = nout;
+    challenge((size_t)(again - out), &up, 1200);
+    const struct sent *up407 = last_to(ua(), mark, "SIP/2.0 407");
+    cr_assert_not_null(up407, "wrong credentials: the UA gets the upstream's second 407");
+    ((struct sent *)up407)->data[up407->len] = '\0';
+    cr_expect_not_null(strstr(up407->data, "CSeq: 7 INVITE\r\n"), "%s", up407->data);
+    /* a request routed elsewhere (a Route to another host): its challenge is not ours */
+    nout = 0;
+    snprintf(reqbuf, sizeof(reqbuf),
+             "INVITE sip:b@elsewhere.test SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKtk3\r\n"
+             "Route: <sip:198.51.100.7;lr>\r\nFrom: <sip:a@example.com>;tag=fb\r\n"
+             "To: <sip:b@elsewhere.test>\r\nCall-ID: c2@ua\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"
+             "Content-Length: 0\r\n\r\n");
+    feed(ua(), reqbuf, 2000);
+    struct sip_peer other = peer("198.51.100.7", 5060);
+    cr_assert_eq(nout, 2);
+    cr_assert(sip_peer_eq(&out[1].to, &other));
+    challenge(1, &other, 2100);
+    cr_expect_not_null(last_to(ua(), 2, "SIP/2.0 407"), "passed to the UA: sipring's password is not offered to strangers");
+    cr_expect_null(last_to(&other, 2, "INVITE "));
+}

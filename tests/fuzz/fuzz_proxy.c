@@ -2,7 +2,9 @@
  * registrar, NAT repair, keepalives, SDP rewrite through a media interface) fed with arbitrary
  * datagrams from a few sources, inside, behind NAT and outside, on a fake clock. The input is
  * cut into datagrams at every "\n\n\n"; the first byte of each picks the source and how far the
- * clock moves before it. Every datagram the proxy sends must parse. */
+ * clock moves before it; odd-length datagrams go to a second proxy in trunk mode (an upstream,
+ * its registration and answers to its challenges with fake credentials). Every datagram a
+ * proxy sends must parse. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +16,7 @@
 #include "proxy.h"
 #include "resolve.h"
 
-static struct sip_proxy *p;
+static struct sip_proxy *p, *p_trunk;
 static struct sip_location *loc;
 static struct sip_msg out_msg;
 static char flat[70000];
@@ -48,7 +50,9 @@ static int media_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewr
     for (unsigned i = 0; i < SDP_MAX_MEDIA; i++) {
         rw->port[i] = (uint16_t)(30000 + 2 * i);
     }
-    return mm->call_id.len % 5 == 0 ? -1 : 0; /* sometimes "no ports" */
+    /* sometimes forwarded unchanged, a full relay, or an offer refused by SRTP policy */
+    size_t n = mm->call_id.len;
+    return n % 5 == 0 ? -1 : n % 7 == 0 ? SIP_MEDIA_REFUSED : n % 11 == 0 ? SIP_MEDIA_FULL : 0;
 }
 
 static void media_end(void *self, struct sip_str call_id)
@@ -102,6 +106,21 @@ static enum sip_auth_result fake_check(void *self, const struct sip_msg *m, bool
 static const struct sip_auth_ops auth_ops = {fake_check};
 static struct sip_auth auth = {&auth_ops, NULL};
 
+/* Trunk credentials: an answer for any challenge with a nonce. */
+static long fake_answer(void *self, const struct sip_digest *ch, struct sip_str method,
+                        struct sip_str uri, char *out, size_t cap)
+{
+    (void)self;
+    if (ch->nonce.len == 0) {
+        return -1;
+    }
+    int n = snprintf(out, cap, "Digest username=\"t\", nonce=\"%.*s\", uri=\"%.*s\", response=\"%zu\"",
+                     (int)ch->nonce.len, ch->nonce.p, (int)uri.len, uri.p, method.len);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+static const struct sip_credentials_ops cred_ops = {fake_answer};
+static struct sip_credentials cred = {&cred_ops, NULL};
+
 static void setup(void)
 {
     struct sip_proxy_cfg cfg;
@@ -128,6 +147,13 @@ static void setup(void)
     sip_proxy_set_media(p, &media);
     sip_proxy_set_resolver(p, &resolver);
     sip_proxy_set_auth(p, &auth);
+    strcpy(cfg.upstream, "sip:upstream.test");
+    p_trunk = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){sink_send, NULL, false, NULL, NULL}, 43);
+    sip_proxy_set_media(p_trunk, &media);
+    sip_proxy_set_resolver(p_trunk, &resolver);
+    struct sip_proxy_trunk_cfg tc = {.user = "trunk", .call_id = "trunk-1", .expires_s = 60,
+                                     .do_register = true};
+    sip_proxy_set_trunk(p_trunk, &tc, &cred);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -151,17 +177,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             from.conn = from.transport ? 0x01010000u + (sel & 7) : 0;
             now += (uint64_t)(sel >> 3 & 7) * 4000; /* up to 28 s: timers and keepalives fire */
             resolved = false;
-            sip_proxy_on_datagram(p, &from, d + 1, len - 1, now);
+            struct sip_proxy *px = (len & 1) ? p_trunk : p;
+            sip_proxy_on_datagram(px, &from, d + 1, len - 1, now);
             if (sel & 1) {
                 resolved = true; /* the names that were "later" arrive */
-                sip_proxy_on_resolved(p, now);
+                sip_proxy_on_resolved(px, now);
             }
             if ((sel & 0x30) == 0x30) {
                 struct sip_peer hop;
                 sip_peer_from_text(SIP_STR_LIT("198.51.100.20"), 5060, &hop);
-                sip_proxy_on_unreachable(p, &hop, now); /* a next hop found dead */
+                sip_proxy_on_unreachable(px, &hop, now); /* a next hop found dead */
             }
             sip_proxy_on_timer(p, now);
+            sip_proxy_on_timer(p_trunk, now);
         }
         d += len + (cut ? 3 : 0);
     }
