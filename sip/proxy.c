@@ -883,13 +883,17 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
         }
         return;
     }
-    /* Not ours to serve: relay only for the inside, or along a dialog we record-routed. */
-    if (!inside && !pop) {
+    /* Not ours to serve: relay only for the inside, along a dialog we record-routed (a
+     * request with a To tag and our Route), or into the flow our Path token names. A new
+     * request from the outside with a Route to us preloaded would otherwise make sipring an
+     * open relay to anywhere (toll fraud through the edge). */
+    struct target tg = {.drop = second};
+    bool flow = pop && proxy_nat_route_flow(p, m, &tg.hop);
+    if (!inside && !(pop && (m->addr[m->to].has_tag || flow))) {
         proxy_reply(p, t, m, 403, "Not relaying", SIP_STR_NULL);
         return;
     }
-    struct target tg = {.drop = second};
-    if (pop && proxy_nat_route_flow(p, m, &tg.hop)) {
+    if (flow) {
         /* our Path (RFC 3327) with a flow token: the UA behind it, through its NAT binding */
         forward_or_fail(p, t, m, &tg, pop);
         return;

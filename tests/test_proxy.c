@@ -808,3 +808,30 @@ Test(proxy, trunk_passes_up_a_second_challenge_and_one_from_elsewhere, .init = t
     cr_expect_not_null(last_to(ua(), 2, "SIP/2.0 407"), "passed to the UA: sipring's password is not offered to strangers");
     cr_expect_null(last_to(&other, 2, "INVITE "));
 }
+
+/* A new request from the outside with a Route to sipring preloaded is not relayed to a
+ * Request-URI elsewhere (no open relay); in a record-routed dialog it is. */
+Test(proxy, no_open_relay_through_a_preloaded_route_from_outside, .init = setup, .fini = teardown)
+{
+    struct sip_peer outsider = peer("198.51.100.66", 5060);
+    static const char req[] =
+        "INVITE sip:+19005550100@premium.example.net SIP/2.0\r\n"
+        "Via: SIP/2.0/UDP 198.51.100.66:5060;branch=z9hG4bKfraud\r\n"
+        "Route: <sip:192.0.2.1:5060;lr>\r\nFrom: <sip:x@198.51.100.66>;tag=x\r\n"
+        "To: <sip:+19005550100@premium.example.net>\r\nCall-ID: fraud@x\r\nCSeq: 1 INVITE\r\n"
+        "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+    feed(&outsider, req, 1000);
+    cr_assert_eq(nout, 2);
+    cr_expect_eq(status_of(&out[1]), 403);
+    nout = 0;
+    static const char in_dialog[] =
+        "BYE sip:b@10.0.0.9:5080 SIP/2.0\r\n"
+        "Via: SIP/2.0/UDP 198.51.100.66:5060;branch=z9hG4bKdlg\r\n"
+        "Route: <sip:192.0.2.1:5060;lr>\r\nFrom: <sip:x@198.51.100.66>;tag=x\r\n"
+        "To: <sip:b@example.com>;tag=b\r\nCall-ID: dlg@x\r\nCSeq: 2 BYE\r\n"
+        "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+    feed(&outsider, in_dialog, 2000);
+    struct sip_peer hop = peer("10.0.0.9", 5080);
+    cr_assert_eq(nout, 1);
+    cr_expect(sip_peer_eq(&out[0].to, &hop), "along the record-routed dialog");
+}
