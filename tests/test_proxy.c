@@ -636,7 +636,8 @@ Test(proxy, a_call_the_relay_refuses_gets_503_when_full_and_488_by_policy, .init
      .fini = teardown)
 {
     static const struct {
-        int code, status;
+        int code;
+        unsigned status;
         const char *header;
     } cases[] = {{SIP_MEDIA_FULL, 503, "Retry-After: 10\r\n"}, {SIP_MEDIA_REFUSED, 488, ""}};
     static const char sdp[] = "v=0\r\no=- 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\n"
