@@ -4,8 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <openssl/md5.h>
-#include <openssl/sha.h>
+#include <openssl/digest.h>
 
 int tls_lib_init(void)
 {
@@ -41,31 +40,19 @@ void tls_keyed_hash(const uint8_t *key, size_t key_len, const struct tls_bytes *
 
 size_t tls_digest_hex(bool sha256, const struct tls_bytes *parts, size_t n, char *out)
 {
-    uint8_t d[SHA256_DIGEST_LENGTH];
-    size_t len;
-    if (sha256) {
-        SHA256_CTX c;
-        SHA256_Init(&c);
-        for (size_t i = 0; i < n; i++) {
-            if (i > 0) {
-                SHA256_Update(&c, ":", 1);
-            }
-            SHA256_Update(&c, parts[i].p, parts[i].len);
+    uint8_t d[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    EVP_MD_CTX c;
+    EVP_MD_CTX_init(&c);
+    EVP_DigestInit_ex(&c, sha256 ? EVP_sha256() : EVP_md5(), NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            EVP_DigestUpdate(&c, ":", 1);
         }
-        SHA256_Final(d, &c);
-        len = SHA256_DIGEST_LENGTH;
-    } else {
-        MD5_CTX c;
-        MD5_Init(&c);
-        for (size_t i = 0; i < n; i++) {
-            if (i > 0) {
-                MD5_Update(&c, ":", 1);
-            }
-            MD5_Update(&c, parts[i].p, parts[i].len);
-        }
-        MD5_Final(d, &c);
-        len = MD5_DIGEST_LENGTH;
+        EVP_DigestUpdate(&c, parts[i].p, parts[i].len);
     }
+    EVP_DigestFinal_ex(&c, d, &len);
+    EVP_MD_CTX_cleanup(&c);
     static const char hex[] = "0123456789abcdef";
     for (size_t i = 0; i < len; i++) {
         out[2 * i] = hex[d[i] >> 4];
