@@ -13,6 +13,8 @@
   srtp_call.py engine-out P1 BASE NG_PORT SUITE
       A calls out through sipring to a far side where rtpengine (ng protocol on 127.0.0.1:
       NG_PORT) terminates SRTP for a plain endpoint B: sipring's offer is decoded by rtpengine.
+  srtp_call.py optional-plain P1 BASE
+      with --srtp-outside optional, an outside answer without a=crypto gets plain RTP.
   srtp_call.py engine-in P1 BASE NG_PORT SUITE
       the far side calls A (registered at sipring for sr1.test) with an SRTP offer made by
       rtpengine; sipring answers it.
@@ -410,6 +412,30 @@ def engine_in(p1, base, ng_port, suite):
     a.send(a.response(bye, 200, "OK", "atag"), s1)
 
 
+def optional_plain(p1, base):
+    """--srtp-outside optional: sipring offers best-effort SRTP (RTP/AVP with a=crypto); a far
+    side that answers plain RTP/AVP without a=crypto gets plain RTP, byte for byte."""
+    s1 = ("127.0.0.1", p1)
+    a = UA("127.0.0.1", base, "a")
+    far = UA("127.0.0.3", base + 1, "b")
+    a_rtp = udp("127.0.0.1", base + 10)
+    b_rtp = udp("127.0.0.3", base + 12)
+    call_id = "srtp-opt-%d" % base
+    ruri = "sip:b@127.0.0.3:%d" % (base + 1)
+    a.send(a.request("INVITE", ruri, call_id, 1, "atag", ruri, sdp_body=sdp("127.0.0.1", base + 10)), s1)
+    inv, _ = recv_sip(far.sock, "INVITE ")
+    ip_s, port_s, proto, crypto = media_of(body(inv))
+    check("optional: the outside is offered RTP/AVP with %d a=crypto lines (best effort)" % len(crypto),
+          proto == "RTP/AVP" and len(crypto) == 4)
+    far.send(far.response(inv, 200, "OK", "btag", sdp("127.0.0.3", base + 12)), s1)
+    ok, _ = recv_sip(a.sock, r"SIP/2.0 200")
+    ip_a, ra, proto_a, crypto_a = media_of(body(ok))
+    check("optional: A gets the plain answer", proto_a == "RTP/AVP" and not crypto_a)
+    to_uri, ruri = ruri, contact_uri(ok)
+    a.send(a.request("ACK", ruri, call_id, 1, "atag", to_uri, "btag", route_set(ok, True)), s1)
+    media_both_ways("optional, answered plain", a_rtp, (ip_a, ra), b_rtp, (ip_s, port_s), 4000)
+
+
 mode = sys.argv[1]
 if mode == "pair":
     pair(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
@@ -417,6 +443,8 @@ elif mode == "wire":
     wire(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7:])
 elif mode == "engine-out":
     engine_out(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+elif mode == "optional-plain":
+    optional_plain(int(sys.argv[2]), int(sys.argv[3]))
 elif mode == "engine-in":
     engine_in(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
 sys.exit(1 if failed else 0)

@@ -7,7 +7,8 @@
 #  2. Interop with rtpengine (Debian's rtpengine-daemon) as the far side, for each of the four
 #     suites: sipring's SRTP offer decoded by rtpengine, and rtpengine's offer answered by
 #     sipring; the plain endpoint behind rtpengine and the inside phone exchange RTP and RTCP.
-#  3. --srtp-outside required refuses a plain offer from the outside with 488.
+#  3. --srtp-outside optional offers best-effort SRTP and relays plain RTP when the outside
+#     answers without a=crypto; required refuses a plain offer from the outside with 488.
 # usage: test_srtp.sh SIPRING_BIN SRTP_CALL_PY
 bin=$(realpath "$1") call=$(realpath "$2")
 . "$(dirname "$0")/lib.sh"
@@ -65,6 +66,17 @@ for suite in AES_CM_128_HMAC_SHA1_80 AES_CM_128_HMAC_SHA1_32 AEAD_AES_128_GCM AE
     kill -TERM $sr; wait $sr
     check "$suite: no failed SRTP check" "grep -q 'failed SRTP checks 0' e$n.log"
 done
+
+# optional: best effort, a plain answer gets plain RTP
+"$bin" --listen "udp:127.0.0.1:$P1" --inside 127.0.0.1/32 --srtp-outside optional \
+    --rtp-ports "$R1" --threads 1 --log-level info > opt.log 2>&1 &
+sr=$!
+pids+=($sr)
+wait_log opt.log
+timeout 30 python3 "$call" optional-plain "$P1" "$((base + 220))"; rc=$?
+check "--srtp-outside optional: best-effort offer, plain answer, plain media both ways (rc $rc)" "[ $rc = 0 ]"
+kill -TERM $sr; wait $sr
+check "optional: no SRTP stream counted for the plain answer" "grep -q 'SRTP streams 0, failed SRTP checks 0' opt.log"
 
 # required: a plain offer from the outside is refused
 "$bin" --listen "udp:127.0.0.1:$P1" --inside 127.0.0.1/32 --domain sr1.test \
