@@ -18,7 +18,11 @@ import sys
 
 mode, port, k, src, sink = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 batch = sys.argv[6] if len(sys.argv) > 6 else "b0"
-srtp = len(sys.argv) > 7 and sys.argv[7] == "srtp"
+srtp = len(sys.argv) > 7 and sys.argv[7] in ("srtp", "srtp-rev")
+# srtp-rev: the callee sends SRTP (from SRC) and the caller receives plain RTP (on SINK); the
+# port printed is the one the callee sends to
+rev = len(sys.argv) > 7 and sys.argv[7] == "srtp-rev"
+caller_port, callee_port = (sink, src) if rev else (src, sink)
 KEY = "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR"
 
 
@@ -61,7 +65,7 @@ def via_sipring():
     cp, ep = caller.getsockname()[1], callee.getsockname()[1]
     cip = callee.getsockname()[0]
     for i in range(k):
-        body = sdp(src, i)
+        body = sdp(caller_port, i)
         inv = ("INVITE sip:b@%s:%d SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKb%d\r\n"
                "Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=a%d\r\nTo: <sip:b@127.0.0.1>\r\n"
                "Call-ID: %s-%d\r\nCSeq: 1 INVITE\r\nContact: <sip:a@127.0.0.1:%d>\r\n"
@@ -70,7 +74,7 @@ def via_sipring():
         caller.sendto(inv.encode(), ("127.0.0.1", port))
         req = callee.recv(65535).decode()
         keep = [l for l in req.split("\r\n") if re.match(r"(?i)(via|from|call-id|cseq|record-route):", l)]
-        body = sdp(sink, i, crypto_tag(req) if srtp else 0)
+        body = sdp(callee_port, i, crypto_tag(req) if srtp else 0)
         if srtp and not crypto_tag(req):
             sys.exit("sipring offered no AES_CM_128_HMAC_SHA1_80 to the callee")
         ok = ("SIP/2.0 200 OK\r\n%s\r\nTo: <sip:b@127.0.0.1>;tag=b%d\r\nContact: <sip:b@%s:%d>\r\n"
@@ -87,7 +91,7 @@ def via_sipring():
                % (cip, ep, cp, i, port, i, i, batch, i))
         caller.sendto(ack.encode(), ("127.0.0.1", port))
         callee.recv(65535)
-        print(media_port(resp))
+        print(media_port(req) if rev else media_port(resp))
 
 
 def via_rtpengine():
@@ -106,7 +110,8 @@ def via_rtpengine():
         return text
     ng.n = 0
     for i in range(k):
-        offer = {"command": "offer", "call-id": "%s-%d" % (batch, i), "from-tag": "a%d" % i, "sdp": sdp(src, i)}
+        offer = {"command": "offer", "call-id": "%s-%d" % (batch, i), "from-tag": "a%d" % i,
+                 "sdp": sdp(caller_port, i)}
         if srtp:
             offer["transport-protocol"] = "RTP/SAVP"
         out = ng(offer).replace("\\r\\n", "\n")
@@ -114,8 +119,8 @@ def via_rtpengine():
         if srtp and not tag:
             sys.exit("rtpengine offered no AES_CM_128_HMAC_SHA1_80 to the callee")
         ans = ng({"command": "answer", "call-id": "%s-%d" % (batch, i), "from-tag": "a%d" % i,
-                  "to-tag": "b%d" % i, "sdp": sdp(sink, i, tag)})
-        print(media_port(ans.replace("\\r\\n", "\n")))
+                  "to-tag": "b%d" % i, "sdp": sdp(callee_port, i, tag)})
+        print(media_port(out) if rev else media_port(ans.replace("\\r\\n", "\n")))
 
 
 via_sipring() if mode == "sipring" else via_rtpengine()

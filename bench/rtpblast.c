@@ -3,9 +3,14 @@
  * sink socket. With a blast port, a second socket also floods that relay port as fast as it can
  * (the legitimate source of that stream gone mad), to see whether the other streams survive.
  *
+ * With RTPBLAST_SRTP_KEY set (base64 master key + salt, AES_CM_128_HMAC_SHA1_80), every packet
+ * is sent as SRTP (protected once per sequence number with libsrtp, the same bytes to every
+ * stream: each relay stream has its own receive context).
+ *
  * usage: rtpblast SRC_PORT SINK_PORT SECONDS PORTS_FILE [BLAST_PORT]
- * prints: sent N received N blast N blast_received N longer N seconds S (received: the K streams
- * only; longer: packets that arrived longer than sent, i.e. with an SRTP tag) */
+ * prints: sent N received N blast N blast_received N translated N seconds S (received: the K
+ * streams only; translated: packets that arrived with another length than sent, i.e. with an
+ * SRTP tag added or removed) */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -16,11 +21,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <srtp2/srtp.h>
+
 #define MAXS 20000
 #define PKT 172
 
 static volatile int running = 1;
-static unsigned long long received, blasted, blast_received, longer;
+static unsigned long long received, blasted, blast_received, translated;
+static int sent_len = PKT;
 static int sink_fd;
 static int blast_port;
 
@@ -61,8 +69,8 @@ static void *sink(void *arg)
     while (running) {
         int n = recvmmsg(sink_fd, m, 64, 0, NULL);
         for (int i = 0; i < n; i++) {
-            /* SRTP adds its tag: longer packets than the 172 bytes sent were encrypted */
-            longer += m[i].msg_len > 172;
+            /* SRTP adds or removes its tag: another length than sent was translated */
+            translated += (int)m[i].msg_len != sent_len;
             /* the blaster marks its packets with SSRC 0xbeef0000 */
             if (m[i].msg_len >= 12 && (unsigned char)buf[i][8] == 0xbe && (unsigned char)buf[i][9] == 0xef) {
                 blast_received++;
@@ -96,6 +104,45 @@ static void *blaster(void *arg)
     return NULL;
 }
 
+static int b64(char c)
+{
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *p = c ? strchr(t, c) : NULL;
+    return p ? (int)(p - t) : -1;
+}
+
+/* srtp_sender: an outbound AES_CM_128_HMAC_SHA1_80 session for the base64 key, or NULL. */
+static srtp_t srtp_sender(const char *key64)
+{
+    unsigned char key[64];
+    unsigned acc = 0, bits = 0;
+    size_t n = 0;
+    for (const char *c = key64; *c && *c != '=' && n < sizeof(key); c++) {
+        int v = b64(*c);
+        if (v < 0) {
+            return NULL;
+        }
+        acc = acc << 6 | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            key[n++] = (unsigned char)(acc >> bits);
+        }
+    }
+    srtp_policy_t pol;
+    memset(&pol, 0, sizeof(pol));
+    srtp_crypto_policy_set_rtp_default(&pol.rtp);
+    srtp_crypto_policy_set_rtcp_default(&pol.rtcp);
+    pol.ssrc.type = ssrc_any_outbound;
+    pol.key = key;
+    pol.window_size = 128;
+    srtp_t s = NULL;
+    if (n != 30 || srtp_init() != srtp_err_status_ok || srtp_create(&s, &pol) != srtp_err_status_ok) {
+        return NULL;
+    }
+    return s;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 5) {
@@ -123,18 +170,32 @@ int main(int argc, char **argv)
     if (blast_port) {
         pthread_create(&bt, NULL, blaster, NULL);
     }
-    unsigned char pkt[PKT] = {0x80, 0};
+    const char *key64 = getenv("RTPBLAST_SRTP_KEY");
+    srtp_t srtp = key64 ? srtp_sender(key64) : NULL;
+    if (key64 && srtp == NULL) {
+        fprintf(stderr, "RTPBLAST_SRTP_KEY: not a 30-byte base64 key, or libsrtp failed\n");
+        return 1;
+    }
+    unsigned char pkt[PKT + SRTP_MAX_TRAILER_LEN] = {0x80, 0};
+    int len = PKT;
     unsigned long long sent = 0;
     double t0 = now_s(), next = t0;
     unsigned seq = 0;
     /* 20 slices of 1 ms per 20 ms: each stream sends once per 20 ms, streams spread out */
     while (now_s() - t0 < secs) {
+        memset(pkt + 12, 0, PKT - 12);
+        pkt[2] = (unsigned char)(seq >> 8);
+        pkt[3] = (unsigned char)seq;
+        len = PKT;
+        if (srtp != NULL && srtp_protect(srtp, pkt, &len) != srtp_err_status_ok) {
+            fprintf(stderr, "srtp_protect failed\n");
+            return 1;
+        }
+        sent_len = len;
         for (int slice = 0; slice < 20; slice++) {
-            pkt[2] = (unsigned char)(seq >> 8);
-            pkt[3] = (unsigned char)seq;
             for (int i = slice; i < k; i += 20) {
-                if (sendto(src, pkt, sizeof(pkt), 0, (struct sockaddr *)&dst[i], sizeof(dst[i])) ==
-                    PKT) {
+                if (sendto(src, pkt, (size_t)len, 0, (struct sockaddr *)&dst[i], sizeof(dst[i])) ==
+                    len) {
                     sent++;
                 }
             }
@@ -154,7 +215,7 @@ int main(int argc, char **argv)
     if (blast_port) {
         pthread_join(bt, NULL);
     }
-    printf("sent %llu received %llu blast %llu blast_received %llu longer %llu seconds %.2f\n", sent,
-           received, blasted, blast_received, longer, t1 - t0);
+    printf("sent %llu received %llu blast %llu blast_received %llu translated %llu seconds %.2f\n",
+           sent, received, blasted, blast_received, translated, t1 - t0);
     return 0;
 }

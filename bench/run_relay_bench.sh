@@ -13,20 +13,25 @@
 # caller's plain RTP, so both relays encrypt every packet they relay (sipring with --inside
 # 127.0.0.1/32 --srtp-outside required, the callee signalling from 127.0.0.3; rtpengine with
 # transport-protocol RTP/SAVP towards the callee); the bare loop does not encrypt and stays as
-# the floor. Memory is not measured then.
-# usage: bench/run_relay_bench.sh [K streams] [SECONDS] [srtp]   (on demand, not in CI)
+# the floor. With `srtp-rev` the other way: the callee's source sends SRTP and both relays
+# decrypt for the plain caller. Memory is not measured in these modes.
+# usage: bench/run_relay_bench.sh [K streams] [SECONDS] [srtp|srtp-rev]   (on demand, not in CI)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 K=${1:-1000} SECS=${2:-10} SRTP=${3:-}
 srtp_opts=()
-[ "$SRTP" = srtp ] && srtp_opts=(--inside 127.0.0.1/32 --srtp-outside required)
+[ -n "$SRTP" ] && srtp_opts=(--inside 127.0.0.1/32 --srtp-outside required)
+# the callee's key in relay_setup.py, for rtpblast to encrypt with in srtp-rev
+[ "$SRTP" = srtp-rev ] && export RTPBLAST_SRTP_KEY=PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR
 cd "$top"
 command -v rtpengine > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q rtpengine-daemon >&2
 [ -f build/build.ninja ] || meson setup build >&2
 ninja -C build src/sipring >&2
 tmp=$(mktemp -d)
 trap 'pkill -P $$; rm -rf "$tmp"' EXIT
-cc -O2 -o "$tmp/rtpblast" bench/rtpblast.c -lpthread && cc -O2 -o "$tmp/bare_relay" bench/bare_relay.c || exit 1
+deps=${SIPRING_DEPS:-$top/.deps}/prefix
+cc -O2 -I"$deps/include" -o "$tmp/rtpblast" bench/rtpblast.c "$deps/lib/libsrtp2.a" "$deps/lib/libcrypto.a" \
+    -lpthread && cc -O2 -o "$tmp/bare_relay" bench/bare_relay.c || exit 1
 tck=$(getconf CLK_TCK)
 SRC=47000 SINK=47001
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -77,7 +82,7 @@ start_rtpengine() {
     fi
 }
 
-echo "K=$K streams x 50 packets/s x 172 bytes, ${SECS}s per run, all on this machine${SRTP:+, SRTP towards the callee}" >&2
+echo "K=$K streams x 50 packets/s x 172 bytes, ${SECS}s per run, all on this machine${SRTP:+, mode $SRTP}" >&2
 for blast in "" blast; do
     start_bare; run bare $bare "$tmp/bare.ports" 0 0 0 0 $blast; kill $bare
     start_sipring "$blast"; run sipring $sr "$tmp/sipring.ports" $sr_rss0 $sr_rss_a $sr_rss_m $sr_rss_b $blast
@@ -99,7 +104,7 @@ function row(name, blast) {
     printf "%-10s %-6s %9d %9d %7.1f%% %9d %7.2f %7.1f %9s %9s %7.1f%%\n", name, blast ? "blast" : "-", sent, rec,
         sent ? 100 * rec / sent : 0, v[name, blast, "blast_received"], t, us,
         nomem ? "-" : sprintf("%.0f", open_b), nomem ? "-" : sprintf("%.0f", kept_b),
-        relayed ? 100 * v[name, blast, "longer"] / relayed : 0
+        relayed ? 100 * v[name, blast, "translated"] / relayed : 0
     if (!blast) cost[name] = us
 }
 { name = $1; blast = ($0 ~ / blast [1-9]/) ? 1 : 0
