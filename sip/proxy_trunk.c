@@ -43,6 +43,7 @@ struct proxy_trunk {
     bool auth_tried; /* the request in flight already carries credentials */
     struct sip_txn ct;
     struct sip_peer to;
+    char name[64]; /* the upstream's host as written: the TLS server name to check */
     char branch[40];
     char req[2048];
     size_t req_len;
@@ -185,6 +186,14 @@ static void reg_report(struct sip_proxy *p, struct proxy_trunk *tr)
     }
 }
 
+/* reg_transmit: the REGISTER in flight, to the upstream (over TLS checked against its name) */
+static void reg_transmit(struct sip_proxy *p, struct proxy_trunk *tr)
+{
+    p->send_name = tr->name[0] != '\0' ? tr->name : NULL;
+    proxy_send(p, &tr->to, tr->req, tr->req_len);
+    p->send_name = NULL;
+}
+
 static void reg_send(struct sip_proxy *p, struct proxy_trunk *tr, const struct sip_msg *challenge)
 {
     struct sip_uri up;
@@ -193,8 +202,7 @@ static void reg_send(struct sip_proxy *p, struct proxy_trunk *tr, const struct s
         return;
     }
     if (challenge == NULL) {
-        char name[64];
-        int rc = proxy_resolve(p, &up, &tr->to, name);
+        int rc = proxy_resolve(p, &up, &tr->to, tr->name);
         if (rc != 0) {
             tr->next_at = p->now + (rc == 1 ? 200 : TRUNK_RETRY_MS); /* DNS pending: soon */
             if (rc < 0) {
@@ -244,8 +252,7 @@ static void reg_send(struct sip_proxy *p, struct proxy_trunk *tr, const struct s
     tr->req_len = (size_t)n;
     sip_txn_client_start(&tr->ct, false, tr->to.transport != SIP_TP_UDP, &p->cfg.timers, p->now);
     tr->state = REG_SENT;
-    p->send_name = NULL;
-    proxy_send(p, &tr->to, tr->req, tr->req_len);
+    reg_transmit(p, tr);
 }
 
 void proxy_trunk_tick(struct sip_proxy *p, uint64_t now)
@@ -257,7 +264,7 @@ void proxy_trunk_tick(struct sip_proxy *p, uint64_t now)
     if (tr->state == REG_SENT) {
         unsigned acts = sip_txn_on_timer(&tr->ct, now);
         if (acts & SIP_TXN_SEND_REQUEST) {
-            proxy_send(p, &tr->to, tr->req, tr->req_len);
+            reg_transmit(p, tr);
         }
         if (acts & SIP_TXN_TIMEOUT) {
             tr->last_status = 0;
@@ -306,6 +313,14 @@ bool proxy_trunk_on_response(struct sip_proxy *p, const struct sip_msg *m)
     tr->last_status = m->status;
     if ((m->status == 401 || m->status == 407) && !tr->auth_tried) {
         reg_send(p, tr, m);
+        return true;
+    }
+    const struct sip_hdr *min = sip_msg_first(m, SIP_HDR_MIN_EXPIRES);
+    uint32_t want = 0;
+    if (m->status == 423 && min != NULL && sip_str_to_u32(min->value, 86400, &want) == 0 &&
+        want > tr->cfg.expires_s) {
+        tr->cfg.expires_s = want; /* §10.2.8: ask again for at least what the registrar wants */
+        reg_send(p, tr, NULL);
         return true;
     }
     if (m->status >= 200 && m->status < 300) {

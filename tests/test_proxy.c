@@ -836,3 +836,54 @@ Test(proxy, no_open_relay_through_a_preloaded_route_from_outside, .init = setup,
     cr_assert_eq(nout, 1);
     cr_expect(sip_peer_eq(&out[0].to, &hop), "along the record-routed dialog");
 }
+
+/* a response to the REGISTER out[idx], as the upstream registrar sends it */
+static void reg_answer(size_t idx, const char *status_line, const char *extra, uint64_t now)
+{
+    cr_assert_gt(sip_msg_parse(&m, out[idx].data, out[idx].len, SIP_PARSE_STREAM, NULL), 0);
+    const struct sip_hdr *via = sip_msg_first(&m, SIP_HDR_VIA);
+    char resp[4096];
+    int n = snprintf(resp, sizeof(resp),
+                     "%s\r\nVia: %.*s\r\nFrom: <sip:t1@203.0.113.50>;tag=r\r\n"
+                     "To: <sip:t1@203.0.113.50>;tag=reg\r\nCall-ID: %.*s\r\nCSeq: %u REGISTER\r\n"
+                     "%sContent-Length: 0\r\n\r\n",
+                     status_line, (int)via->value.len, via->value.p, (int)m.call_id.len,
+                     m.call_id.p, m.cseq, extra);
+    struct sip_peer up = peer("203.0.113.50", 5060);
+    sip_proxy_on_datagram(p, &up, resp, (size_t)n, now);
+}
+
+Test(proxy, trunk_registers_answering_401_and_423_then_refreshes, .init = trunk_setup,
+     .fini = teardown)
+{
+    static struct sip_credentials cred = {&fake_cred_ops, NULL};
+    struct sip_proxy_trunk_cfg tc = {.user = "t1", .call_id = "trunk-x", .expires_s = 60,
+                                     .do_register = true};
+    sip_proxy_set_trunk(p, &tc, &cred);
+    sip_proxy_on_timer(p, 1000);
+    cr_assert_eq(nout, 1, "the first REGISTER");
+    out[0].data[out[0].len] = '\0';
+    cr_expect_not_null(strstr(out[0].data, "REGISTER sip:203.0.113.50 SIP/2.0\r\n"), "%s", out[0].data);
+    cr_expect_not_null(strstr(out[0].data, "Expires: 60\r\n"));
+    cr_expect_null(strstr(out[0].data, "Authorization"));
+    reg_answer(0, "SIP/2.0 401 Unauthorized",
+               "WWW-Authenticate: Digest realm=\"prov\", nonce=\"abc\", qop=\"auth\"\r\n", 1100);
+    cr_assert_eq(nout, 2, "sent again with credentials");
+    out[1].data[out[1].len] = '\0';
+    cr_expect_not_null(strstr(out[1].data, "Authorization: Digest fake=\"REGISTER sip:203.0.113.50 abc\"\r\n"),
+                       "%s", out[1].data);
+    cr_expect_not_null(strstr(out[1].data, "CSeq: 2 REGISTER\r\n"));
+    reg_answer(1, "SIP/2.0 423 Interval Too Brief", "Min-Expires: 120\r\n", 1200);
+    cr_assert_eq(nout, 3, "asked again for the registrar's minimum");
+    out[2].data[out[2].len] = '\0';
+    cr_expect_not_null(strstr(out[2].data, "Expires: 120\r\n"), "%s", out[2].data);
+    reg_answer(2, "SIP/2.0 200 OK", "Contact: <sip:t1@192.0.2.1:5060>;expires=120\r\n", 1300);
+    nout = 0;
+    sip_proxy_on_timer(p, 1300 + 80000);
+    cr_expect_eq(nout, 0, "no refresh before 3/4 of 120 s");
+    sip_proxy_on_timer(p, 1300 + 91000);
+    cr_assert_eq(nout, 1, "the refresh");
+    out[0].data[out[0].len] = '\0';
+    cr_expect_not_null(strstr(out[0].data, "REGISTER sip:203.0.113.50 SIP/2.0\r\n"));
+    cr_expect_null(strstr(out[0].data, "Authorization"), "a refresh starts without credentials");
+}
