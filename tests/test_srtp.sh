@@ -18,7 +18,7 @@ R1="$((base + 400))-$((base + 499))" R2="$((base + 500))-$((base + 599))"
 RE="$((base + 600))-$((base + 699))"
 wait_log() { for _ in $(seq 50); do grep -q advertising "$1" && return 0; sleep 0.1; done; return 1; }
 
-tcpdump -i lo -n -U -w wire.pcap "udp and (portrange ${R1} or port $P1)" > tcpdump.log 2>&1 &
+tcpdump -i lo -n -U --immediate-mode -w wire.pcap "udp and (portrange ${R1} or port $P1)" > tcpdump.log 2>&1 &
 td=$!
 pids+=($td)
 "$bin" --listen "udp:127.0.0.1:$P1" --inside 127.0.0.1/32 \
