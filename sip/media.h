@@ -17,6 +17,9 @@ struct sip_media_msg {
     bool is_request;
     bool is_initial;           /* a request without To tag: it may create the call */
     bool is_ack_or_prack;      /* a request that can carry only an answer (RFC 3262, 3264) */
+    bool may_create;           /* false: update a running call only (a 2xx that outlived its
+                                * transaction belongs to a call that has ended or never had
+                                * media here; it must not open ports again) */
     const struct sip_peer *sender;   /* where the message came from (its NAT's address) */
     const struct sip_peer *receiver; /* the next hop it goes to */
     bool sender_inside, receiver_inside;
@@ -26,6 +29,7 @@ struct sip_media_msg {
 
 #define SIP_MEDIA_FULL (-2)
 #define SIP_MEDIA_REFUSED (-3)
+#define SIP_MEDIA_NO_CALL (-4)
 
 struct sip_media_ops {
     /* sdp: the media of msg->sdp is announced by the sender; fills rw with sipring's address
@@ -34,7 +38,8 @@ struct sip_media_ops {
      * no ports): a new call is then refused with 503 and Retry-After rather than set up with
      * media that cannot cross the edge (the reason is logged by the implementation), or
      * SIP_MEDIA_REFUSED when policy refuses the offer (plain RTP from the outside where SRTP
-     * is required): the request is then answered 488. */
+     * is required): the request is then answered 488, or SIP_MEDIA_NO_CALL when
+     * msg->may_create is false and the call has no session (the message is dropped). */
     int (*sdp)(void *self, const struct sip_media_msg *msg, struct sdp_rewrite *rw);
     /* end: the call is over; its relay ports are released. */
     void (*end)(void *self, struct sip_str call_id);

@@ -128,3 +128,14 @@ bool sip_peer_same_ip(const struct sip_peer *a, const struct sip_peer *b)
 {
     return a->family == b->family && memcmp(a->ip, b->ip, a->family == 6 ? 16 : 4) == 0;
 }
+
+bool sip_peer_is_private(const struct sip_peer *p)
+{
+    const uint8_t *ip = p->ip;
+    if (p->family == 4) {
+        return ip[0] == 10 || (ip[0] == 172 && (ip[1] & 0xf0) == 16) ||
+               (ip[0] == 192 && ip[1] == 168) || (ip[0] == 100 && (ip[1] & 0xc0) == 64) ||
+               (ip[0] == 169 && ip[1] == 254);
+    }
+    return p->family == 6 && ((ip[0] & 0xfe) == 0xfc || (ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80));
+}

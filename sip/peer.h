@@ -45,6 +45,10 @@ bool sip_peer_eq(const struct sip_peer *a, const struct sip_peer *b);
 /* sip_peer_same_ip: same family and IP, any port. */
 bool sip_peer_same_ip(const struct sip_peer *a, const struct sip_peer *b);
 
+/* sip_peer_is_private: an address nobody outside its own network can reach: RFC 1918, RFC 6598
+ * (carrier-grade NAT), IPv4 link-local, IPv6 unique local (RFC 4193) and link-local. */
+bool sip_peer_is_private(const struct sip_peer *p);
+
 /* sip_cidr: a network; sip_cidr_parse reads "10.0.0.0/8" or "fc00::/7"; a bare IP is /32 or
  * /128. sip_cidr_match: whether p is inside. */
 struct sip_cidr {

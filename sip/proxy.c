@@ -528,7 +528,7 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
     if (tg->is_upstream) {
         proxy_trunk_note_upstream(p, &tg->hop);
     }
-    int media_rc = proxy_media_rewrite(p, m, &bd, &t->from, &tg->hop);
+    int media_rc = proxy_media_rewrite(p, m, &bd, &t->from, &tg->hop, true);
     if (media_rc == SIP_MEDIA_FULL && t->is_initial_invite) {
         return -2; /* forward_or_fail answers 503 */
     }
@@ -615,7 +615,11 @@ static void forward_stateless(struct sip_proxy *p, const struct sip_msg *m, cons
     }
     proxy_trunk_cseq_out(p, m, &bd);
     if (p->in_from != NULL) {
-        proxy_media_rewrite(p, m, &bd, p->in_from, &tg->hop); /* an answer in a 2xx's ACK */
+        /* an answer in a 2xx's ACK updates a running call; it opens no ports for one that
+         * has ended */
+        if (proxy_media_rewrite(p, m, &bd, p->in_from, &tg->hop, false) == SIP_MEDIA_NO_CALL) {
+            return;
+        }
         proxy_nat_masquerade(p, m, &bd, p->in_from, &tg->hop);
     }
     if (sip_build_finish(&bd) > 0) {
@@ -674,13 +678,20 @@ static void on_ack(struct sip_proxy *p, const struct sip_peer *from, const struc
         return; /* an ACK is never answered */
     }
     struct sip_binding b;
-    if (pop && proxy_nat_route_flow(p, m, &tg.hop)) {
-        /* along our Path's flow token: the R-URI stays, the flow is the way */
-    } else if (next == &m->ruri && proxy_nat_target(p, &m->ruri, &b) == 0) {
-        /* to a Contact sipring stands in for: the UA's own Contact, through its flow */
+    int tok = m->ruri.user.len > 0 ? proxy_nat_target(p, &m->ruri, &b) : 1;
+    if (tok == 0) {
+        /* to a Contact sipring stands in for: the UA's own Contact, through its flow, or
+         * along the Routes left after ours (the same rule as route_request's) */
         snprintf(p->masq_uri, sizeof(p->masq_uri), "%s", b.contact);
         tg.ruri = sip_str_make(p->masq_uri, strlen(p->masq_uri));
         tg.hop = b.received;
+        if (next != &m->ruri && (proxy_resolve(p, next, &tg.hop, tg.name) != 0 ||
+                                 (!proxy_is_inside(p, from) &&
+                                  proxy_is_inside(p, &tg.hop) != proxy_is_inside(p, &b.received)))) {
+            return;
+        }
+    } else if (pop && proxy_nat_route_flow(p, m, &tg.hop)) {
+        /* along our Path's flow token: the R-URI stays, the flow is the way */
     } else {
         /* the same next hop as the INVITE had: --upstream for a domain not served here */
         struct sip_uri up;
@@ -818,18 +829,21 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
         }
         return;
     }
-    if (!has_route && m->ruri.user.len > 0) {
-        /* A Contact sipring put in place of a NATed UA's own: through the UA's flow. */
-        struct sip_binding b;
-        int r = proxy_nat_target(p, &m->ruri, &b);
-        if (r < 0) {
-            proxy_reply(p, t, m, 404, "Not Found (binding expired)", SIP_STR_NULL);
-            return;
-        }
-        if (r == 0) {
-            snprintf(p->masq_uri, sizeof(p->masq_uri), "%s", b.contact);
+    /* A Contact sipring put in place of a NATed UA's own (RFC 3261 §12.2.1.1 makes it the
+     * Request-URI of every request in the dialog): always translated back, whatever Routes
+     * remain. Without Routes after ours, the request goes down the UA's flow; with them, it
+     * follows them (§16.12) and the token's Contact is the UA's behind the last of them. */
+    struct sip_binding tb;
+    int tok = m->ruri.user.len > 0 ? proxy_nat_target(p, &m->ruri, &tb) : 1;
+    if (tok < 0) {
+        proxy_reply(p, t, m, 404, "Not Found (binding expired)", SIP_STR_NULL);
+        return;
+    }
+    if (tok == 0) {
+        snprintf(p->masq_uri, sizeof(p->masq_uri), "%s", tb.contact);
+        if (!has_route) {
             struct target tg = {.ruri = sip_str_make(p->masq_uri, strlen(p->masq_uri)),
-                                .hop = b.received,
+                                .hop = tb.received,
                                 .drop = second};
             forward_or_fail(p, t, m, &tg, pop);
             return;
@@ -888,7 +902,10 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
      * request from the outside with a Route to us preloaded would otherwise make sipring an
      * open relay to anywhere (toll fraud through the edge). */
     struct target tg = {.drop = second};
-    bool flow = pop && proxy_nat_route_flow(p, m, &tg.hop);
+    if (tok == 0) {
+        tg.ruri = sip_str_make(p->masq_uri, strlen(p->masq_uri));
+    }
+    bool flow = tok != 0 && pop && proxy_nat_route_flow(p, m, &tg.hop);
     if (!inside && !(pop && (m->addr[m->to].has_tag || flow))) {
         proxy_reply(p, t, m, 403, "Not relaying", SIP_STR_NULL);
         return;
@@ -918,12 +935,17 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
         proxy_reply(p, t, m, 503, "Service Unavailable (cannot resolve next hop)", SIP_STR_NULL);
         return;
     }
+    if (tok == 0 && !inside && proxy_is_inside(p, &tg.hop) != proxy_is_inside(p, &tb.received)) {
+        /* the Routes left after ours must lead towards the UA the token names, not elsewhere */
+        proxy_reply(p, t, m, 403, "Not relaying", SIP_STR_NULL);
+        return;
+    }
     forward_or_fail(p, t, m, &tg, pop);
 }
 
 void proxy_reroute(struct sip_proxy *p, struct ptxn *t)
 {
-    if (sip_msg_parse(&p->reroute, t->req, t->req_len, SIP_PARSE_STREAM, NULL) <= 0) {
+    if (sip_msg_parse(&p->reroute, t->req, t->req_len, SIP_PARSE_DGRAM, NULL) <= 0) {
         return;
     }
     route_request(p, t, &p->reroute);
@@ -1075,6 +1097,47 @@ static void on_request(struct sip_proxy *p, const struct sip_peer *from, const s
 
 /* ---------- entry points ---------- */
 
+/* reply_version: RFC 3261 §8.2 and RFC 4475 §3.1.2.16: a request in a SIP version we do not
+ * speak gets 505 (a response in one is dropped). The parser stops at the version, so the
+ * request is read again from a copy that says SIP/2.0 wherever it said that version (the
+ * start line and the Vias' protocol), only to find what the answer must echo (Via, From, To,
+ * Call-ID, CSeq); it is answered statelessly and goes no further. */
+static void reply_version(struct sip_proxy *p, const struct sip_peer *from, const char *buf,
+                          size_t len, size_t at)
+{
+    const char *eol = memchr(buf, '\n', len);
+    if (eol == NULL || at >= (size_t)(eol - buf) || memchr(buf, ' ', at) == NULL) {
+        return;
+    }
+    size_t vlen = 0;
+    while (at + vlen < len && buf[at + vlen] != '\r' && buf[at + vlen] != '\n') {
+        vlen++;
+    }
+    if (vlen < 7 || vlen > 16) {
+        return;
+    }
+    char *copy = malloc(len + len / 7 * 9 + 16); /* each version at most grows to SIP/2.0 */
+    if (copy == NULL) {
+        return;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        bool in_via_proto = i + vlen < len && buf[i + vlen] == '/';
+        if ((i == at || in_via_proto) && memcmp(buf + i, buf + at, vlen) == 0) {
+            memcpy(copy + n, "SIP/2.0", 7);
+            n += 7;
+            i += vlen;
+        } else {
+            copy[n++] = buf[i++];
+        }
+    }
+    if (sip_msg_parse(&p->aux, copy, n, SIP_PARSE_DGRAM, NULL) > 0 && p->aux.is_request &&
+        p->aux.method_id != SIP_METHOD_ACK) {
+        reply_stateless(p, from, &p->aux, 505, "Version Not Supported", SIP_STR_NULL);
+    }
+    free(copy);
+}
+
 void sip_proxy_on_datagram(struct sip_proxy *p, const struct sip_peer *from, const char *buf,
                            size_t len, uint64_t now)
 {
@@ -1094,6 +1157,9 @@ void sip_proxy_on_datagram(struct sip_proxy *p, const struct sip_peer *from, con
     }
     if (sip_msg_parse(&p->in, buf, len, SIP_PARSE_DGRAM, NULL) <= 0) {
         p->stats.bad++;
+        if (p->in.err == SIP_ERR_VERSION) {
+            reply_version(p, from, buf, len, p->in.err_off);
+        }
         if (p->sink.debug) {
             char ip[64];
             sip_peer_ip_text(from, ip, sizeof(ip));

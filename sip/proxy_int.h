@@ -51,6 +51,7 @@ struct ptxn {
     char *last; /* the last response sent upstream, for retransmission */
     size_t last_len;
     uint8_t nbranch;
+    uint8_t last_2xx_branch; /* 1 + the branch whose 2xx is in last; 0: none */
     bool answered_final;
     uint64_t armed_at; /* deadline last filed in the wheel */
     bool dns_wait;     /* parked until the resolver answers */
@@ -147,7 +148,8 @@ const char *proxy_side_route(const struct sip_proxy *p, const struct sip_peer *p
                              size_t cap);
 
 /* proxy_nat.c */
-bool proxy_nat_behind(const struct sip_msg *m, const struct sip_peer *from);
+bool proxy_nat_behind(const struct sip_proxy *p, const struct sip_msg *m,
+                      const struct sip_peer *from);
 void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct sip_build *bd,
                           const struct sip_peer *from, const struct sip_peer *receiver);
 int proxy_nat_target(struct sip_proxy *p, const struct sip_uri *u, struct sip_binding *b);
@@ -159,7 +161,8 @@ bool proxy_nat_keepalive_reply(struct sip_proxy *p, const struct sip_msg *m);
 /* proxy_media.c */
 /* proxy_media_rewrite: 0, or SIP_MEDIA_FULL when the relay has no room for this SDP. */
 int proxy_media_rewrite(struct sip_proxy *p, const struct sip_msg *m, struct sip_build *bd,
-                        const struct sip_peer *sender, const struct sip_peer *receiver);
+                        const struct sip_peer *sender, const struct sip_peer *receiver,
+                        bool may_create);
 void proxy_media_end(struct sip_proxy *p, struct sip_str call_id);
 
 /* proxy_resp.c */

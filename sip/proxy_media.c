@@ -16,7 +16,8 @@ static bool is_sdp(const struct sip_msg *m)
 }
 
 int proxy_media_rewrite(struct sip_proxy *p, const struct sip_msg *m, struct sip_build *bd,
-                        const struct sip_peer *sender, const struct sip_peer *receiver)
+                        const struct sip_peer *sender, const struct sip_peer *receiver,
+                        bool may_create)
 {
     if (p->media == NULL || !is_sdp(m)) {
         return 0;
@@ -40,6 +41,7 @@ int proxy_media_rewrite(struct sip_proxy *p, const struct sip_msg *m, struct sip
         .receiver = receiver,
         .sender_inside = proxy_is_inside(p, sender),
         .receiver_inside = proxy_is_inside(p, receiver),
+        .may_create = may_create,
         .sdp = &sdp,
         .now_ms = p->now,
     };

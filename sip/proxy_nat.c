@@ -35,16 +35,34 @@ static bool differs(struct sip_str host, const struct sip_peer *from)
     return host.len > 0 && sip_peer_from_text(host, 0, &ip) == 0 && !sip_peer_same_ip(&ip, from);
 }
 
-/* proxy_nat_behind: whether the sender is behind NAT: its Contact names an IP that is not the
- * one the message came from, and, for a request, so does its own Via (a UA that sends from its
- * own address but registers another Contact is registering a third party, not behind NAT). */
-bool proxy_nat_behind(const struct sip_msg *m, const struct sip_peer *from)
+/* proxy_nat_behind: whether the sender of m, received from `from`, is a UA behind NAT, whose
+ * Contact nobody on the far side of its NAT can reach.
+ * - A request: its Contact names an IP that is not the one the message came from, and so does
+ *   its own Via (RFC 3581 §4's test: a UA that sends from its own address but registers another
+ *   Contact is registering a third party; a proxy that relayed the request put its own address
+ *   in the top Via, so its source matches).
+ * - A response: the sender is whoever sent the request's last hop its answer, and behind a
+ *   proxy that is the proxy. A proxy that record-routed (its Record-Route above ours, RFC 3261
+ *   §16.6 step 4, §12.1.2) is how the receiver reaches the Contact: nothing to repair. Without
+ *   one, only a private Contact (RFC 1918 and kin) that is not the source is a UA behind NAT; a
+ *   public one is reachable where it is, whoever relayed the response. */
+bool proxy_nat_behind(const struct sip_proxy *p, const struct sip_msg *m,
+                      const struct sip_peer *from)
 {
     const struct sip_addr *c = first_contact(m);
-    if (m->is_request && !differs(m->via[0].host, from)) {
+    if (m->is_request) {
+        if (!differs(m->via[0].host, from)) {
+            return false;
+        }
+        return c != NULL ? differs(c->uri.host, from) : true;
+    }
+    const struct sip_hdr *rr = sip_msg_first(m, SIP_HDR_RECORD_ROUTE);
+    if (c == NULL || (rr != NULL && !proxy_uri_is_self(p, &m->addr[rr->item].uri))) {
         return false;
     }
-    return c != NULL ? differs(c->uri.host, from) : m->is_request;
+    struct sip_peer ip;
+    return differs(c->uri.host, from) && sip_peer_from_text(c->uri.host, 0, &ip) == 0 &&
+           sip_peer_is_private(&ip);
 }
 
 /* token_hash: FNV-1a in its 64-bit form (the 32-bit sip_fnv1a is too short for a token that
@@ -92,7 +110,8 @@ void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct s
     }
     /* Behind NAT, a UA's Contact reaches nobody; from the inside to the outside it points into
      * a network the receiver cannot route to. Either way, sipring stands in for it. */
-    if (!proxy_nat_behind(m, from) && !(proxy_is_inside(p, from) && !proxy_is_inside(p, receiver))) {
+    if (!proxy_nat_behind(p, m, from) &&
+        !(proxy_is_inside(p, from) && !proxy_is_inside(p, receiver))) {
         return;
     }
     char host[100]; /* host:port, and ;transport= when the receiver is on a stream */

@@ -35,7 +35,7 @@ static long build_hop_request(struct sip_proxy *p, const struct branch *b, const
                               const struct sip_msg *resp, char *out, size_t cap)
 {
     struct sip_msg *r = &p->aux;
-    if (sip_msg_parse(r, b->req, b->req_len, SIP_PARSE_STREAM, NULL) <= 0) {
+    if (sip_msg_parse(r, b->req, b->req_len, SIP_PARSE_DGRAM, NULL) <= 0) {
         return -1;
     }
     const struct sip_hdr *via = sip_msg_first(r, SIP_HDR_VIA);
@@ -122,7 +122,9 @@ void proxy_forward_response_up(struct sip_proxy *p, struct ptxn *t, const struct
                                         (int)m->cseq_method.len, m->cseq_method.p));
     }
     if (p->in_from != NULL && m->buf == p->in.buf) {
-        proxy_media_rewrite(p, m, &bd, p->in_from, &t->from);
+        if (proxy_media_rewrite(p, m, &bd, p->in_from, &t->from, true) == SIP_MEDIA_NO_CALL) {
+            return;
+        }
         proxy_nat_masquerade(p, m, &bd, p->in_from, &t->from);
         proxy_nat_learn_path(p, m, p->in_from);
     }
@@ -186,13 +188,13 @@ static void choose_best(struct sip_proxy *p, struct ptxn *t)
     }
     if (t->is_initial_invite && b->final_status >= 300) {
         /* the call failed (or was cancelled: 487): no dialog, no media */
-        if (sip_msg_parse(&p->aux, t->req, t->req_len, SIP_PARSE_STREAM, NULL) > 0) {
+        if (sip_msg_parse(&p->aux, t->req, t->req_len, SIP_PARSE_DGRAM, NULL) > 0) {
             proxy_media_end(p, p->aux.call_id);
         }
     }
-    if (b->resp != NULL && sip_msg_parse(&p->aux2, b->resp, b->resp_len, SIP_PARSE_STREAM, NULL) > 0) {
+    if (b->resp != NULL && sip_msg_parse(&p->aux2, b->resp, b->resp_len, SIP_PARSE_DGRAM, NULL) > 0) {
         proxy_forward_response_up(p, t, &p->aux2, true);
-    } else if (sip_msg_parse(&p->aux2, t->req, t->req_len, SIP_PARSE_STREAM, NULL) > 0) {
+    } else if (sip_msg_parse(&p->aux2, t->req, t->req_len, SIP_PARSE_DGRAM, NULL) > 0) {
         proxy_reply(p, t, &p->aux2, b->final_status,
                     b->final_status == 408 ? "Request Timeout" : "Service Unavailable",
                     SIP_STR_NULL);
@@ -236,7 +238,11 @@ void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const s
                 sip_build_init(&bd, m, p->iov, sizeof(p->iov) / sizeof(p->iov[0]), p->scratch,
                                sizeof(p->scratch));
                 sip_build_pop_via(&bd);
-                proxy_media_rewrite(p, m, &bd, from, &to);
+                if (proxy_media_rewrite(p, m, &bd, from, &to, false) == SIP_MEDIA_NO_CALL) {
+                    proxy_debug(p, "a 2xx for Call-ID %.*s outlived its transaction and its "
+                                "call: dropped", (int)m->call_id.len, m->call_id.p);
+                    return;
+                }
                 proxy_nat_masquerade(p, m, &bd, from, &to);
                 if (sip_build_finish(&bd) > 0) {
                     proxy_send_iov(p, &to, bd.iov, bd.iov_n);
@@ -277,8 +283,23 @@ void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const s
         } else if (m->status < 300) {
             /* §16.7 step 5: every 2xx goes upstream at once; the first one cancels the rest. */
             bool first = b->final_status == 0;
+            if (!first && t->last_2xx_branch == bi + 1 && t->last != NULL) {
+                /* RFC 3261 §13.3.1.4: the UAS retransmits its 2xx until the ACK arrives, the
+                 * same message each time; it goes up as the same bytes we sent the first
+                 * time, without asking the relay again (the call may have ended meanwhile:
+                 * a BYE must not be followed by ports opened anew). */
+                proxy_send(p, &t->from, t->last, t->last_len);
+                p->stats.forwarded++;
+                proxy_rearm(p, t);
+                proxy_maybe_free(p, t);
+                return;
+            }
             b->final_status = (uint16_t)m->status;
-            proxy_forward_response_up(p, t, m, !t->answered_final);
+            bool was_answered = t->answered_final;
+            proxy_forward_response_up(p, t, m, !was_answered);
+            if (!was_answered && t->answered_final) {
+                t->last_2xx_branch = (uint8_t)(bi + 1);
+            }
             if (first && t->is_invite) {
                 proxy_cancel_branches(p, t, bi);
             }

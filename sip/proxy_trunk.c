@@ -348,7 +348,7 @@ bool proxy_trunk_answer(struct sip_proxy *p, struct ptxn *t, struct branch *b,
         return false;
     }
     struct sip_msg *r = &p->aux;
-    if (sip_msg_parse(r, b->req, b->req_len, SIP_PARSE_STREAM, NULL) <= 0 ||
+    if (sip_msg_parse(r, b->req, b->req_len, SIP_PARSE_DGRAM, NULL) <= 0 ||
         r->method_id == SIP_METHOD_ACK || r->method_id == SIP_METHOD_CANCEL) {
         return false;
     }

@@ -106,7 +106,7 @@ void proxy_register(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m
         b.received = t->from;
         /* A stream flow is kept like a NAT binding: requests go through it, keepalives keep it
          * (and the NAT in front of it, if any) open. */
-        b.behind_nat = proxy_nat_behind(m, &t->from) || t->from.transport != SIP_TP_UDP;
+        b.behind_nat = proxy_nat_behind(p, m, &t->from) || t->from.transport != SIP_TP_UDP;
         b.alive_ms = p->now;
         b.expires_at_ms = p->now + (uint64_t)e * 1000;
         path_of(m, b.path, sizeof(b.path));

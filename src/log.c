@@ -49,3 +49,30 @@ void log_msg(enum log_level level, const char *fmt, ...)
             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
             names[level], line);
 }
+
+void log_limited(struct log_limit *lim, enum log_level level, const char *fmt, ...)
+{
+    if (level > threshold) {
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    unsigned long long now = (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
+    if (now < lim->next_ms) {
+        lim->suppressed++;
+        return;
+    }
+    lim->next_ms = now + LOG_LIMIT_MS;
+    char line[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (lim->suppressed > 0) {
+        log_msg(level, "%s (%llu more like it in the last %d s)", line, lim->suppressed,
+                LOG_LIMIT_MS / 1000);
+    } else {
+        log_msg(level, "%s", line);
+    }
+    lim->suppressed = 0;
+}

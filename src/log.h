@@ -15,6 +15,19 @@ bool log_enabled(enum log_level level);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A log line that an event repeated by peers could print per packet goes through a limit:
+ * at most one line per LOG_LIMIT_MS for each log_limit, the next one saying how many were
+ * left out meanwhile. The caller owns the struct (zeroed: nothing logged yet). */
+#define LOG_LIMIT_MS 10000
+struct log_limit {
+    unsigned long long next_ms;
+    unsigned long long suppressed;
+};
+
+/* log_limited: log_msg under the limit lim. */
+void log_limited(struct log_limit *lim, enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)

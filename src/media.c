@@ -317,6 +317,9 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
         }
         return SIP_MEDIA_REFUSED;
     }
+    if (s == NULL && !mm->may_create) {
+        return SIP_MEDIA_NO_CALL;
+    }
     if (s == NULL && (s = create(m, mm, h)) == NULL) {
         log_warn("media: no room for the call %.*s (relay sessions full)",
                  (int)mm->call_id.len, mm->call_id.p);

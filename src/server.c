@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../sip/proxy.h"
@@ -247,9 +248,41 @@ static void report(const struct workers *all)
              (unsigned long long)ms.srtp_failed, (unsigned long long)ms.srtp_refused);
 }
 
+/* listen_taken: whether another process already listens on l. Our own sockets share a port
+ * with SO_REUSEPORT, so a second sipring (or a first one still draining) would bind beside
+ * it without a word and take part of its traffic; a probe bound without that option fails
+ * with EADDRINUSE where anyone is bound. TCP's probe keeps SO_REUSEADDR so that connections
+ * in TIME_WAIT from a previous run do not count; UDP's has none (on UDP it would allow the
+ * very sharing this looks for). */
+static bool listen_taken(const struct listen_addr *l)
+{
+    bool stream = l->proto != LISTEN_UDP;
+    int fd = socket(l->addr.ss_family, (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return false; /* the real bind reports it */
+    }
+    int one = 1;
+    if (stream) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    }
+    if (l->addr.ss_family == AF_INET6) {
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    }
+    bool taken = bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) != 0 &&
+                 errno == EADDRINUSE;
+    close(fd);
+    return taken;
+}
+
 int server_run(const struct config *cfg, int argc, char **argv)
 {
     static struct workers all;
+    for (size_t i = 0; i < cfg->listen_count; i++) {
+        if (listen_taken(&cfg->listen[i])) {
+            log_error("listen %s: address already in use by another process", cfg->listen[i].text);
+            return 1;
+        }
+    }
     all.cfg = cfg;
     all.argc = argc;
     all.argv = argv;

@@ -69,6 +69,7 @@ struct send_slot {
     struct iovec iov;
     struct sockaddr_storage to;
     char buf[SEND_BUF];
+    char *big; /* a datagram larger than buf (malloc'd, freed on completion), or NULL */
     int next_free;
 };
 
@@ -256,17 +257,33 @@ static void queue_send(struct worker *w, int fd, const struct sip_peer *to, cons
     struct send_slot *slot = &w->slots[w->free_slot];
     size_t len = 0;
     for (size_t i = 0; i < n; i++) {
-        if (iov[i].iov_len > sizeof(slot->buf) - len) {
+        len += iov[i].iov_len;
+    }
+    /* RFC 3261 §18.1.1 asks for TCP above 1300 bytes where the next hop takes it; where it
+     * does not (a UA registered over UDP, a UDP-only trunk), the datagram goes out anyway and
+     * IP fragments it: never dropped for its size. The rare large one gets its own buffer. */
+    char *dst = slot->buf;
+    if (len > sizeof(slot->buf)) {
+        if (len > 65507 || (dst = slot->big = malloc(len)) == NULL) {
             w->dropped++;
+            log_limited(&w->big_log, LOG_LVL_WARN, "a %zu-byte datagram cannot be sent over UDP: "
+                        "dropped", len);
             return;
         }
-        memcpy(slot->buf + len, iov[i].iov_base, iov[i].iov_len);
+        w->big_sent++;
+        log_limited(&w->big_log, LOG_LVL_INFO, "sending a %zu-byte datagram over UDP: the IP "
+                    "layer fragments it (RFC 3261 §18.1.1 prefers TCP where the peer takes it)",
+                    len);
+    }
+    len = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(dst + len, iov[i].iov_base, iov[i].iov_len);
         len += iov[i].iov_len;
     }
     int idx = w->free_slot;
     w->free_slot = slot->next_free;
     socklen_t tolen = worker_sockaddr_of(to, &slot->to);
-    slot->iov = (struct iovec){slot->buf, len};
+    slot->iov = (struct iovec){dst, len};
     slot->mh = (struct msghdr){.msg_name = &slot->to, .msg_namelen = tolen, .msg_iov = &slot->iov,
                                .msg_iovlen = 1};
     struct io_uring_sqe *sqe = get_sqe(w);
@@ -551,6 +568,8 @@ static void on_cqe(struct worker *w, struct io_uring_cqe *cqe)
         if (cqe->res >= 0) {
             w->tx++;
         }
+        free(w->slots[payload].big);
+        w->slots[payload].big = NULL;
         w->slots[payload].next_free = w->free_slot;
         w->free_slot = (int)payload;
         break;
@@ -858,6 +877,9 @@ void worker_cleanup(struct worker *w)
         if (w->fds[i] >= 0) {
             close(w->fds[i]);
         }
+    }
+    for (int i = 0; w->slots != NULL && i < SEND_SLOTS; i++) {
+        free(w->slots[i].big); /* a send still in flight when the ring closed */
     }
     free(w->slots);
     sip_proxy_free(w->proxy);

@@ -20,6 +20,7 @@
 #include "../sip/proxy.h"
 #include "bufring.h"
 #include "conn.h"
+#include "log.h"
 #include "options.h"
 
 struct send_slot;
@@ -79,6 +80,8 @@ struct worker {
     bool draining, finished, stopping;
     uint64_t drain_deadline;
     uint64_t tx, dropped, handed_out, handed_in;
+    uint64_t big_sent; /* UDP datagrams over SEND_BUF, sent from a buffer of their own */
+    struct log_limit big_log;
 };
 
 /* worker_main: the thread body (arg: struct worker *). Sets up the ring and sockets, waits for

@@ -8,41 +8,7 @@
 #include "resolve.h"
 #include "media.h"
 
-#define MAX_OUT 64
-
-struct sent {
-    struct sip_peer to;
-    char data[4096];
-    size_t len;
-};
-
-static struct sent out[MAX_OUT];
-static size_t nout;
-static struct sip_proxy *p;
-static struct sip_location *loc;
-static struct sip_msg m;
-
-static void cap_send(void *ctx, const struct sip_peer *to, const char *name,
-                     const struct iovec *iov, size_t n)
-{
-    (void)name;
-    (void)ctx;
-    cr_assert_lt(nout, MAX_OUT);
-    struct sent *s = &out[nout++];
-    s->to = *to;
-    s->len = 0;
-    for (size_t i = 0; i < n; i++) {
-        memcpy(s->data + s->len, iov[i].iov_base, iov[i].iov_len);
-        s->len += iov[i].iov_len;
-    }
-}
-
-static struct sip_peer peer(const char *ip, uint16_t port)
-{
-    struct sip_peer pr;
-    cr_assert_eq(sip_peer_from_text(sip_str_make(ip, strlen(ip)), port, &pr), 0);
-    return pr;
-}
+#include "proxy_harness.h"
 
 static void setup(void)
 {
@@ -91,16 +57,6 @@ static const char *invite(const char *ruri, const char *branch)
              "Content-Length: 0\r\n\r\n",
              ruri, branch, ruri);
     return reqbuf;
-}
-
-static void feed(const struct sip_peer *from, const char *msg, uint64_t now)
-{
-    sip_proxy_on_datagram(p, from, msg, strlen(msg), now);
-}
-
-static unsigned status_of(const struct sent *s)
-{
-    return s->len > 12 && memcmp(s->data, "SIP/2.0 ", 8) == 0 ? (unsigned)atoi(s->data + 8) : 0;
 }
 
 /* Answers the last request sent to `hop` with `status`, as the next hop would. */
