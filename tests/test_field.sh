@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# tests/test_field.sh: the field test bed of issue 12. Real user agents, not SIPp: baresip
+# phones on a LAN behind an nftables-masquerade NAT box, sipring on the edge with IP forwarding
+# off, and Kamailio as the provider (registrar and proxy, digest authentication on REGISTER and
+# INVITE, record_route on every dialog) with dnsmasq answering NAPTR, SRV and A (TTL 60 s) for
+# provider.test; a remote baresip phone registered at the provider. Each phone sends its own
+# tone (alice 440 Hz, bob 1000 Hz); RTP is counted where it arrives (nftables counters in the
+# phone's namespace) and the ladder is read from the provider's log and a capture on the LAN.
+#
+#   alice 192.168.77.2 --- nat (masquerade) --- 10.77.0.1 sipring 203.0.113.1 --- provider 203.0.113.2
+#   linphonec 192.168.77.3                                                       bob 203.0.113.3
+#
+# usage: test_field.sh SIPRING_BIN KAMAILIO_CFG_IN FIELD_UA_PY
+# FIELD_CALL_SECONDS (default 41: past 64*T1 = 32 s, when a lost ACK ends a call) sets the
+# length of each call.
+bin=$(realpath "$1") kcfg=$(realpath "$2") drv=$(realpath "$3")
+. "$(dirname "$0")/lib.sh"
+secs=${FIELD_CALL_SECONDS:-41}
+id=$$
+PH=sfph$id NAT=sfnat$id ED=sfed$id PV=sfpv$id
+nslist="$PH $NAT $ED $PV"
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+field_cleanup() {
+    for ns in $nslist; do ip netns pids $ns 2>/dev/null | xargs -r kill -9; done
+    for ns in $nslist; do ip netns del $ns 2>/dev/null; done
+    cleanup
+}
+trap field_cleanup EXIT
+link() { # ns1 if1 addr1 ns2 if2 addr2
+    ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
+    nsx "$1" ip addr add "$3" dev "$2"; nsx "$1" ip link set "$2" up
+    nsx "$4" ip addr add "$6" dev "$5"; nsx "$4" ip link set "$5" up
+}
+count_rule() { # ns: counts UDP arriving from the relay's ports
+    nsx "$1" nft -f - <<NFT
+table inet srcount {
+    counter rtp {
+    }
+    chain in {
+        type filter hook input priority 0;
+        udp sport 30000-30999 counter name rtp
+    }
+}
+NFT
+}
+wait_log() { for _ in $(seq "${3:-100}"); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+# stop NAME PID: SIGTERM, then the exit status and sanitizer reports are checked
+stop() {
+    kill -TERM "$2" 2>/dev/null
+    local rc=0
+    wait "$2" || rc=$?
+    check "$1 exits 0 on SIGTERM (rc $rc)" "[ $rc = 0 ]"
+}
+
+for ns in $nslist; do ip netns add $ns; nsx $ns ip link set lo up; done
+link $PH ph0 192.168.77.2/24 $NAT nt0 192.168.77.1/24
+nsx $PH ip addr add 192.168.77.3/24 dev ph0
+link $NAT nt1 10.77.0.2/24 $ED ed0 10.77.0.1/24
+link $ED ed1 203.0.113.1/24 $PV pv0 203.0.113.2/24
+nsx $PV ip addr add 203.0.113.3/24 dev pv0
+nsx $PH ip route add default via 192.168.77.1
+nsx $NAT ip route add default via 10.77.0.1
+nsx $NAT sysctl -qw net.ipv4.ip_forward=1
+nsx $ED sysctl -qw net.ipv4.ip_forward=0
+nsx $NAT nft -f - <<'NFT'
+table ip srnat {
+    chain post {
+        type nat hook postrouting priority 100;
+        oifname "nt1" masquerade
+    }
+}
+NFT
+count_rule $PH; count_rule $PV
+
+# the provider: DNS, then Kamailio
+ip netns exec $PV dnsmasq --keep-in-foreground --listen-address=203.0.113.2 --bind-interfaces \
+    --no-resolv --no-hosts --local-ttl=60 --log-queries --log-facility="$tmp/dnsmasq.log" \
+    --naptr-record=provider.test,10,50,s,SIP+D2U,,_sip._udp.provider.test \
+    --srv-host=_sip._udp.provider.test,sip.provider.test,5060,10,50 \
+    --host-record=sip.provider.test,203.0.113.2 --pid-file="$tmp/dnsmasq.pid" &
+pids+=($!); dns=$!
+mpath=/usr/lib/x86_64-linux-gnu/kamailio/modules/
+sed -e "s|@ADDR@|203.0.113.2|g; s|@MPATH@|$mpath|" "$kcfg" > kamailio.cfg
+ip netns exec $PV kamailio -DD -E -m 64 -M 16 -f kamailio.cfg > kamailio.log 2>&1 &
+pids+=($!); kam=$!
+check "Kamailio listens as the provider" "wait_log kamailio.log 'INFO: <core> \\[core/tcp_main.c' 100 || nsx $PV ss -uln | grep -q '203.0.113.2:5060'"
+
+"$bin" --version > /dev/null
+ip netns exec $ED "$bin" --listen udp:0.0.0.0:5060 --listen tcp:0.0.0.0:5060 --advertise 10.77.0.1:5060 \
+    --public-address 203.0.113.1 --inside 10.77.0.0/24 --inside 192.168.0.0/16 \
+    --upstream sip:provider.test --dns-server 203.0.113.2 --rtp-ports 30000-30999 \
+    --media-timeout 20 --threads 2 --log-level ${FIELD_LOG_LEVEL:-info} > sipring.log 2>&1 &
+pids+=($!); sr=$!
+check "sipring starts on the edge" "wait_log sipring.log advertising"
+nsx $ED "$bin" --listen udp:0.0.0.0:5060 --threads 1 > second.log 2>&1; rc=$?
+check "a second sipring on the same address refuses to start (rc $rc: $(grep -o 'listen .*' second.log))" \
+      "[ $rc = 1 ] && grep -q 'udp:0.0.0.0:5060: address already in use' second.log"
+
+# baresip phones: PHONE NS ADDR NAME TONE ACCOUNT
+phone() {
+    local ns=$1 addr=$2 name=$3 tone=$4 acct=$5
+    mkdir -p "$tmp/$name"
+    cat > "$tmp/$name/config" <<CFG
+poll_method		epoll
+sip_listen		$addr:5060
+audio_player		aubridge,nil
+audio_source		ausine,$tone
+ausrc_srate		48000
+ausrc_channels		2
+auplay_srate		48000
+audio_alert		aubridge,nil
+module_path		/usr/lib/baresip/modules
+module			g711.so
+module			ausine.so
+module			aubridge.so
+module			sndfile.so
+module_app		account.so
+module_app		menu.so
+module_app		ctrl_tcp.so
+ctrl_tcp_listen		$addr:4444
+snd_path		$tmp/$name
+rtp_ports		10000-10100
+audio_codecs		PCMU
+CFG
+    echo "$acct" > "$tmp/$name/accounts"
+    ip netns exec "$ns" baresip -f "$tmp/$name" < /dev/null > "$tmp/$name.log" 2>&1 &
+    pids+=($!)
+    eval "${name}_pid=$!"
+}
+phone $PV 203.0.113.3 bob 1000 \
+    '<sip:bob@provider.test>;auth_pass=pw-bob;outbound="sip:203.0.113.2;lr";regint=60'
+phone $PH 192.168.77.2 alice 440 \
+    '<sip:alice@provider.test>;auth_pass=pw-alice;outbound="sip:10.77.0.1;lr";regint=30'
+ip netns exec $PH tcpdump -i ph0 -l -n -A -s 0 udp port 5060 > lan_sip.txt 2> /dev/null &
+pids+=($!); lancap=$!
+ip netns exec $ED tcpdump -i ed1 -l -n -A -s 0 udp port 5060 > edge_sip.txt 2> /dev/null &
+pids+=($!); edgecap=$!
+
+check "bob registers at the provider" "wait_log kamailio.log 'REGISTER authenticated for bob' 100"
+check "alice (on the LAN) registers at the provider through sipring" \
+      "wait_log kamailio.log 'REGISTER authenticated for alice' 150"
+contact=$(grep 'REGISTER authenticated for alice' kamailio.log | head -1 | sed 's/.* contact \(.*\) (CSeq.*/\1/')
+check "the provider's location holds a Contact reachable from the outside ($contact)" \
+      "echo '$contact' | grep -q '<sip:sr[0-9a-f]*@203.0.113.1:5060>'"
+check "sipring located provider.test by NAPTR, SRV and A" \
+      "grep -q 'query\\[NAPTR\\] provider.test' dnsmasq.log && grep -q 'query\\[SRV\\] _sip._udp.provider.test' dnsmasq.log && grep -q 'query\\[A\\] sip.provider.test' dnsmasq.log"
+
+field() { # the scenario driver; its check lines count here
+    python3 "$drv" "$@" > drv.out 2>&1; local rc=$?
+    cat drv.out
+    grep -q '^FAIL' drv.out && fail=1
+    [ $rc = 0 ] || fail=1
+}
+A="$PH:192.168.77.2:4444:alice" B="$PV:203.0.113.3:4444:bob"
+
+echo "# 1. LAN -> remote, $secs s, DTMF, hold and resume from each side, hung up by the LAN phone"
+mark=$(wc -l < kamailio.log)
+field call "$A" "$B" sip:bob@provider.test --seconds "$secs" --hangup caller --dtmf --hold --relay-ns $ED
+tail -n +"$mark" kamailio.log > call1.log
+check "call 1: the ACK and the BYE reached the provider along its Route, for bob's own Contact" \
+      "grep -q 'in-dialog ACK sip:bob-[^ ]*@203.0.113.3:5060 from 203.0.113.1' call1.log && grep -q 'in-dialog BYE sip:bob-[^ ]*@203.0.113.3:5060 from 203.0.113.1' call1.log"
+check "call 1: nothing reached the provider without its Route, and sipring never sent its own token there" \
+      "! grep -q 'without our Route' call1.log && ! grep -q 'in-dialog [A-Z]* sip:sr[^ ]* from 203.0.113.1' call1.log"
+check "call 1: re-INVITEs for hold and resume reached the provider and were answered" \
+      "[ \$(grep -c 'in-dialog INVITE' call1.log) -ge 4 ]"
+check "call 1: the BYE's 200 came back to the LAN phone" \
+      "grep -B2 -A12 'SIP/2.0 200 OK' lan_sip.txt | grep -q 'CSeq: [0-9]* BYE'"
+refreshes=$(grep -c 'REGISTER authenticated for alice' kamailio.log)
+check "alice's registration was refreshed meanwhile ($refreshes REGISTERs)" "[ $refreshes -ge 2 ]"
+
+echo "# 2. remote -> LAN after the refresh, $secs s, hung up by the remote phone"
+mark=$(wc -l < kamailio.log)
+field call "$B" "$A" sip:alice@provider.test --seconds "$secs" --hangup caller --relay-ns $ED
+tail -n +"$mark" kamailio.log > call2.log
+check "call 2: the provider sent the INVITE to sipring's Contact for alice" \
+      "grep -q 'INVITE for alice goes to sip:sr[0-9a-f]*@203.0.113.1:5060' call2.log"
+
+tones() { # NAME HZ: the tone in the audio the phone NAME decoded last, from its sndfile dump
+    local wav
+    wav=$(ls -t "$tmp/$1"/dump-*-dec.wav 2>/dev/null | head -1)
+    python3 "$drv" tone "$wav" "$2" > tone.out 2>&1
+    cat tone.out
+    grep -q '^FAIL' tone.out && fail=1
+}
+tones alice 1000
+tones bob 440
+
+echo "# 3. LAN -> remote, $secs s, hung up by the remote phone"
+field call "$A" "$B" sip:bob@provider.test --seconds "$secs" --hangup callee --relay-ns $ED
+
+echo "# 4. remote -> LAN, $secs s, hung up by the LAN phone"
+field call "$B" "$A" sip:alice@provider.test --seconds "$secs" --hangup callee --relay-ns $ED
+
+stop "baresip alice" "$alice_pid"
+stop "baresip bob" "$bob_pid"
+stop "sipring" "$sr"
+check "sipring's log holds no sanitizer report" "! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' sipring.log"
+kill "$lancap" "$edgecap" "$kam" "$dns" 2>/dev/null
+[ $fail = 0 ] || { echo "--- sipring.log"; tail -40 sipring.log; echo "--- kamailio.log"; grep provider: kamailio.log | tail -40; }
+exit $fail
