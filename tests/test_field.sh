@@ -96,6 +96,48 @@ nsx $ED "$bin" --listen udp:0.0.0.0:5060 --threads 1 > second.log 2>&1; rc=$?
 check "a second sipring on the same address refuses to start (rc $rc: $(grep -o 'listen .*' second.log))" \
       "[ $rc = 1 ] && grep -q 'udp:0.0.0.0:5060: address already in use' second.log"
 
+ip netns exec $PH tcpdump -i ph0 -l -n -A -s 0 udp port 5060 > lan_sip.txt 2> /dev/null &
+pids+=($!); lancap=$!
+ip netns exec $ED tcpdump -i ed1 -l -n -A -s 0 udp port 5060 > edge_sip.txt 2> /dev/null &
+pids+=($!); edgecap=$!
+sleep 0.5
+# linphonec on the LAN, first of all phones, so sipring's DNS cache is cold: its REGISTER has
+# no Content-Length (allowed over UDP, RFC 3261 §18.3) and waits for DNS in sipring. linphonec
+# opens no SIP socket without ~/.local/share/linphone and runs its core only from readline's
+# idle hook, so it gets a terminal from script(1).
+mkdir -p "$tmp/carol/home/.local/share/linphone"
+cat > "$tmp/carol/linphonerc" <<CFG
+[sip]
+sip_port=5062
+sip_tcp_port=0
+default_proxy=0
+[proxy_0]
+reg_proxy=<sip:10.77.0.1>
+reg_route=<sip:10.77.0.1;lr>
+reg_identity="carol" <sip:carol@provider.test>
+reg_expires=60
+reg_sendregister=1
+[auth_info_0]
+username=carol
+passwd=pw-carol
+realm=provider.test
+domain=provider.test
+[rtp]
+audio_rtp_port=7078
+CFG
+t_lp=$(date +%s.%N)
+HOME="$tmp/carol/home" ip netns exec $PH script -qfc "linphonec -c $tmp/carol/linphonerc" \
+    "$tmp/carol/typescript" < /dev/null > /dev/null 2>&1 &
+pids+=($!); carol_pid=$!
+check "linphonec (bodiless UDP REGISTER) registers through sipring on its first try, cold DNS cache" \
+      "wait_log kamailio.log 'REGISTER authenticated for carol' 50"
+t_reg=$(grep -m1 'REGISTER authenticated for carol' kamailio.log > /dev/null && date +%s.%N)
+echo "# linphonec registered within $(echo "$t_reg - $t_lp" | bc 2>/dev/null || echo '?') s of its start"
+check "carol was challenged once and authenticated once: no REGISTER lost on the way" \
+      "[ \$(grep -c 'REGISTER from .* challenged' kamailio.log) = 1 ] && [ \$(grep -c 'REGISTER authenticated for carol' kamailio.log) = 1 ]"
+check "carol's REGISTER reached sipring without Content-Length" \
+      "sed -n '/REGISTER sip:provider.test/,/^\\s*\$/p' lan_sip.txt | grep -q 'Linphonec' && ! sed -n '/Linphonec/,+3p' lan_sip.txt | grep -qi 'content-length'"
+
 # baresip phones: PHONE NS ADDR NAME TONE ACCOUNT
 phone() {
     local ns=$1 addr=$2 name=$3 tone=$4 acct=$5
@@ -131,10 +173,6 @@ phone $PV 203.0.113.3 bob 1000 \
     '<sip:bob@provider.test>;auth_pass=pw-bob;outbound="sip:203.0.113.2;lr";regint=60'
 phone $PH 192.168.77.2 alice 440 \
     '<sip:alice@provider.test>;auth_pass=pw-alice;outbound="sip:10.77.0.1;lr";regint=30'
-ip netns exec $PH tcpdump -i ph0 -l -n -A -s 0 udp port 5060 > lan_sip.txt 2> /dev/null &
-pids+=($!); lancap=$!
-ip netns exec $ED tcpdump -i ed1 -l -n -A -s 0 udp port 5060 > edge_sip.txt 2> /dev/null &
-pids+=($!); edgecap=$!
 
 check "bob registers at the provider" "wait_log kamailio.log 'REGISTER authenticated for bob' 100"
 check "alice (on the LAN) registers at the provider through sipring" \
@@ -195,6 +233,6 @@ stop "baresip alice" "$alice_pid"
 stop "baresip bob" "$bob_pid"
 stop "sipring" "$sr"
 check "sipring's log holds no sanitizer report" "! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' sipring.log"
-kill "$lancap" "$edgecap" "$kam" "$dns" 2>/dev/null
+kill "$carol_pid" "$lancap" "$edgecap" "$kam" "$dns" 2>/dev/null
 [ $fail = 0 ] || { echo "--- sipring.log"; tail -40 sipring.log; echo "--- kamailio.log"; grep provider: kamailio.log | tail -40; }
 exit $fail
