@@ -278,7 +278,15 @@ int server_run(const struct config *cfg, int argc, char **argv)
 {
     static struct workers all;
     for (size_t i = 0; i < cfg->listen_count; i++) {
-        if (listen_taken(&cfg->listen[i])) {
+        /* A previous sipring that has just exited may hold its sockets a moment longer: the
+         * kernel tears an io_uring down after the process, and requests still armed on it
+         * keep their files open until then. A restart waits up to 3 s for that; a running
+         * instance stays in the way and is refused. */
+        int tries = 30;
+        while (listen_taken(&cfg->listen[i]) && --tries > 0) {
+            usleep(100 * 1000);
+        }
+        if (tries == 0) {
             log_error("listen %s: address already in use by another process", cfg->listen[i].text);
             return 1;
         }

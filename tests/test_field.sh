@@ -58,6 +58,7 @@ nsx $PH ip addr add 192.168.77.3/24 dev ph0
 link $NAT nt1 10.77.0.2/24 $ED ed0 10.77.0.1/24
 link $ED ed1 203.0.113.1/24 $PV pv0 203.0.113.2/24
 nsx $PV ip addr add 203.0.113.3/24 dev pv0
+nsx $PV ip addr add 203.0.113.4/24 dev pv0
 nsx $PH ip route add default via 192.168.77.1
 nsx $NAT ip route add default via 10.77.0.1
 nsx $NAT sysctl -qw net.ipv4.ip_forward=1
@@ -77,20 +78,39 @@ ip netns exec $PV dnsmasq --keep-in-foreground --listen-address=203.0.113.2 --bi
     --no-resolv --no-hosts --local-ttl=60 --log-queries --log-facility="$tmp/dnsmasq.log" \
     --naptr-record=provider.test,10,50,s,SIP+D2U,,_sip._udp.provider.test \
     --srv-host=_sip._udp.provider.test,sip.provider.test,5060,10,50 \
+    --naptr-record=provider.test,20,50,s,SIPS+D2T,,_sips._tcp.provider.test \
+    --srv-host=_sips._tcp.provider.test,sip.provider.test,5061,10,50 \
     --host-record=sip.provider.test,203.0.113.2 --pid-file="$tmp/dnsmasq.pid" &
 pids+=($!); dns=$!
 mpath=/usr/lib/x86_64-linux-gnu/kamailio/modules/
-sed -e "s|@ADDR@|203.0.113.2|g; s|@MPATH@|$mpath|" "$kcfg" > kamailio.cfg
+bash "$(dirname "$kcfg")/tls_certs.sh" "$tmp"
+cat > ktls.cfg <<TLSCFG
+[server:default]
+method = TLSv1.2+
+certificate = $tmp/provider.pem
+private_key = $tmp/provider.key
+verify_certificate = no
+require_certificate = no
+[client:default]
+method = TLSv1.2+
+verify_certificate = no
+require_certificate = no
+TLSCFG
+sed -e "s|@ADDR@|203.0.113.2|g; s|@MPATH@|$mpath|; s|@TLSCFG@|$tmp/ktls.cfg|" "$kcfg" > kamailio.cfg
 ip netns exec $PV kamailio -DD -E -m 64 -M 16 -f kamailio.cfg > kamailio.log 2>&1 &
 pids+=($!); kam=$!
 check "Kamailio listens as the provider" "wait_log kamailio.log 'INFO: <core> \\[core/tcp_main.c' 100 || nsx $PV ss -uln | grep -q '203.0.113.2:5060'"
 
 "$bin" --version > /dev/null
-ip netns exec $ED "$bin" --listen udp:0.0.0.0:5060 --listen tcp:0.0.0.0:5060 --advertise 10.77.0.1:5060 \
-    --public-address 203.0.113.1 --inside 10.77.0.0/24 --inside 192.168.0.0/16 \
-    --upstream sip:provider.test --dns-server 203.0.113.2 --rtp-ports 30000-30999 \
-    --media-timeout 20 --threads 2 --log-level ${FIELD_LOG_LEVEL:-info} > sipring.log 2>&1 &
-pids+=($!); sr=$!
+start_edge() { # LOG [OPTION...]: sipring on the edge
+    local log=$1; shift
+    ip netns exec $ED "$bin" --listen udp:0.0.0.0:5060 --listen tcp:0.0.0.0:5060 \
+        --advertise 10.77.0.1:5060 --public-address 203.0.113.1 --inside 10.77.0.0/24 \
+        --inside 192.168.0.0/16 --dns-server 203.0.113.2 --rtp-ports 30000-30999 \
+        --media-timeout 20 --threads 2 --log-level "${FIELD_LOG_LEVEL:-info}" "$@" > "$log" 2>&1 &
+    sr=$!; pids+=($sr)
+}
+start_edge sipring.log --upstream sip:provider.test
 check "sipring starts on the edge" "wait_log sipring.log advertising"
 nsx $ED "$bin" --listen udp:0.0.0.0:5060 --threads 1 > second.log 2>&1; rc=$?
 check "a second sipring on the same address refuses to start (rc $rc: $(grep -o 'listen .*' second.log))" \
@@ -156,6 +176,7 @@ module			g711.so
 module			ausine.so
 module			aubridge.so
 module			sndfile.so
+module			srtp.so
 module_app		account.so
 module_app		menu.so
 module_app		ctrl_tcp.so
@@ -171,10 +192,13 @@ CFG
 }
 phone $PV 203.0.113.3 bob 1000 \
     '<sip:bob@provider.test>;auth_pass=pw-bob;outbound="sip:203.0.113.2;lr";regint=60'
+phone $PV 203.0.113.4 dave 1000 \
+    '<sip:dave@provider.test>;auth_pass=pw-dave;outbound="sip:203.0.113.2;lr";regint=60;mediaenc=srtp-mand'
 phone $PH 192.168.77.2 alice 440 \
     '<sip:alice@provider.test>;auth_pass=pw-alice;outbound="sip:10.77.0.1;lr";regint=30'
 
 check "bob registers at the provider" "wait_log kamailio.log 'REGISTER authenticated for bob' 100"
+check "dave (SRTP only) registers at the provider" "wait_log kamailio.log 'REGISTER authenticated for dave' 100"
 check "alice (on the LAN) registers at the provider through sipring" \
       "wait_log kamailio.log 'REGISTER authenticated for alice' 150"
 contact=$(grep 'REGISTER authenticated for alice' kamailio.log | head -1 | sed 's/.* contact \(.*\) (CSeq.*/\1/')
@@ -229,10 +253,29 @@ field call "$A" "$B" sip:bob@provider.test --seconds "$secs" --hangup callee --r
 echo "# 4. remote -> LAN, $secs s, hung up by the LAN phone"
 field call "$B" "$A" sip:alice@provider.test --seconds "$secs" --hangup callee --relay-ns $ED
 
-stop "baresip alice" "$alice_pid"
-stop "baresip bob" "$bob_pid"
 stop "sipring" "$sr"
 check "sipring's log holds no sanitizer report" "! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' sipring.log"
+
+echo "# 5. LAN -> an SRTP-only remote phone, TLS towards the provider, --srtp-outside required"
+start_edge sipring_tls.log --upstream "sip:provider.test;transport=tls" --tls-ca rootca.pem \
+    --srtp-outside required
+check "sipring starts again, with a TLS upstream and SRTP required outside" \
+      "wait_log sipring_tls.log advertising"
+mark=$(wc -l < kamailio.log)
+field call "$A" "$PV:203.0.113.4:4444:dave" sip:dave@provider.test --seconds "$secs" \
+    --hangup caller --relay-ns $ED
+tail -n +"$mark" kamailio.log > call5.log
+check "call 5: the provider got the INVITE over TLS, sipring having found it by NAPTR/SRV (_sips._tcp)" \
+      "grep -q 'INVITE from alice authenticated for dave .* over tls' call5.log && grep -q 'query\\[SRV\\] _sips._tcp.provider.test' dnsmasq.log"
+tones dave 440
+tones alice 1000
+stop "sipring (TLS, SRTP)" "$sr"
+check "sipring relayed the call as SRTP on the outside (its stop summary)" \
+      "grep -qE 'SRTP streams [1-9]' sipring_tls.log && grep -qE 'failed SRTP checks 0' sipring_tls.log"
+check "sipring's log holds no sanitizer report" "! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' sipring_tls.log"
+stop "baresip alice" "$alice_pid"
+stop "baresip bob" "$bob_pid"
+stop "baresip dave" "$dave_pid"
 kill "$carol_pid" "$lancap" "$edgecap" "$kam" "$dns" 2>/dev/null
 [ $fail = 0 ] || { echo "--- sipring.log"; tail -40 sipring.log; echo "--- kamailio.log"; grep provider: kamailio.log | tail -40; }
 exit $fail
