@@ -17,6 +17,9 @@ static void put(struct out *o, const char *s, size_t n)
         o->overflow = true;
         return;
     }
+    if (n == 0) {
+        return; /* s may be an unset slice (NULL): memcpy's arguments must not be */
+    }
     memcpy(o->p + o->len, s, n);
     o->len += n;
 }

@@ -426,6 +426,9 @@ static unsigned char next_octet(const char **p, const char *e)
 /* Compares two escaped strings after unescaping, optionally case-insensitively. */
 static bool unescaped_eq(struct sip_str a, struct sip_str b, bool icase)
 {
+    if (a.len == 0 || b.len == 0) {
+        return a.len == b.len; /* an unset slice is NULL: no pointer arithmetic on it */
+    }
     const char *pa = a.p, *ea = a.p + a.len, *pb = b.p, *eb = b.p + b.len;
     while (pa < ea && pb < eb) {
         unsigned char ca = next_octet(&pa, ea), cb = next_octet(&pb, eb);
@@ -454,8 +457,11 @@ static bool params_eq(const struct sip_uri *a, const struct sip_uri *b)
         }
     }
     /* Any other parameter appearing in both must match. */
+    if (!sip_str_is_set(a->params) || a->params.len == 0) {
+        return true;
+    }
     const char *p = a->params.p, *e = a->params.p + a->params.len;
-    while (sip_str_is_set(a->params) && p < e) {
+    while (p < e) {
         const char *nb = p;
         while (p < e && *p != ';') {
             p++;
@@ -480,6 +486,9 @@ static bool headers_eq(struct sip_str a, struct sip_str b)
 {
     /* Same set of headers, in any order: each header of a is in b and the counts agree. */
     size_t na = 0, nb = 0;
+    if (a.len == 0 || b.len == 0) {
+        return a.len == b.len; /* an unset slice is NULL: no pointer arithmetic on it */
+    }
     const char *p = a.p, *e = a.p + a.len;
     for (size_t i = 0; i < b.len; i++) {
         nb += b.p[i] == '&';

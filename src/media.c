@@ -84,7 +84,7 @@ static struct msess *find(struct media *m, struct sip_str call_id, uint32_t h)
     for (int32_t i = m->bucket[h % SESS_BUCKETS]; i >= 0; i = m->sess[i].hnext) {
         struct msess *s = &m->sess[i];
         if (s->hash == h && s->call_id_len == call_id.len &&
-            memcmp(s->call_id, call_id.p, call_id.len) == 0) {
+            (call_id.len == 0 || memcmp(s->call_id, call_id.p, call_id.len) == 0)) {
             return s;
         }
     }
@@ -263,11 +263,15 @@ static struct msess *create(struct media *m, const struct sip_media_msg *mm, uin
     memset(s, 0, sizeof(*s));
     s->used = true;
     s->hash = h;
-    memcpy(s->call_id, mm->call_id.p, mm->call_id.len);
+    if (mm->call_id.len > 0) { /* an unset slice is NULL, which memcpy must not get */
+        memcpy(s->call_id, mm->call_id.p, mm->call_id.len);
+    }
     s->call_id_len = (uint8_t)mm->call_id.len;
     /* The side that sent the first SDP in a request is the caller; for an answer-first
      * (response) session the request's sender, named by the From tag, is the caller too. */
-    memcpy(s->caller_tag, mm->from_tag.p, mm->from_tag.len);
+    if (mm->from_tag.len > 0) {
+        memcpy(s->caller_tag, mm->from_tag.p, mm->from_tag.len);
+    }
     s->caller_tag_len = (uint8_t)mm->from_tag.len;
     for (unsigned i = 0; i < MEDIA_STREAMS; i++) {
         s->st[i] = -1;
@@ -326,7 +330,8 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
         return SIP_MEDIA_FULL;
     }
     bool tag_is_caller = mm->from_tag.len == s->caller_tag_len &&
-                         memcmp(mm->from_tag.p, s->caller_tag, s->caller_tag_len) == 0;
+                         (s->caller_tag_len == 0 ||
+                          memcmp(mm->from_tag.p, s->caller_tag, s->caller_tag_len) == 0);
     unsigned in = (mm->is_request ? tag_is_caller : !tag_is_caller) ? 0 : 1, out = in ^ 1;
     const char *to_addr = mm->receiver_inside ? m->addr_inside : m->addr_outside;
     const char *from_addr = mm->sender_inside ? m->addr_inside : m->addr_outside;
