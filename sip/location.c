@@ -159,7 +159,10 @@ static size_t mem_nat_due(void *self, uint64_t now, uint64_t interval, struct si
         b->next_ping_ms = now + interval;
         out[n] = *b;
         out[n].unreachable = false;
-        if (!b->unreachable && now > b->alive_ms + 3 * interval + 1000) {
+        /* an outbound UA on a stream answers our CRLF pings with a pong that names no
+         * binding; its liveness is its connection's (flow_down) */
+        bool by_conn = b->outbound && b->received.transport != SIP_TP_UDP;
+        if (!b->unreachable && !by_conn && now > b->alive_ms + 3 * interval + 1000) {
             b->unreachable = true;
             out[n].unreachable = true;
         }
@@ -180,8 +183,25 @@ static void mem_alive(void *self, const char *aor, uint32_t contact_hash, uint64
     }
 }
 
+static size_t mem_flow_down(void *self, const struct sip_peer *flow)
+{
+    struct mem_loc *m = self;
+    size_t n = 0;
+    for (size_t i = 0; i < m->used; i++) {
+        struct sip_binding *b = &m->slots[i].b;
+        if (m->slots[i].used && b->received.transport != SIP_TP_UDP &&
+            b->received.transport == flow->transport && b->received.conn == flow->conn &&
+            !b->flow_failed) {
+            b->flow_failed = true;
+            n++;
+        }
+    }
+    return n;
+}
+
 static const struct sip_location_ops mem_ops = {mem_save,   mem_remove,  mem_lookup, mem_find,
-                                                mem_expire, mem_nat_due, mem_alive};
+                                                mem_expire, mem_nat_due, mem_alive,
+                                                mem_flow_down};
 
 struct sip_location *sip_location_mem_new(size_t max_bindings)
 {

@@ -26,6 +26,12 @@ struct sip_binding {
     uint64_t alive_ms;
     uint64_t next_ping_ms;
     bool unreachable;
+    /* RFC 5626: the UA registered with outbound (+sip.instance and reg-id); its keepalives
+     * over a stream are double-CRLF pings, and a request it cannot get gets 430. */
+    bool outbound;
+    /* the stream connection in received closed: the flow is gone (RFC 5626 §5.3) and nobody
+     * may open another one towards a NAT; lookups still return the binding with this set */
+    bool flow_failed;
 };
 
 struct sip_location_ops {
@@ -48,6 +54,9 @@ struct sip_location_ops {
                       size_t cap);
     /* alive: the binding of aor whose contact hashes to contact_hash answered: reachable. */
     void (*alive)(void *self, const char *aor, uint32_t contact_hash, uint64_t now_ms);
+    /* flow_down: the stream connection flow (transport and conn) closed: every binding
+     * reached through it gets flow_failed. Returns how many. */
+    size_t (*flow_down)(void *self, const struct sip_peer *flow);
 };
 
 struct sip_location {

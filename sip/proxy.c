@@ -578,6 +578,21 @@ static void fail_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg
     }
 }
 
+/* flow_failed_reply: the only ways to the target were flows that have closed. RFC 5626 §5.3:
+ * "If the flow is no longer available, the proxy MUST respond with a 430 (Flow Failed)" to a
+ * UA that registered with outbound, which then registers a new flow; other UAs are simply
+ * not reachable until they register again (480). */
+static void flow_failed_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
+                              bool outbound)
+{
+    if (outbound) {
+        proxy_reply(p, t, m, 430, "Flow Failed", SIP_STR_NULL);
+    } else {
+        proxy_reply(p, t, m, 480, "Temporarily Unavailable (connection closed)",
+                    SIP_STR_LIT("Retry-After: 30\r\n"));
+    }
+}
+
 /* forward_or_fail: forward_branch, answering the request with fail_reply when that fails. */
 static void forward_or_fail(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
                             const struct target *tg, bool pop_route)
@@ -685,13 +700,20 @@ static void on_ack(struct sip_proxy *p, const struct sip_peer *from, const struc
         snprintf(p->masq_uri, sizeof(p->masq_uri), "%s", b.contact);
         tg.ruri = sip_str_make(p->masq_uri, strlen(p->masq_uri));
         tg.hop = b.received;
+        if (next == &m->ruri && b.flow_failed) {
+            return; /* an ACK is never answered; its flow is gone */
+        }
         if (next != &m->ruri && (proxy_resolve(p, next, &tg.hop, tg.name) != 0 ||
                                  (!proxy_is_inside(p, from) &&
                                   proxy_is_inside(p, &tg.hop) != proxy_is_inside(p, &b.received)))) {
             return;
         }
-    } else if (pop && proxy_nat_route_flow(p, m, &tg.hop)) {
+    } else if (pop && proxy_nat_route_flow(p, m, &b)) {
         /* along our Path's flow token: the R-URI stays, the flow is the way */
+        if (b.flow_failed) {
+            return;
+        }
+        tg.hop = b.received;
     } else {
         /* the same next hop as the INVITE had: --upstream for a domain not served here */
         struct sip_uri up;
@@ -841,6 +863,10 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
     }
     if (tok == 0) {
         snprintf(p->masq_uri, sizeof(p->masq_uri), "%s", tb.contact);
+        if (!has_route && tb.flow_failed) {
+            flow_failed_reply(p, t, m, tb.outbound);
+            return;
+        }
         if (!has_route) {
             struct target tg = {.ruri = sip_str_make(p->masq_uri, strlen(p->masq_uri)),
                                 .hop = tb.received,
@@ -861,7 +887,14 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
             return;
         }
         int last = 0;
+        size_t failed_flows = 0;
+        bool outbound = false;
         for (size_t i = 0; i < n; i++) {
+            if (bs[i].flow_failed) {
+                failed_flows++; /* its connection is gone: RFC 5626 §5.3, no new one */
+                outbound |= bs[i].outbound;
+                continue;
+            }
             struct target tg = {.ruri = sip_str_make(bs[i].contact, strlen(bs[i].contact)),
                                 .hop = bs[i].received,
                                 .path = sip_str_make(bs[i].path, strlen(bs[i].path))};
@@ -892,7 +925,9 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
             }
             last = forward_branch(p, t, m, &tg, pop);
         }
-        if (t->nbranch == 0) {
+        if (t->nbranch == 0 && failed_flows == n) {
+            flow_failed_reply(p, t, m, outbound);
+        } else if (t->nbranch == 0) {
             fail_reply(p, t, m, last);
         }
         return;
@@ -905,13 +940,21 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
     if (tok == 0) {
         tg.ruri = sip_str_make(p->masq_uri, strlen(p->masq_uri));
     }
-    bool flow = tok != 0 && pop && proxy_nat_route_flow(p, m, &tg.hop);
+    struct sip_binding fb;
+    bool flow = tok != 0 && pop && proxy_nat_route_flow(p, m, &fb);
+    if (flow) {
+        tg.hop = fb.received;
+    }
     if (!inside && !(pop && (m->addr[m->to].has_tag || flow))) {
         proxy_reply(p, t, m, 403, "Not relaying", SIP_STR_NULL);
         return;
     }
     if (flow) {
         /* our Path (RFC 3327) with a flow token: the UA behind it, through its NAT binding */
+        if (fb.flow_failed) {
+            flow_failed_reply(p, t, m, fb.outbound);
+            return;
+        }
         forward_or_fail(p, t, m, &tg, pop);
         return;
     }

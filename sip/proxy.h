@@ -89,6 +89,12 @@ void sip_proxy_on_datagram(struct sip_proxy *p, const struct sip_peer *from, con
  * every branch waiting on it fails with 503 now. Scans the pool: failures are rare. */
 void sip_proxy_on_unreachable(struct sip_proxy *p, const struct sip_peer *to, uint64_t now);
 
+/* sip_proxy_on_flow_closed: the stream connection flow (its transport and conn) closed:
+ * bindings reached through it fail (requests for them get 430 Flow Failed where the UA
+ * registered with outbound, RFC 5626 §5.3, else 480), and nobody opens another connection
+ * towards them. */
+void sip_proxy_on_flow_closed(struct sip_proxy *p, const struct sip_peer *flow);
+
 /* sip_proxy_on_timer: fires every transaction timer due at now_ms, and expires bindings. */
 void sip_proxy_on_timer(struct sip_proxy *p, uint64_t now_ms);
 

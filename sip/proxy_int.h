@@ -148,13 +148,14 @@ const char *proxy_side_route(const struct sip_proxy *p, const struct sip_peer *p
                              size_t cap);
 
 /* proxy_nat.c */
+bool proxy_contact_outbound(const struct sip_addr *a);
 bool proxy_nat_behind(const struct sip_proxy *p, const struct sip_msg *m,
                       const struct sip_peer *from);
 void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct sip_build *bd,
                           const struct sip_peer *from, const struct sip_peer *receiver);
 int proxy_nat_target(struct sip_proxy *p, const struct sip_uri *u, struct sip_binding *b);
 void proxy_nat_keepalive(struct sip_proxy *p, uint64_t now);
-bool proxy_nat_route_flow(struct sip_proxy *p, const struct sip_msg *m, struct sip_peer *hop);
+bool proxy_nat_route_flow(struct sip_proxy *p, const struct sip_msg *m, struct sip_binding *b);
 void proxy_nat_learn_path(struct sip_proxy *p, const struct sip_msg *m, const struct sip_peer *from);
 bool proxy_nat_keepalive_reply(struct sip_proxy *p, const struct sip_msg *m);
 

@@ -100,6 +100,31 @@ static bool has_option(const struct sip_msg *m, enum sip_hdr_type type, const ch
     return false;
 }
 
+/* proxy_contact_outbound: RFC 5626 §4.2: a UA that registers with outbound puts both
+ * +sip.instance and reg-id on its Contact. */
+bool proxy_contact_outbound(const struct sip_addr *a)
+{
+    bool inst = false, reg_id = false;
+    struct sip_str ps = a->params;
+    size_t i = 0;
+    while (ps.len > 0 && i < ps.len) {
+        size_t k = i;
+        while (k < ps.len && ps.p[k] != ';') {
+            k++;
+        }
+        struct sip_str one = sip_str_trim(sip_str_make(ps.p + i, k - i));
+        size_t name = 0;
+        while (name < one.len && one.p[name] != '=') {
+            name++;
+        }
+        struct sip_str n = sip_str_trim(sip_str_make(one.p, name));
+        inst |= sip_str_ieq_lit(n, "+sip.instance");
+        reg_id |= sip_str_ieq_lit(n, "reg-id");
+        i = k + 1;
+    }
+    return inst && reg_id;
+}
+
 void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct sip_build *bd,
                           const struct sip_peer *from, const struct sip_peer *receiver)
 {
@@ -134,6 +159,7 @@ void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct s
         memcpy(b.contact, a->uri.raw.p, a->uri.raw.len);
         b.received = *from;
         b.alive_ms = p->now;
+        b.outbound = is_register && proxy_contact_outbound(a);
         uint32_t expires = DIALOG_CONTACT_S;
         if (is_register) {
             expires = a->has_expires ? a->expires : m->has_expires ? m->expires : 3600;
@@ -164,16 +190,11 @@ void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct s
 }
 
 /* proxy_nat_route_flow: whether the top Route (ours) carries a flow token, as our Path does;
- * *hop gets the flow. */
-bool proxy_nat_route_flow(struct sip_proxy *p, const struct sip_msg *m, struct sip_peer *hop)
+ * *b gets the binding it names (the flow is b->received; b->flow_failed if it closed). */
+bool proxy_nat_route_flow(struct sip_proxy *p, const struct sip_msg *m, struct sip_binding *b)
 {
     const struct sip_hdr *r = sip_msg_first(m, SIP_HDR_ROUTE);
-    struct sip_binding b;
-    if (r == NULL || proxy_nat_target(p, &m->addr[r->item].uri, &b) != 0) {
-        return false;
-    }
-    *hop = b.received;
-    return true;
+    return r != NULL && proxy_nat_target(p, &m->addr[r->item].uri, b) == 0;
 }
 
 /* proxy_nat_learn_path: a 2xx to a REGISTER that returns our Path (RFC 3327 §5.3: the
@@ -222,6 +243,15 @@ void proxy_nat_keepalive(struct sip_proxy *p, uint64_t now)
         size_t n = p->loc->ops->nat_due(p->loc->self, now, p->cfg.nat_keepalive_ms, bs, 32);
         for (size_t i = 0; i < n; i++) {
             const struct sip_binding *b = &bs[i];
+            if (b->flow_failed) {
+                continue; /* its connection is gone: a new one cannot reach through a NAT */
+            }
+            if (b->outbound && b->received.transport != SIP_TP_UDP) {
+                /* RFC 5626 §3.5.1 / §4.4.1: on a stream, a double-CRLF ping keeps the flow
+                 * and the NAT in front of it alive; a dead peer fails the connection */
+                proxy_send(p, &b->received, "\r\n\r\n", 4);
+                continue;
+            }
             if (b->unreachable) {
                 char ip[64];
                 sip_peer_ip_text(&b->received, ip, sizeof(ip));
@@ -266,4 +296,15 @@ bool proxy_nat_keepalive_reply(struct sip_proxy *p, const struct sip_msg *m)
     aor[c.len - 12] = '\0';
     p->loc->ops->alive(p->loc->self, aor, (uint32_t)strtoul(hex, NULL, 16), p->now);
     return true;
+}
+
+void sip_proxy_on_flow_closed(struct sip_proxy *p, const struct sip_peer *flow)
+{
+    size_t n = p->loc->ops->flow_down(p->loc->self, flow);
+    if (n > 0) {
+        char ip[64];
+        sip_peer_ip_text(flow, ip, sizeof(ip));
+        proxy_debug(p, "nat: the %s flow from %s:%u closed: %zu bindings reached through it "
+                    "failed", sip_transport_name(flow->transport), ip, flow->port, n);
+    }
 }

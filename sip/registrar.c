@@ -108,6 +108,7 @@ void proxy_register(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m
          * (and the NAT in front of it, if any) open. */
         b.behind_nat = proxy_nat_behind(p, m, &t->from) || t->from.transport != SIP_TP_UDP;
         b.alive_ms = p->now;
+        b.outbound = proxy_contact_outbound(c);
         b.expires_at_ms = p->now + (uint64_t)e * 1000;
         path_of(m, b.path, sizeof(b.path));
         if (loc->ops->save(loc->self, &b) != 0) {

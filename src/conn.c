@@ -40,6 +40,7 @@ struct conn {
     uint8_t state;
     uint8_t inflight; /* recv, send, connect submitted and not completed */
     bool sending, outgoing, delivered_any, overflow;
+    bool carried_register; /* a REGISTER came in on it: bindings may name it as their flow */
     int fd;
     uint32_t ip_bucket;
     int32_t next_free;
@@ -254,6 +255,13 @@ static void conn_close(struct conn *c)
     }
     dir_remove(c->cs, c);
     c->state = ST_CLOSING;
+    if (c->carried_register) {
+        /* RFC 5626 §5.3: the bindings whose flow this was fail now, so that nobody opens a
+         * new connection that a NAT in front of the UA would never let through. Only
+         * connections that carried a REGISTER can be a binding's flow: the store is not
+         * scanned for every closed connection. */
+        worker_flow_closed(c->cs->w, &c->peer);
+    }
     shutdown(c->fd, SHUT_RDWR);
     struct io_uring_sqe *sqe = worker_sqe(c->cs->w);
     io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
@@ -472,6 +480,9 @@ static void frame(struct conn *c)
             return;
         }
         c->delivered_any = true;
+        if (f.len > 9 && memcmp(c->rbuf + off, "REGISTER ", 9) == 0) {
+            c->carried_register = true;
+        }
         worker_on_message(c->cs->w, &c->peer, c->rbuf + off, f.len);
         off += f.len;
     }
@@ -610,6 +621,19 @@ static void setup_stream(struct conns *cs, struct conn *c, const char *tls_name)
     c->setup_deadline = worker_now_ms() + SETUP_MS;
 }
 
+/* stream_sockopts: no Nagle delay for SIP messages; and data left unacknowledged for
+ * STREAM_USER_TIMEOUT_MS fails the connection (TCP_USER_TIMEOUT, RFC 5482): a UA that vanished
+ * behind its NAT is noticed at the next keepalive, within seconds rather than the ~15 minutes
+ * of TCP's own retransmissions, and its flow fails (RFC 5626 §5.3). */
+#define STREAM_USER_TIMEOUT_MS 20000
+static void stream_sockopts(int fd)
+{
+    int one = 1;
+    unsigned int user_timeout = STREAM_USER_TIMEOUT_MS;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
+}
+
 void conns_on_accept(struct conns *cs, unsigned li, const struct io_uring_cqe *cqe)
 {
     if (!(cqe->flags & IORING_CQE_F_MORE) && li < cs->nl) {
@@ -660,8 +684,7 @@ void conns_on_accept(struct conns *cs, unsigned li, const struct io_uring_cqe *c
         return;
     }
     c->ip_bucket = bucket;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    stream_sockopts(fd);
     c->state = ST_OPEN;
     setup_stream(cs, c, NULL);
     cs->st.accepted++;
@@ -691,8 +714,7 @@ static struct conn *conn_open(struct conns *cs, const struct sip_peer *to, const
     c->ip_bucket = bucket;
     c->outgoing = true;
     c->state = ST_CONNECTING;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    stream_sockopts(fd);
     char ip[64];
     sip_peer_ip_text(to, ip, sizeof(ip));
     setup_stream(cs, c, name != NULL ? name : ip);

@@ -73,8 +73,17 @@ static void l_alive(void *self, const char *aor, uint32_t contact_hash, uint64_t
     pthread_rwlock_unlock(&l->lock);
 }
 
+static size_t l_flow_down(void *self, const struct sip_peer *flow)
+{
+    struct locked *l = self;
+    pthread_rwlock_wrlock(&l->lock);
+    size_t n = l->inner->ops->flow_down(l->inner->self, flow);
+    pthread_rwlock_unlock(&l->lock);
+    return n;
+}
+
 static const struct sip_location_ops locked_ops = {l_save,   l_remove,  l_lookup, l_find,
-                                                   l_expire, l_nat_due, l_alive};
+                                                   l_expire, l_nat_due, l_alive, l_flow_down};
 
 struct sip_location *location_locked_new(struct sip_location *inner)
 {

@@ -130,6 +130,13 @@ static struct io_uring_sqe *get_sqe(struct worker *w)
     return sqe;
 }
 
+void worker_flow_closed(struct worker *w, const struct sip_peer *flow)
+{
+    if (w->proxy != NULL) {
+        sip_proxy_on_flow_closed(w->proxy, flow);
+    }
+}
+
 uint64_t worker_now_ms(void)
 {
     return now_ms();

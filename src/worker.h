@@ -92,6 +92,9 @@ void *worker_main(void *arg);
 /* worker_cleanup: releases what worker_main set up; call after every worker has returned. */
 void worker_cleanup(struct worker *w);
 
+/* worker_flow_closed: a stream connection that may be a registered UA's flow closed. */
+void worker_flow_closed(struct worker *w, const struct sip_peer *flow);
+
 /* Helpers for media.c, which shares the worker's ring. */
 struct io_uring *worker_ring(struct worker *w);
 struct io_uring_sqe *worker_sqe(struct worker *w);

@@ -33,6 +33,8 @@ static void edge_setup(void)
     cfg.max_expires = 3600;
     cfg.default_expires = 3600;
     cfg.token_key = 0x5eed;
+    cfg.nat_keepalive_ms = 10000;
+    cfg.keepalive_sender = true;
     loc = sip_location_mem_new(64);
     p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL}, 7);
     nout = 0;
@@ -341,6 +343,7 @@ Test(dialog, retransmitted_2xx_after_bye_opens_no_ports, .init = edge_setup,
     cr_expect_eq(sessions_opened, 1);
     /* long after: every transaction is gone */
     for (uint64_t t = 2000; t <= 100000; t += 500) {
+        nout = 0; /* keepalives to the phone's binding go out meanwhile */
         sip_proxy_on_timer(p, t);
     }
     cr_expect_eq(sip_proxy_active(p), 0);
@@ -406,4 +409,104 @@ Test(dialog, unknown_sip_version_gets_505, .init = edge_setup, .fini = edge_tear
     cr_expect_eq(status_of(&out[0]), 505, "%s", text(0));
     cr_expect(sip_peer_eq(&out[0].to, &nat));
     cr_expect(strstr(text(0), "Call-ID: 23431.w@10.0.0.5\r\n") != NULL);
+}
+
+/* A phone on the LAN registered with sipring over TCP (conn 7), with or without RFC 5626
+ * outbound on its Contact. */
+static struct sip_peer tcp_phone(void)
+{
+    struct sip_peer t = peer("10.0.0.2", 40001);
+    t.transport = SIP_TP_TCP;
+    t.conn = 7;
+    return t;
+}
+
+static void register_tcp(bool outbound, uint64_t now)
+{
+    struct sip_peer t = tcp_phone();
+    char req[2048];
+    snprintf(req, sizeof(req),
+             "REGISTER sip:edge.test SIP/2.0\r\n"
+             "Via: SIP/2.0/TCP 192.168.1.30:5060;branch=z9hG4bKtcpreg%d\r\n"
+             "Max-Forwards: 70\r\nFrom: <sip:tina@edge.test>;tag=t\r\nTo: <sip:tina@edge.test>\r\n"
+             "Call-ID: tcpreg\r\nCSeq: %d REGISTER\r\nSupported: outbound, path\r\n"
+             "Contact: <sip:tina@192.168.1.30:5060;transport=tcp>%s\r\n"
+             "Expires: 600\r\nContent-Length: 0\r\n\r\n",
+             outbound, 1 + outbound,
+             outbound ? ";reg-id=1;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"" : "");
+    nout = 0;
+    feed(&t, req, now);
+    cr_assert_eq(nout, 1);
+    cr_assert_eq(status_of(&out[0]), 200, "%s", text(0));
+}
+
+static void call_tina(const char *branch, uint64_t now)
+{
+    char req[2048];
+    snprintf(req, sizeof(req),
+             "INVITE sip:tina@edge.test SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.7;branch=%s\r\n"
+             "Max-Forwards: 70\r\nFrom: <sip:bob@198.51.100.7>;tag=b\r\nTo: <sip:tina@edge.test>\r\n"
+             "Call-ID: %s\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+             branch, branch);
+    nout = 0;
+    feed(&prov, req, now);
+}
+
+/* RFC 5626 §5.3: a request for a UA whose only flow (its TCP connection) has closed is not
+ * sent down a new connection (a NAT in front of the UA would not let it in): 430 Flow Failed
+ * where it registered with outbound, 480 otherwise. */
+Test(dialog, closed_flow_gets_430_with_outbound_and_480_without, .init = edge_setup,
+     .fini = edge_teardown)
+{
+    struct sip_peer t = tcp_phone();
+    for (int outbound = 0; outbound < 2; outbound++) {
+        register_tcp(outbound, 1000 + (uint64_t)outbound * 10000);
+        char br[32];
+        snprintf(br, sizeof(br), "z9hG4bKtina%d", outbound);
+        call_tina(br, 2000 + (uint64_t)outbound * 10000);
+        long fwd = find_sent(&t, "INVITE sip:tina@192.168.1.30:5060;transport=tcp ", 0);
+        cr_assert_geq(fwd, 0, "while the flow is up, the call goes down it");
+        cr_expect_eq(out[fwd].to.conn, 7, "on the connection it registered over");
+        sip_proxy_on_flow_closed(p, &t);
+        snprintf(br, sizeof(br), "z9hG4bKtina%dx", outbound);
+        call_tina(br, 3000 + (uint64_t)outbound * 10000);
+        cr_expect_eq(find_sent(&t, "INVITE", 0), -1, "nothing down a closed flow");
+        long ans = find_sent(&prov, outbound ? "SIP/2.0 430 " : "SIP/2.0 480 ", 0);
+        cr_expect_geq(ans, 0, "outbound %d: %s", outbound, nout > 1 ? text(nout - 1) : "");
+    }
+}
+
+/* RFC 5626 §4.4.1: a UA on a stream that registered with outbound gets double-CRLF pings on
+ * its connection; once the flow closed, no keepalive tries to open another. */
+Test(dialog, stream_keepalives_are_crlf_pings_and_stop_with_the_flow, .init = edge_setup,
+     .fini = edge_teardown)
+{
+    struct sip_peer t = tcp_phone();
+    register_tcp(true, 1000);
+    size_t pings = 0;
+    for (uint64_t now = 2000; now <= 42000; now += 1000) {
+        nout = 0;
+        sip_proxy_on_timer(p, now);
+        for (size_t i = 0; i < nout; i++) {
+            if (sip_peer_eq(&out[i].to, &t)) {
+                cr_expect(out[i].len == 4 && memcmp(out[i].data, "\r\n\r\n", 4) == 0, "a CRLF ping");
+                cr_expect_eq(out[i].to.conn, 7);
+                pings++;
+            }
+        }
+    }
+    cr_expect_geq(pings, 3, "a ping every 10 s (%zu in 40 s)", pings);
+    /* pings prove nothing by themselves: the binding stays reachable while its connection is */
+    call_tina("z9hG4bKalive", 43000);
+    cr_expect_geq(find_sent(&t, "INVITE", 0), 0, "still reached after 40 s of pings");
+    sip_proxy_on_flow_closed(p, &t);
+    size_t after = 0;
+    for (uint64_t now = 44000; now <= 80000; now += 1000) {
+        nout = 0;
+        sip_proxy_on_timer(p, now);
+        for (size_t i = 0; i < nout; i++) {
+            after += sip_peer_eq(&out[i].to, &t);
+        }
+    }
+    cr_expect_eq(after, 0, "no keepalive towards a closed flow");
 }
