@@ -252,7 +252,21 @@ def scenario_tone(wav_path, want_hz):
           abs(hz - want_hz) <= want_hz * 0.05 and len(est) >= 8)
 
 
+def scenario_bodiless(capture, agent):
+    """whether the REGISTERs of `agent` in a tcpdump -A capture came without Content-Length"""
+    import re
+    blocks = re.split(r"\n(?=\d\d:\d\d:\d\d\.\d+ IP )", open(capture, errors="replace").read())
+    regs = [b for b in blocks if "REGISTER sip:" in b and agent in b]
+    with_cl = [b for b in regs if re.search(r"(?im)^(content-length|l)\s*:", b)]
+    check("%s's REGISTERs (%d) came without Content-Length (%d with)" % (agent, len(regs),
+                                                                        len(with_cl)),
+          len(regs) >= 1 and not with_cl)
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "bodiless":
+        scenario_bodiless(sys.argv[2], sys.argv[3])
+        sys.exit(1 if failed else 0)
     if len(sys.argv) == 4 and sys.argv[1] == "tone":
         scenario_tone(sys.argv[2], int(sys.argv[3]))
         sys.exit(1 if failed else 0)

@@ -35,9 +35,16 @@ check "under a flood of $(cat flood.out) REGISTER/INVITE from 127.0.0.5, 300 cal
 wait "$uas" 2>/dev/null
 check "the flooder was banned, and the ban logged (not every packet)" \
       "grep -q 'banned 127.0.0.5 for 3 s' proxy.log && [ \$(grep -c 'banned 127.0.0.5' proxy.log) -le 10 ]"
+# The ban runs 3 s from the last flood datagram the worker read; under ASan a worker may still
+# be reading queued ones after the flooder stopped, so the ban may end a little later.
 sleep 3.5
-check "after --ban-time the source is answered again ($(python3 "$peer" options 127.0.0.5 "$P"))" \
-      "python3 '$peer' options 127.0.0.5 '$P' | grep -q '^SIP/2.0 200' && grep -q 'ban on 127.0.0.5 lifted' proxy.log"
+for _ in $(seq 10); do
+    answer=$(python3 "$peer" options 127.0.0.5 "$P")
+    echo "$answer" | grep -q '^SIP/2.0 200' && break
+    sleep 0.5
+done
+check "after --ban-time the source is answered again ($answer)" \
+      "echo '$answer' | grep -q '^SIP/2.0 200' && python3 '$peer' options 127.0.0.5 '$P' | grep -q '^SIP/2.0 200' && grep -q 'ban on 127.0.0.5 lifted' proxy.log"
 check "a denied outside network gets no response" \
       "[ \"\$(python3 '$peer' options 127.0.0.6 '$P')\" = none ]"
 check "a scanner's User-Agent gets no response" \
