@@ -17,8 +17,8 @@ bin=$(realpath "$1") kcfg=$(realpath "$2") drv=$(realpath "$3")
 . "$(dirname "$0")/lib.sh"
 secs=${FIELD_CALL_SECONDS:-41}
 id=$$
-PH=sfph$id NAT=sfnat$id ED=sfed$id PV=sfpv$id
-nslist="$PH $NAT $ED $PV"
+PH=sfph$id NAT=sfnat$id ED=sfed$id PV=sfpv$id PH2=sfpl$id
+nslist="$PH $NAT $ED $PV $PH2"
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 field_cleanup() {
     for ns in $nslist; do ip netns pids $ns 2>/dev/null | xargs -r kill -9; done
@@ -287,6 +287,39 @@ stop "sipring (TLS, SRTP)" "$sr"
 check "sipring relayed the call as SRTP on the outside (its stop summary)" \
       "grep -qE 'SRTP streams [1-9]' sipring_tls.log && grep -qE 'failed SRTP checks 0' sipring_tls.log"
 check "sipring's log holds no sanitizer report" "! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' sipring_tls.log"
+echo "# 6. layout 2: sipring on the LAN's gateway itself (no NAT box, forwarding off)"
+nsx $ED ip link set ed0 down
+nsx $NAT nft delete table ip srnat
+nsx $NAT sysctl -qw net.ipv4.ip_forward=0
+ip link add gw1 netns $NAT type veth peer name pv1 netns $PV
+nsx $NAT ip addr add 198.18.0.1/24 dev gw1; nsx $NAT ip link set gw1 up
+nsx $PV ip addr add 198.18.0.2/24 dev pv1; nsx $PV ip link set pv1 up
+nsx $NAT ip route replace default via 198.18.0.2
+# the provider's host answers from the address its SDP names, as a single-homed one would
+nsx $PV ip route replace 198.18.0.0/24 dev pv1 src 203.0.113.2
+# a LAN of the gateway's own, with one phone (its SDP, SIP and RTP on one address)
+link $PH2 pl0 192.168.78.2/24 $NAT nt2 192.168.78.1/24
+nsx $PH2 ip route add default via 192.168.78.1
+count_rule $PH2
+ip netns exec $NAT "$bin" --listen udp:0.0.0.0:5060 --advertise 192.168.78.1:5060 \
+    --public-address 198.18.0.1 --inside 192.168.0.0/16 --upstream sip:provider.test \
+    --dns-server 203.0.113.2 --rtp-ports 30000-30999 --nat-keepalive 5 --threads 2 \
+    > sipring_gw.log 2>&1 &
+gw=$!; pids+=($gw)
+check "layout 2: sipring starts on the gateway" "wait_log sipring_gw.log advertising"
+phone $PH2 192.168.78.2 erin 440 \
+    '<sip:erin@provider.test>;auth_pass=pw-erin;outbound="sip:192.168.78.1;lr";regint=600'
+check "layout 2: erin registers at the provider through sipring, which stands in for her Contact" \
+      "wait_log kamailio.log 'REGISTER authenticated for erin .* contact <sip:sr[0-9a-f]*@198.18.0.1:5060>' 100"
+E="$PH2:192.168.78.2:4444:erin"
+field call "$E" "$B" sip:bob@provider.test --seconds "$secs" --hangup callee --relay-ns $NAT
+tones bob 440
+tones erin 1000
+field call "$B" "$E" sip:erin@provider.test --seconds "$secs" --hangup callee --relay-ns $NAT
+stop "sipring on the gateway" "$gw"
+check "sipring's log holds no sanitizer report" "! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' sipring_gw.log"
+stop "baresip erin" "$erin_pid"
+
 stop "baresip alice" "$alice_pid"
 stop "baresip bob" "$bob_pid"
 stop "baresip dave" "$dave_pid"
