@@ -472,6 +472,9 @@ static void fix_top_via(struct sip_build *bd, const struct sip_msg *m,
     }
 }
 
+#define SIZE_UDP_MAX 1300
+#define SIZE_ADDED_BY_US 200
+
 /* Builds and sends one branch of t for the request m. */
 static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
                           const struct target *tg, bool pop_route)
@@ -482,6 +485,23 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
     int bi = t->nbranch;
     struct branch *b = &t->br[bi];
     memset(b, 0, sizeof(*b));
+    /* RFC 3261 §18.1.1: "If a request is within 200 bytes of the path MTU, or if it is larger
+     * than 1300 bytes and the path MTU is unknown, the request MUST be sent using ... TCP."
+     * The size is known only once built, so it is estimated from the request as received plus
+     * what this hop adds (Via, two Record-Routes). Where sipring listens on TCP itself and the
+     * hop is not a UA's own flow (a UA registered over UDP, maybe behind NAT, may take no
+     * connection), the branch goes over TCP to the same address; if that connection fails,
+     * the request is sent again over UDP (sip_proxy_on_unreachable, "the element SHOULD retry
+     * the request, using UDP"). */
+    struct target by_size;
+    if (tg->hop.transport == SIP_TP_UDP && !tg->is_flow && !t->force_udp &&
+        p->cfg.tcp_port != 0 && m->len + SIZE_ADDED_BY_US > SIZE_UDP_MAX) {
+        by_size = *tg;
+        by_size.hop.transport = SIP_TP_TCP;
+        by_size.hop.conn = 0;
+        tg = &by_size;
+        b->size_switched = true;
+    }
     snprintf(b->id, sizeof(b->id), "z9hG4bK%x.%x.%d.%llx-%08x", (unsigned)(t - p->pool), t->gen,
              bi, (unsigned long long)(p->counter++ ^ p->seed) & 0xffffffu, loop_hash(m));
     struct sip_build bd;
@@ -870,6 +890,7 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
         if (!has_route) {
             struct target tg = {.ruri = sip_str_make(p->masq_uri, strlen(p->masq_uri)),
                                 .hop = tb.received,
+                                .is_flow = true,
                                 .drop = second};
             forward_or_fail(p, t, m, &tg, pop);
             return;
@@ -897,6 +918,7 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
             }
             struct target tg = {.ruri = sip_str_make(bs[i].contact, strlen(bs[i].contact)),
                                 .hop = bs[i].received,
+                                .is_flow = true,
                                 .path = sip_str_make(bs[i].path, strlen(bs[i].path))};
             /* The Contact's own address is the target (§16.5), unless the UA registered from
              * behind NAT (its Contact's IP is not the one the REGISTER came from): then the
@@ -944,6 +966,7 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
     bool flow = tok != 0 && pop && proxy_nat_route_flow(p, m, &fb);
     if (flow) {
         tg.hop = fb.received;
+        tg.is_flow = true;
     }
     if (!inside && !(pop && (m->addr[m->to].has_tag || flow))) {
         proxy_reply(p, t, m, 403, "Not relaying", SIP_STR_NULL);

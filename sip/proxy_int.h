@@ -33,6 +33,7 @@ struct branch {
     bool cancel_wanted;
     bool auth_tried; /* trunk mode: this branch already carries our credentials */
     bool superseded; /* trunk mode: challenged and re-sent as another branch */
+    bool size_switched; /* sent over TCP for its size where UDP was the transport */
 };
 
 /* A proxy transaction: the server transaction of a received request and its branches. */
@@ -57,6 +58,7 @@ struct ptxn {
     bool dns_wait;     /* parked until the resolver answers */
     bool authed;       /* credentials verified (auth_ok) */
     bool dns_more;     /* the next hop's domain has more servers after dns_skip */
+    bool force_udp;    /* a TCP connection for a large request failed: UDP after all */
     uint8_t dns_skip;  /* servers of the next hop's domain already tried */
     uint32_t cseq;     /* the request's CSeq number: responses go back with it (trunk mode) */
     struct branch br[MAX_BRANCHES];
@@ -114,6 +116,8 @@ struct target {
     const struct sip_hdr *drop; /* a Route element to remove besides our own top one */
     char name[64];              /* the hop's host as written, for a TLS server check */
     bool is_upstream;           /* the hop is --upstream's */
+    bool is_flow;               /* the hop is a UA's flow (a registration, a token): its own
+                                 * transport only */
 };
 
 /* proxy.c */

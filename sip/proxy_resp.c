@@ -375,6 +375,14 @@ void sip_proxy_on_unreachable(struct sip_proxy *p, const struct sip_peer *to, ui
             }
             sip_txn_client_on_response(&b->ct, 503, now);
             b->final_status = 503;
+            if (b->size_switched && !t->force_udp && t->nbranch < MAX_BRANCHES) {
+                /* RFC 3261 §18.1.1: TCP was our choice for the size; the hop takes none */
+                t->force_udp = true;
+                b->superseded = true;
+                proxy_debug(p, "a large request's TCP connection failed: sent again over UDP");
+                proxy_reroute(p, t);
+                continue;
+            }
             choose_best(p, t);
         }
         proxy_rearm(p, t);

@@ -4,7 +4,11 @@
   flood SRC_IP DST_PORT SECONDS MAX   REGISTER and INVITE as fast as possible (bounded by both)
   options SRC_IP DST_PORT [UA]        one OPTIONS to sipring; prints the status line or "none"
   files SRC_IP DST_PORT FILE...       each file as one datagram
+GUARD_SRC_PORT in the environment fixes the source port (else the kernel picks one): sipring's
+workers share the port with SO_REUSEPORT and a source's datagrams reach the worker its address
+and port hash to, which is the one that bans it.
 """
+import os
 import socket
 import sys
 import time
@@ -25,7 +29,8 @@ def msg(method, src, port, i, ua=None):
 
 def sock(src):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind((src, 0))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((src, int(os.environ.get("GUARD_SRC_PORT", "0"))))
     return s
 
 

@@ -35,6 +35,7 @@ static void edge_setup(void)
     cfg.token_key = 0x5eed;
     cfg.nat_keepalive_ms = 10000;
     cfg.keepalive_sender = true;
+    cfg.tcp_port = 5060;
     loc = sip_location_mem_new(64);
     p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL}, 7);
     nout = 0;
@@ -509,4 +510,37 @@ Test(dialog, stream_keepalives_are_crlf_pings_and_stop_with_the_flow, .init = ed
         }
     }
     cr_expect_eq(after, 0, "no keepalive towards a closed flow");
+}
+
+/* RFC 3261 §18.1.1: a request over 1300 bytes goes over TCP where UDP was the transport
+ * (sipring listens on TCP); when the next hop takes no connection, over UDP after all. A UA's
+ * own flow keeps its transport. */
+Test(dialog, large_request_goes_over_tcp_then_udp_when_refused, .init = edge_setup,
+     .fini = edge_teardown)
+{
+    char filler[1200];
+    memset(filler, 'x', sizeof(filler) - 1);
+    filler[sizeof(filler) - 1] = '\0';
+    char req[4096];
+    snprintf(req, sizeof(req),
+             "MESSAGE sip:bob@198.51.100.7 SIP/2.0\r\n"
+             "Via: SIP/2.0/UDP 192.168.1.20:5060;branch=z9hG4bKbig;rport\r\n"
+             "Max-Forwards: 70\r\nFrom: <sip:alice@198.51.100.7>;tag=al\r\n"
+             "To: <sip:bob@198.51.100.7>\r\nCall-ID: big\r\nCSeq: 1 MESSAGE\r\n"
+             "X-Filler: %s\r\nContent-Length: 0\r\n\r\n",
+             filler);
+    nout = 0;
+    feed(&nat, req, 1000);
+    struct sip_peer tcp = prov;
+    tcp.transport = SIP_TP_TCP;
+    cr_assert_eq(nout, 1, "%zu sent", nout);
+    cr_expect(sip_peer_eq(&out[0].to, &prov) && out[0].to.transport == SIP_TP_TCP,
+              "over TCP to the same address");
+    cr_expect(strstr(text(0), "Via: SIP/2.0/TCP 192.0.2.1:5060;branch=") != NULL, "%.200s", text(0));
+    sip_proxy_on_unreachable(p, &tcp, 1100);
+    long udp = find_sent(&prov, "MESSAGE sip:bob@198.51.100.7 ", 1);
+    cr_assert_geq(udp, 0, "sent again (%zu sent)", nout);
+    cr_expect_eq(out[udp].to.transport, SIP_TP_UDP, "over UDP after all");
+    cr_expect(strstr(text((size_t)udp), "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=") != NULL);
+    cr_expect_eq(find_sent(&nat, "SIP/2.0 503", 0), -1, "no 503 for the refused connection");
 }

@@ -9,7 +9,7 @@ bin=$(realpath "$1") peer=$(realpath "$2") corpus=$(realpath "$3")
 lib=$(realpath "$(dirname "$0")/lib.sh")
 . "$lib"
 base=$((22000 + (RANDOM % 300) * 10))
-P=$base UAS=$((base + 1)) UAC=$((base + 2))
+P=$base UAS=$((base + 1)) UAC=$((base + 2)) FLOOD_PORT=$((base + 3))
 
 # only 127.0.0.1 is the inside: the flooder (127.0.0.5) is an outside source
 "$bin" --listen "udp:127.0.0.1:$P" --inside 127.0.0.1/32 --threads 2 --media-relay no \
@@ -24,7 +24,7 @@ timeout 60 sipp -sn uas -i 127.0.0.1 -p "$UAS" -m 300 > uas.out 2>&1 &
 uas=$!
 pids+=($uas)
 sleep 0.3
-timeout 40 python3 "$peer" flood 127.0.0.5 "$P" 8 400000 > flood.out &
+GUARD_SRC_PORT=$FLOOD_PORT timeout 40 python3 "$peer" flood 127.0.0.5 "$P" 8 400000 > flood.out &
 flood=$!
 pids+=($flood)
 timeout 50 sipp -sn uac "127.0.0.1:$UAS" -rsa "127.0.0.1:$P" -i 127.0.0.1 -p "$UAC" -m 300 -r 50 \
@@ -36,15 +36,16 @@ wait "$uas" 2>/dev/null
 check "the flooder was banned, and the ban logged (not every packet)" \
       "grep -q 'banned 127.0.0.5 for 3 s' proxy.log && [ \$(grep -c 'banned 127.0.0.5' proxy.log) -le 10 ]"
 # The ban runs 3 s from the last flood datagram the worker read; under ASan a worker may still
-# be reading queued ones after the flooder stopped, so the ban may end a little later.
+# be reading queued ones after the flooder stopped, so the ban may end a little later. The
+# probe comes from the flooder's own port: the same worker, the one that banned it.
 sleep 3.5
 for _ in $(seq 10); do
-    answer=$(python3 "$peer" options 127.0.0.5 "$P")
+    answer=$(GUARD_SRC_PORT=$FLOOD_PORT python3 "$peer" options 127.0.0.5 "$P")
     echo "$answer" | grep -q '^SIP/2.0 200' && break
     sleep 0.5
 done
 check "after --ban-time the source is answered again ($answer)" \
-      "echo '$answer' | grep -q '^SIP/2.0 200' && python3 '$peer' options 127.0.0.5 '$P' | grep -q '^SIP/2.0 200' && grep -q 'ban on 127.0.0.5 lifted' proxy.log"
+      "echo '$answer' | grep -q '^SIP/2.0 200' && GUARD_SRC_PORT=$FLOOD_PORT python3 '$peer' options 127.0.0.5 '$P' | grep -q '^SIP/2.0 200' && grep -q 'ban on 127.0.0.5 lifted' proxy.log"
 check "a denied outside network gets no response" \
       "[ \"\$(python3 '$peer' options 127.0.0.6 '$P')\" = none ]"
 check "a scanner's User-Agent gets no response" \
