@@ -544,3 +544,37 @@ Test(dialog, large_request_goes_over_tcp_then_udp_when_refused, .init = edge_set
     cr_expect(strstr(text((size_t)udp), "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=") != NULL);
     cr_expect_eq(find_sent(&nat, "SIP/2.0 503", 0), -1, "no 503 for the refused connection");
 }
+
+/* RFC 3261 §12.2: every in-dialog request, whichever side sends it, follows the route set:
+ * from the LAN to the provider with the far Contact as Request-URI, from the provider to the
+ * LAN phone with sipring's token translated back (RFC 3311 UPDATE, RFC 3262 PRACK, RFC 6086
+ * INFO, RFC 3515 REFER, RFC 6665 NOTIFY). */
+Test(dialog, every_in_dialog_method_follows_the_route_set_both_ways, .init = edge_setup,
+     .fini = edge_teardown)
+{
+    size_t inv = lan_invite("meth", false, 1000);
+    char tok[32];
+    token_of(inv, "192.0.2.1:5060>", tok);
+    provider_200(inv, "<sip:198.51.100.7;lr>", "<sip:bob@203.0.113.9:5070>", NULL, 1100);
+    static const char *const methods[] = {"UPDATE", "PRACK", "INFO", "REFER", "NOTIFY"};
+    for (size_t k = 0; k < sizeof(methods) / sizeof(methods[0]); k++) {
+        const char *mt = methods[k];
+        lan_in_dialog(mt, "sip:bob@203.0.113.9:5070", OUR_ROUTES ", <sip:198.51.100.7;lr>",
+                      "meth", 20 + (unsigned)k, 2000 + k * 10);
+        char line[80];
+        snprintf(line, sizeof(line), "%s sip:bob@203.0.113.9:5070 SIP/2.0\r\n", mt);
+        cr_expect_geq(find_sent(&prov, line, 0), 0, "%s from the LAN reaches the provider", mt);
+        char req[2048];
+        snprintf(req, sizeof(req),
+                 "%s sip:%s@192.0.2.1:5060 SIP/2.0\r\n"
+                 "Via: SIP/2.0/UDP 198.51.100.7;branch=z9hG4bKm%zu\r\n"
+                 "Route: <sip:192.0.2.1:5060;lr>, <sip:10.0.0.1:5060;lr>\r\nMax-Forwards: 70\r\n"
+                 "From: <sip:bob@198.51.100.7>;tag=bo\r\nTo: <sip:alice@198.51.100.7>;tag=al\r\n"
+                 "Call-ID: meth\r\nCSeq: %zu %s\r\nContent-Length: 0\r\n\r\n",
+                 mt, tok, k, 40 + k, mt);
+        nout = 0;
+        feed(&prov, req, 3000 + k * 10);
+        snprintf(line, sizeof(line), "%s sip:alice@192.168.1.20:5060 SIP/2.0\r\n", mt);
+        cr_expect_geq(find_sent(&nat, line, 0), 0, "%s from the provider reaches the phone", mt);
+    }
+}
