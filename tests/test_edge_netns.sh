@@ -24,13 +24,8 @@ cleanup() {
     if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
-nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+. "$(cd "$(dirname "$0")" && pwd)/netns.sh"
 
-link() { # ns1 if1 addr1 ns2 if2 addr2
-    ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
-    nsx "$1" ip addr add "$3" dev "$2"; nsx "$1" ip link set "$2" up
-    nsx "$4" ip addr add "$6" dev "$5"; nsx "$4" ip link set "$5" up
-}
 count_rule() { # ns: counts UDP from the relay's ports, and packets carrying the stranger's mark
     nsx "$1" nft -f - <<NFT
 table inet srcount {
@@ -80,14 +75,7 @@ nsx $PV ip route add default via 203.0.113.1
 nsx $EV ip route add default via 198.51.100.1
 nsx $NAT sysctl -qw net.ipv4.ip_forward=1
 nsx $ED sysctl -qw net.ipv4.ip_forward=0
-nsx $NAT nft -f - <<'NFT'
-table ip srnat {
-    chain post {
-        type nat hook postrouting priority 100;
-        oifname "nt1" masquerade
-    }
-}
-NFT
+masquerade $NAT nt1
 count_rule $PH; count_rule $PV
 check "namespaces and the NAT are up" "reach $PH $ED 10.77.0.1"
 check "the edge does not route: the phone cannot reach the provider directly" \

@@ -14,23 +14,19 @@
 # FIELD_CALL_SECONDS (default 41: past 64*T1 = 32 s, when a lost ACK ends a call) sets the
 # length of each call.
 bin=$(realpath "$1") kcfg=$(realpath "$2") drv=$(realpath "$3")
-. "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+. "$here/netns.sh"
 secs=${FIELD_CALL_SECONDS:-41}
 id=$$
 PH=sfph$id NAT=sfnat$id ED=sfed$id PV=sfpv$id PH2=sfpl$id
 nslist="$PH $NAT $ED $PV $PH2"
-nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 field_cleanup() {
     for ns in $nslist; do ip netns pids $ns 2>/dev/null | xargs -r kill -9; done
     for ns in $nslist; do ip netns del $ns 2>/dev/null; done
     cleanup
 }
 trap field_cleanup EXIT
-link() { # ns1 if1 addr1 ns2 if2 addr2
-    ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
-    nsx "$1" ip addr add "$3" dev "$2"; nsx "$1" ip link set "$2" up
-    nsx "$4" ip addr add "$6" dev "$5"; nsx "$4" ip link set "$5" up
-}
 count_rule() { # ns: counts UDP arriving from the relay's ports
     nsx "$1" nft -f - <<NFT
 table inet srcount {
@@ -66,14 +62,7 @@ nsx $NAT sysctl -qw net.ipv4.ip_forward=1
 # a NAT box that forgets an idle TCP mapping after 20 s (home routers: minutes to hours)
 nsx $NAT sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=20
 nsx $ED sysctl -qw net.ipv4.ip_forward=0
-nsx $NAT nft -f - <<'NFT'
-table ip srnat {
-    chain post {
-        type nat hook postrouting priority 100;
-        oifname "nt1" masquerade
-    }
-}
-NFT
+masquerade $NAT nt1
 count_rule $PH; count_rule $PV
 
 # the provider: DNS, then Kamailio
@@ -87,18 +76,7 @@ ip netns exec $PV dnsmasq --keep-in-foreground --listen-address=203.0.113.2 --bi
 pids+=($!); dns=$!
 mpath=/usr/lib/x86_64-linux-gnu/kamailio/modules/
 bash "$(dirname "$kcfg")/tls_certs.sh" "$tmp"
-cat > ktls.cfg <<TLSCFG
-[server:default]
-method = TLSv1.2+
-certificate = $tmp/provider.pem
-private_key = $tmp/provider.key
-verify_certificate = no
-require_certificate = no
-[client:default]
-method = TLSv1.2+
-verify_certificate = no
-require_certificate = no
-TLSCFG
+kamailio_tls_cfg "$tmp" > ktls.cfg
 sed -e "s|@ADDR@|203.0.113.2|g; s|@MPATH@|$mpath|; s|@TLSCFG@|$tmp/ktls.cfg|" "$kcfg" > kamailio.cfg
 ip netns exec $PV kamailio -DD -E -m 64 -M 16 -f kamailio.cfg > kamailio.log 2>&1 &
 pids+=($!); kam=$!
@@ -271,7 +249,7 @@ stop "sipring" "$sr"
 check "sipring's log holds no sanitizer report" "! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' sipring.log"
 
 echo "# 5. LAN -> an SRTP-only remote phone, TLS towards the provider, --srtp-outside required"
-start_edge sipring_tls.log --upstream "sip:provider.test;transport=tls" --tls-ca rootca.pem \
+start_edge sipring_tls.log --upstream sips:provider.test --tls-ca rootca.pem \
     --srtp-outside required
 check "sipring starts again, with a TLS upstream and SRTP required outside" \
       "wait_log sipring_tls.log advertising"

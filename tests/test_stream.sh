@@ -8,6 +8,7 @@ set -u
 bin=$(realpath "$1") scen=$(realpath "$2") kcfg=$(realpath "$3")
 lib=$(realpath "$(dirname "$0")/lib.sh")
 . "$lib"
+. "$(dirname "$lib")/netns.sh"
 base=$((24000 + (RANDOM % 300) * 10))
 P=$base PT=$((base + 1)) UAS=$((base + 2)) UAC=$((base + 3)) KU=$((base + 4)) KT=$((base + 5))
 BAD=$((base + 6)) UAS2=$((base + 7))
@@ -105,18 +106,7 @@ stop_proxy proxy3.log
 start_proxy proxy2.log --upstream "sip:127.0.0.1:$KT;transport=tls"
 # --- TLS client side against Kamailio's tls module ---
 mpath=/usr/lib/x86_64-linux-gnu/kamailio/modules/
-cat > ktls.cfg <<TLSCFG
-[server:default]
-method = TLSv1.2+
-certificate = $tmp/provider.pem
-private_key = $tmp/provider.key
-verify_certificate = no
-require_certificate = no
-[client:default]
-method = TLSv1.2+
-verify_certificate = no
-require_certificate = no
-TLSCFG
+kamailio_tls_cfg "$tmp" > ktls.cfg
 sed -e "s|@UDP@|$KU|; s|@TLS@|$KT|; s|@TLSCFG@|$tmp/ktls.cfg|; s|@MPATH@|$mpath|" "$kcfg" > kamailio.cfg
 kamailio -DD -E -m 64 -M 16 -f kamailio.cfg > kamailio.log 2>&1 &
 kam=$!
