@@ -11,11 +11,11 @@ fuzz_seconds=${FUZZ_SECONDS:-60}
 passed=0 failed=0
 
 t_start=$(date +%s)
-t_step=$t_start
+t_step=
 step() { # prints the previous step's elapsed time, then the new step's name
     local now
     now=$(date +%s)
-    [ "$t_step" = "$t_start" ] || printf '   (%d s)\n' $((now - t_step))
+    [ -z "$t_step" ] || printf '   (%d s)\n' $((now - t_step))
     t_step=$now
     printf '\n== %s\n' "$*"
 }
