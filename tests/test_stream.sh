@@ -60,6 +60,11 @@ check "openssl s_client: the chain verifies against the root (leaf + intermediat
       "grep -q 'Verify return code: 0 (ok)' sclient.out && [ \$(grep -c 'BEGIN CERTIFICATE' sclient.out) = 2 ]"
 timeout 10 openssl s_client -connect "127.0.0.1:$PT" -tls1_2 -CAfile rootca.pem < /dev/null > sclient12.out 2>&1
 check "openssl s_client: TLS 1.2 also offered" "grep -q 'Protocol *: TLSv1.2' sclient12.out"
+timeout 10 openssl s_client -connect "127.0.0.1:$PT" -tls1_2 -cipher 'ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES128-SHA256' \
+    -CAfile rootca.pem < /dev/null > sclient_cbc.out 2>&1
+check "TLS 1.2 refuses CBC and SHA-1 suites (AEAD only)" \
+      "! grep -q 'Cipher is ECDHE' sclient_cbc.out && grep -q 'Cipher is (NONE)' sclient_cbc.out"
+check "TLS 1.2 negotiates an AEAD suite" "grep -qE 'Cipher *: ECDHE-ECDSA-(AES(128|256)-GCM|CHACHA20)' sclient12.out"
 timeout 10 openssl s_client -connect "127.0.0.1:$PT" -tls1_2 -CAfile rootca.pem -sess_out sess.pem \
     < /dev/null > sess1.out 2>&1
 timeout 10 openssl s_client -connect "127.0.0.1:$PT" -tls1_2 -CAfile rootca.pem -sess_in sess.pem \

@@ -96,6 +96,18 @@ struct tls_ctx *tls_ctx_new(const struct tls_ctx_cfg *cfg, char *err, size_t err
     }
     SSL_CTX_set_min_proto_version(x->ssl, TLS1_2_VERSION);
     SSL_CTX_set_max_proto_version(x->ssl, TLS1_3_VERSION);
+    /* TLS 1.2 with forward-secret AEAD suites only (RFC 7525 §4.2, BCP 195): no CBC, no
+     * SHA-1 MAC, no static RSA key exchange. TLS 1.3's suites are all AEAD already. */
+    if (SSL_CTX_set_strict_cipher_list(x->ssl, "ECDHE-ECDSA-AES128-GCM-SHA256:"
+                                               "ECDHE-RSA-AES128-GCM-SHA256:"
+                                               "ECDHE-ECDSA-AES256-GCM-SHA384:"
+                                               "ECDHE-RSA-AES256-GCM-SHA384:"
+                                               "ECDHE-ECDSA-CHACHA20-POLY1305:"
+                                               "ECDHE-RSA-CHACHA20-POLY1305") != 1) {
+        lib_error(err, err_cap, "cipher list");
+        tls_ctx_free(x);
+        return NULL;
+    }
     SSL_CTX_set_session_cache_mode(x->ssl, SSL_SESS_CACHE_BOTH);
     static const unsigned char sid_ctx[] = "sipring";
     SSL_CTX_set_session_id_context(x->ssl, sid_ctx, sizeof(sid_ctx) - 1);
