@@ -219,8 +219,8 @@ void guard_auth_failed(struct guard *g, const struct sip_peer *from, uint64_t no
         s->fail_window = now;
         s->fails = 0;
     }
-    if (++s->fails < limit) {
-        return;
+    if (++s->fails <= limit) {
+        return; /* COUNT failures are allowed (sipring(8)); the next one bans */
     }
     s->banned_until = now + g->ban_ms;
     s->fails = 0;
@@ -231,7 +231,7 @@ void guard_auth_failed(struct guard *g, const struct sip_peer *from, uint64_t no
     }
     char ip[64];
     sip_peer_ip_text(from, ip, sizeof(ip));
-    log_warn("banned %s for %llu s: %u failed authentications within a minute (worker %u)", ip,
+    log_warn("banned %s for %llu s: more than %u failed authentications within a minute (worker %u)", ip,
              (unsigned long long)(g->ban_ms / 1000), limit, g->wid);
 }
 

@@ -72,9 +72,9 @@ for i in range(n):
         print("none")
 PY
 python3 brute.py "$P" 5 > brute.out
-check "password guessing: three failures answered 401, then nothing ($(tr '\n' ' ' < brute.out))" \
-      "[ \"\$(tr '\n' ' ' < brute.out)\" = '401 401 401 none none ' ]"
-check "  the ban is logged once" "[ \$(grep -c 'banned 127.0.0.2 for 2 s: 3 failed authentications' proxy.log) = 1 ]"
+check "password guessing: --max-auth-failures 3 allows three failures, the fourth bans: 401 x4, then nothing ($(tr '\n' ' ' < brute.out))" \
+      "[ \"\$(tr '\n' ' ' < brute.out)\" = '401 401 401 401 none ' ]"
+check "  the ban is logged once" "[ \$(grep -c 'banned 127.0.0.2 for 2 s: more than 3 failed authentications' proxy.log) = 1 ]"
 sleep 2.2
 check "  and lifted after --ban-time: answered again ($(python3 brute.py "$P" 1 | tr -d '\n'))" \
       "grep -q 'ban on 127.0.0.2 lifted' proxy.log"
