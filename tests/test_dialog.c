@@ -210,6 +210,32 @@ static void token_of(size_t i, const char *host, char tok[32])
     cr_assert_eq(sscanf(c, pat, tok), 1, "%s", c);
 }
 
+/* A LAN -> provider dialog set up (INVITE, the provider's record-routed 200): tok gets the
+ * token that stands for the LAN phone's Contact. */
+static void dialog_up(const char *call_id, char tok[32])
+{
+    size_t inv = lan_invite(call_id, false, 1000);
+    token_of(inv, "192.0.2.1:5060>", tok);
+    provider_200(inv, "<sip:198.51.100.7;lr>", "<sip:bob@203.0.113.9:5070>", NULL, 1100);
+}
+
+/* An in-dialog request from the provider to the LAN phone's token along our two Routes and
+ * `more` after them. */
+static void provider_in_dialog(const char *method, const char *tok, const char *call_id,
+                               const char *more, size_t n, uint64_t now)
+{
+    char req[2048];
+    snprintf(req, sizeof(req),
+             "%s sip:%s@192.0.2.1:5060 SIP/2.0\r\n"
+             "Via: SIP/2.0/UDP 198.51.100.7;branch=z9hG4bK%s%zu\r\n"
+             "Route: <sip:192.0.2.1:5060;lr>, <sip:10.0.0.1:5060;lr>%s\r\nMax-Forwards: 70\r\n"
+             "From: <sip:bob@198.51.100.7>;tag=bo\r\nTo: <sip:alice@198.51.100.7>;tag=al\r\n"
+             "Call-ID: %s\r\nCSeq: %zu %s\r\nContent-Length: 0\r\n\r\n",
+             method, tok, method, n, more, call_id, 20 + n, method);
+    nout = 0;
+    feed(&prov, req, now);
+}
+
 /* RFC 3261 §12.2.1.1 makes a masqueraded Contact the Request-URI of every request in the
  * dialog: sipring translates its token back whatever Routes remain after its own; the request
  * follows those Routes (§16.12), or the UA's flow when none is left. Routes that lead from the
@@ -217,26 +243,15 @@ static void token_of(size_t i, const char *host, char tok[32])
 Test(dialog, token_is_translated_whatever_routes_remain, .init = edge_setup,
      .fini = edge_teardown)
 {
-    size_t inv = lan_invite("tok", false, 1000);
     char tok[32];
-    token_of(inv, "192.0.2.1:5060>", tok);
-    provider_200(inv, "<sip:198.51.100.7;lr>", "<sip:bob@203.0.113.9:5070>", NULL, 1100);
+    dialog_up("tok", tok);
     struct {
         const char *extra_route;
         const char *hop_ip;
         uint16_t hop_port;
     } cases[] = {{"", "10.0.0.2", 40000}, {", <sip:10.0.0.9:5080;lr>", "10.0.0.9", 5080}};
     for (size_t k = 0; k < 2; k++) {
-        char req[2048];
-        snprintf(req, sizeof(req),
-                 "INFO sip:%s@192.0.2.1:5060 SIP/2.0\r\n"
-                 "Via: SIP/2.0/UDP 198.51.100.7;branch=z9hG4bKinfo%zu\r\n"
-                 "Route: <sip:192.0.2.1:5060;lr>, <sip:10.0.0.1:5060;lr>%s\r\nMax-Forwards: 70\r\n"
-                 "From: <sip:bob@198.51.100.7>;tag=bo\r\nTo: <sip:alice@198.51.100.7>;tag=al\r\n"
-                 "Call-ID: tok\r\nCSeq: %zu INFO\r\nContent-Length: 0\r\n\r\n",
-                 tok, k, cases[k].extra_route, 20 + k);
-        nout = 0;
-        feed(&prov, req, 2000 + k);
+        provider_in_dialog("INFO", tok, "tok", cases[k].extra_route, k, 2000 + k);
         struct sip_peer hop = peer(cases[k].hop_ip, cases[k].hop_port);
         long i = find_sent(&hop, "INFO sip:alice@192.168.1.20:5060 SIP/2.0\r\n", 0);
         cr_expect_geq(i, 0, "case %zu: translated back, to %s (%zu sent: %s)", k, cases[k].hop_ip,
@@ -552,10 +567,8 @@ Test(dialog, large_request_goes_over_tcp_then_udp_when_refused, .init = edge_set
 Test(dialog, every_in_dialog_method_follows_the_route_set_both_ways, .init = edge_setup,
      .fini = edge_teardown)
 {
-    size_t inv = lan_invite("meth", false, 1000);
     char tok[32];
-    token_of(inv, "192.0.2.1:5060>", tok);
-    provider_200(inv, "<sip:198.51.100.7;lr>", "<sip:bob@203.0.113.9:5070>", NULL, 1100);
+    dialog_up("meth", tok);
     static const char *const methods[] = {"UPDATE", "PRACK", "INFO", "REFER", "NOTIFY"};
     for (size_t k = 0; k < sizeof(methods) / sizeof(methods[0]); k++) {
         const char *mt = methods[k];
@@ -564,16 +577,7 @@ Test(dialog, every_in_dialog_method_follows_the_route_set_both_ways, .init = edg
         char line[80];
         snprintf(line, sizeof(line), "%s sip:bob@203.0.113.9:5070 SIP/2.0\r\n", mt);
         cr_expect_geq(find_sent(&prov, line, 0), 0, "%s from the LAN reaches the provider", mt);
-        char req[2048];
-        snprintf(req, sizeof(req),
-                 "%s sip:%s@192.0.2.1:5060 SIP/2.0\r\n"
-                 "Via: SIP/2.0/UDP 198.51.100.7;branch=z9hG4bKm%zu\r\n"
-                 "Route: <sip:192.0.2.1:5060;lr>, <sip:10.0.0.1:5060;lr>\r\nMax-Forwards: 70\r\n"
-                 "From: <sip:bob@198.51.100.7>;tag=bo\r\nTo: <sip:alice@198.51.100.7>;tag=al\r\n"
-                 "Call-ID: meth\r\nCSeq: %zu %s\r\nContent-Length: 0\r\n\r\n",
-                 mt, tok, k, 40 + k, mt);
-        nout = 0;
-        feed(&prov, req, 3000 + k * 10);
+        provider_in_dialog(mt, tok, "meth", "", k, 3000 + k * 10);
         snprintf(line, sizeof(line), "%s sip:alice@192.168.1.20:5060 SIP/2.0\r\n", mt);
         cr_expect_geq(find_sent(&nat, line, 0), 0, "%s from the provider reaches the phone", mt);
     }
