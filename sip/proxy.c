@@ -298,6 +298,9 @@ void proxy_maybe_free(struct sip_proxy *p, struct ptxn *t)
         *link = t->hnext;
     }
     free_copies(t);
+    if (t->src_slot != 0 && p->src[t->src_slot - 1].n > 0) {
+        p->src[t->src_slot - 1].n--;
+    }
     uint32_t gen = t->gen + 1;
     memset(t, 0, sizeof(*t));
     t->gen = gen;
@@ -333,6 +336,64 @@ static struct ptxn *find_server(struct sip_proxy *p, const char *key, uint32_t h
         }
     }
     return NULL;
+}
+
+/* ---------- per-source transaction caps ---------- */
+
+static bool is_upstream_hop(const struct sip_proxy *p, const struct sip_peer *from)
+{
+    for (unsigned i = 0; i < p->upstream_n; i++) {
+        if (sip_peer_same_ip(&p->upstream_hops[i], from)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void note_upstream_hop(struct sip_proxy *p, const struct sip_peer *hop)
+{
+    if (!is_upstream_hop(p, hop)) {
+        p->upstream_hops[p->upstream_next] = *hop;
+        p->upstream_next = (uint8_t)((p->upstream_next + 1) % 8);
+        p->upstream_n = p->upstream_n < 8 ? p->upstream_n + 1 : 8;
+    }
+}
+
+/* src_take: counts a new transaction of from; false when from is at its cap. *slot gets
+ * 1 + the slot it was counted in, or 0 (not counted: the inside, the upstream, no cap, or no
+ * slot free among its probes -- then it goes uncounted rather than refused). */
+static bool src_take(struct sip_proxy *p, const struct sip_peer *from, uint16_t *slot)
+{
+    *slot = 0;
+    if (p->cfg.source_txn_max == 0 || p->src == NULL || proxy_is_inside(p, from) ||
+        is_upstream_hop(p, from)) {
+        return true;
+    }
+    size_t n = from->family == 6 ? 16 : 4;
+    uint32_t h = sip_fnv1a(from->ip, n, (uint32_t)p->seed);
+    struct src_count *free_slot = NULL;
+    for (unsigned k = 0; k < SRC_PROBE; k++) {
+        struct src_count *s = &p->src[(h + k) % SRC_SLOTS];
+        if (s->family == from->family && memcmp(s->ip, from->ip, n) == 0) {
+            if (s->n >= p->cfg.source_txn_max) {
+                return false;
+            }
+            s->n++;
+            *slot = (uint16_t)(s - p->src + 1);
+            return true;
+        }
+        if (s->n == 0 && free_slot == NULL) {
+            free_slot = s;
+        }
+    }
+    if (free_slot != NULL) {
+        memset(free_slot, 0, sizeof(*free_slot));
+        free_slot->family = from->family;
+        memcpy(free_slot->ip, from->ip, n);
+        free_slot->n = 1;
+        *slot = (uint16_t)(free_slot - p->src + 1);
+    }
+    return true;
 }
 
 static struct ptxn *new_txn(struct sip_proxy *p, const char *key, uint32_t h)
@@ -502,8 +563,12 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
         tg = &by_size;
         b->size_switched = true;
     }
-    snprintf(b->id, sizeof(b->id), "z9hG4bK%x.%x.%d.%llx-%08x", (unsigned)(t - p->pool), t->gen,
-             bi, (unsigned long long)(p->counter++ ^ p->seed) & 0xffffffu, loop_hash(m));
+    struct sip_peer back;
+    if (proxy_via_back(&m->via[0], &t->from, &back) != 0) {
+        back = t->from;
+    }
+    proxy_branch_id(p, m, (uint32_t)(t - p->pool), t->gen, bi,
+                    (uint32_t)(p->counter++ ^ p->seed), &back, loop_hash(m), b->id, sizeof(b->id));
     struct sip_build bd;
     sip_build_init(&bd, m, p->iov, sizeof(p->iov) / sizeof(p->iov[0]), p->scratch,
                    sizeof(p->scratch));
@@ -527,13 +592,15 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
         /* RFC 5658 §4: a request that crosses from one side to the other (inside to outside,
          * or back) gets two Record-Routes, each naming the address its side can reach; the
          * one facing the next hop on top. */
-        char prev[100], next[100];
+        char prev[100], next[100], proof[PROXY_RR_PROOF_MAX];
         proxy_side_route(p, &t->from, prev, sizeof(prev));
         proxy_side_route(p, &tg->hop, next, sizeof(next));
+        proxy_rr_proof(p, m, &t->from, &tg->hop, proof, sizeof(proof));
         if (strcmp(prev, next) != 0) {
-            sip_build_prepend(&bd, sip_build_fmt(&bd, "Record-Route: <sip:%s;lr>\r\n", prev));
+            sip_build_prepend(&bd, sip_build_fmt(&bd, "Record-Route: <sip:%s;lr%s>\r\n", prev,
+                                                 proof));
         }
-        sip_build_prepend(&bd, sip_build_fmt(&bd, "Record-Route: <sip:%s;lr>\r\n", next));
+        sip_build_prepend(&bd, sip_build_fmt(&bd, "Record-Route: <sip:%s;lr%s>\r\n", next, proof));
     }
     sip_build_prepend(&bd, sip_build_fmt(&bd, "Via: SIP/2.0/%s %s;branch=%s\r\n",
                                          sip_transport_name(tg->hop.transport),
@@ -547,6 +614,7 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
     proxy_trunk_cseq_out(p, m, &bd);
     if (tg->is_upstream) {
         proxy_trunk_note_upstream(p, &tg->hop);
+        note_upstream_hop(p, &tg->hop);
     }
     int media_rc = proxy_media_rewrite(p, m, &bd, &t->from, &tg->hop, true);
     if (media_rc == SIP_MEDIA_FULL && t->is_initial_invite) {
@@ -746,6 +814,13 @@ static void on_ack(struct sip_proxy *p, const struct sip_peer *from, const struc
         if (proxy_resolve(p, hop_uri, &tg.hop, tg.name) != 0) {
             return;
         }
+        /* from the outside, only along a dialog sipring record-routed towards that hop */
+        if (!proxy_is_inside(p, from) &&
+            !proxy_rr_allows(p, m, &m->addr[sip_msg_first(m, SIP_HDR_ROUTE)->item].uri,
+                             &tg.hop)) {
+            p->stats.not_relayed++;
+            return;
+        }
     }
     forward_stateless(p, m, &tg, pop);
 }
@@ -778,10 +853,25 @@ static size_t location_targets(struct sip_proxy *p, const struct sip_msg *m,
     return p->loc->ops->lookup(p->loc->self, aor, p->now, bs, cap);
 }
 
+/* not_relaying: the answer to a request from the outside that proves no state of ours (RFC
+ * 3261 §16.3 step 4 leaves relaying to local policy; sipring's is in README "Trust model"). */
+static void not_relaying(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
+                         const char *why)
+{
+    p->stats.not_relayed++;
+    if (p->sink.debug) {
+        char ip[64];
+        sip_peer_ip_text(&t->from, ip, sizeof(ip));
+        proxy_debug(p, "not relaying %.*s from %s: %s", (int)m->method.len, m->method.p, ip, why);
+    }
+    proxy_reply(p, t, m, 403, "Not relaying", SIP_STR_NULL);
+}
+
 /* §16.4: "If the Request-URI contains a value this proxy previously placed into a Record-Route
  * header field, the proxy MUST replace the Request-URI in the request with the last value from
  * the Route header field, and remove that value" (the previous hop was a strict router). */
-static bool strict_router_fix(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m)
+static bool strict_router_fix(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
+                              bool inside)
 {
     if (m->count[SIP_HDR_ROUTE] == 0 || !proxy_uri_is_self(p, &m->ruri) || m->ruri.user.len > 0) {
         return false;
@@ -796,23 +886,63 @@ static bool strict_router_fix(struct sip_proxy *p, struct ptxn *t, const struct 
     const struct sip_uri *hop_uri =
         next_route != NULL && next_route != last ? &m->addr[next_route->item].uri : dest;
     struct target tg = {.ruri = dest->raw, .drop = last};
+    if (!inside && !proxy_rr_has_proof(&m->ruri)) {
+        not_relaying(p, t, m, "strict route without our proof");
+        return true;
+    }
     if (proxy_resolve(p, hop_uri, &tg.hop, tg.name) != 0) {
         proxy_reply(p, t, m, 503, "Service Unavailable (cannot resolve next hop)", SIP_STR_NULL);
-    } else forward_or_fail(p, t, m, &tg, pop);
+    } else if (!inside && !proxy_rr_allows(p, m, &m->ruri, &tg.hop)) {
+        /* the Request-URI must be a Record-Route of ours for this dialog and direction: a
+         * stranger's "INVITE sip:<us>" with a Route to anywhere is not a strict router's */
+        not_relaying(p, t, m, "strict route");
+    } else {
+        forward_or_fail(p, t, m, &tg, pop);
+    }
     return true;
 }
 
-/* auth_ok: RFC 3261 §22: with users configured, a REGISTER to a served domain (401) and a new
- * INVITE from the inside (407) must carry valid digest credentials; false when it was
- * answered with a challenge instead. Calls from the outside to our users are not challenged:
- * a provider cannot know our users' passwords. */
+/* register_admitted: without users to challenge, anyone who can send sipring a REGISTER could
+ * bind (or remove, with "*") any user's contacts: RFC 3261 §10.3 step 3 has the registrar
+ * authenticate, §26.1.1 names the hijack. Without --users, only the inside registers, unless
+ * the operator opened the registrar to the outside explicitly (--open-registrar). */
+static void register_admitted(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
+                              bool inside)
+{
+    if (p->auth == NULL && !inside && !p->cfg.open_registrar) {
+        p->stats.not_relayed++;
+        proxy_reply(p, t, m, 403, "Registration only from the inside", SIP_STR_NULL);
+        return;
+    }
+    proxy_register(p, t, m);
+}
+
+/* in_dialog_proved: m carries a Record-Route of ours (now its top Route) whose proof says the
+ * sender is one end of the dialog it names: not a To tag anyone can make up. */
+static bool in_dialog_proved(const struct sip_proxy *p, const struct sip_msg *m,
+                             const struct sip_peer *from)
+{
+    const struct sip_hdr *r = sip_msg_first(m, SIP_HDR_ROUTE);
+    return r != NULL && m->addr[m->to].has_tag && proxy_uri_is_self(p, &m->addr[r->item].uri) &&
+           proxy_rr_allows(p, m, &m->addr[r->item].uri, from);
+}
+
+/* auth_ok: RFC 3261 §22: with users configured, every REGISTER to a served domain (401),
+ * whatever Route it carries, and every request from the inside that is relayed out of a
+ * dialog (407) must carry valid digest credentials; false when it was answered with a
+ * challenge (or a 403) instead. ACK and CANCEL cannot be challenged (§22.1); requests to
+ * sipring itself are answered here; REGISTERs to other domains go to their own registrar,
+ * which authenticates them. Calls from the outside to our users are not challenged: a
+ * provider cannot know our users' passwords. */
 static bool auth_ok(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m)
 {
-    bool reg = m->method_id == SIP_METHOD_REGISTER && sip_msg_first(m, SIP_HDR_ROUTE) == NULL &&
-               proxy_domain_served(p, &m->ruri);
-    bool inv = m->method_id == SIP_METHOD_INVITE && !m->addr[m->to].has_tag &&
-               proxy_is_inside(p, &t->from);
-    if (p->auth == NULL || (!reg && !inv) || t->authed) {
+    bool reg = m->method_id == SIP_METHOD_REGISTER && proxy_domain_served(p, &m->ruri);
+    bool to_us = proxy_uri_is_self(p, &m->ruri) && m->ruri.user.len == 0 &&
+                 sip_msg_first(m, SIP_HDR_ROUTE) == NULL;
+    bool out = !reg && m->method_id != SIP_METHOD_REGISTER && m->method_id != SIP_METHOD_ACK &&
+               m->method_id != SIP_METHOD_CANCEL && !to_us && proxy_is_inside(p, &t->from) &&
+               !in_dialog_proved(p, m, &t->from);
+    if (p->auth == NULL || (!reg && !out) || t->authed) {
         return true;
     }
     char realm[64];
@@ -822,21 +952,28 @@ static bool auth_ok(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m
     } else {
         snprintf(realm, sizeof(realm), "%s", p->cfg.domains[0]);
     }
-    char out[1024];
-    enum sip_auth_result r = p->auth->ops->check(p->auth->self, m, !reg, realm, p->now, out,
-                                                 sizeof(out));
+    char hdrs[1024];
+    enum sip_auth_result r = p->auth->ops->check(p->auth->self, m, !reg, realm, p->now, hdrs,
+                                                 sizeof(hdrs));
     if (r == SIP_AUTH_OK) {
         t->authed = true; /* a DNS wait or fail-over routes it again: one check */
         return true;
     }
-    if (r == SIP_AUTH_FAILED) {
+    if (r == SIP_AUTH_FAILED || r == SIP_AUTH_FORBIDDEN) {
         p->stats.auth_failed++;
         if (p->sink.auth_failed != NULL) {
             p->sink.auth_failed(p->sink.ctx, &t->from);
         }
     }
-    proxy_reply(p, t, m, reg ? 401 : 407, reg ? "Unauthorized" : "Proxy Authentication Required",
-                sip_str_make(out, strlen(out)));
+    if (r == SIP_AUTH_FORBIDDEN) {
+        proxy_reply(p, t, m, 403, "Forbidden (credentials not for this address)", SIP_STR_NULL);
+    } else if (r == SIP_AUTH_LOCKED) {
+        proxy_reply(p, t, m, 403, "Forbidden (account locked after failures, retry later)",
+                    SIP_STR_LIT("Retry-After: 60\r\n"));
+    } else {
+        proxy_reply(p, t, m, reg ? 401 : 407, reg ? "Unauthorized" : "Proxy Authentication Required",
+                    sip_str_make(hdrs, strlen(hdrs)));
+    }
     return false;
 }
 
@@ -850,18 +987,19 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
     if (!auth_ok(p, t, m)) {
         return;
     }
-    if (strict_router_fix(p, t, m)) {
+    bool inside = proxy_is_inside(p, &t->from);
+    if (strict_router_fix(p, t, m, inside)) {
         return;
     }
     const struct sip_uri *next;
     const struct sip_hdr *second;
     bool pop = route_processing(p, m, &next, &second);
     bool has_route = next != &m->ruri;
-    bool inside = proxy_is_inside(p, &t->from);
+    const struct sip_hdr *top_route = sip_msg_first(m, SIP_HDR_ROUTE);
     /* Requests addressed to us, not to a user: answered here. */
     if (!has_route && proxy_uri_is_self(p, &m->ruri) && m->ruri.user.len == 0) {
         if (m->method_id == SIP_METHOD_REGISTER) {
-            proxy_register(p, t, m);
+            register_admitted(p, t, m, inside);
         } else if (m->method_id == SIP_METHOD_OPTIONS) {
             proxy_reply(p, t, m, 200, "OK",
                         SIP_STR_LIT("Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, "
@@ -898,7 +1036,7 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
     }
     if (!has_route && proxy_domain_served(p, &m->ruri)) {
         if (m->method_id == SIP_METHOD_REGISTER) {
-            proxy_register(p, t, m);
+            register_admitted(p, t, m, inside);
             return;
         }
         struct sip_binding bs[MAX_BRANCHES];
@@ -968,8 +1106,12 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
         tg.hop = fb.received;
         tg.is_flow = true;
     }
-    if (!inside && !(pop && (m->addr[m->to].has_tag || flow))) {
-        proxy_reply(p, t, m, 403, "Not relaying", SIP_STR_NULL);
+    if (!inside && !pop) {
+        not_relaying(p, t, m, "no Route of ours");
+        return;
+    }
+    if (!inside && !flow && tok != 0 && !proxy_rr_has_proof(&m->addr[top_route->item].uri)) {
+        not_relaying(p, t, m, "our Route without its proof");
         return;
     }
     if (flow) {
@@ -1003,7 +1145,12 @@ static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_
     }
     if (tok == 0 && !inside && proxy_is_inside(p, &tg.hop) != proxy_is_inside(p, &tb.received)) {
         /* the Routes left after ours must lead towards the UA the token names, not elsewhere */
-        proxy_reply(p, t, m, 403, "Not relaying", SIP_STR_NULL);
+        not_relaying(p, t, m, "Routes after a token lead elsewhere");
+        return;
+    }
+    if (tok != 0 && !inside && !proxy_rr_allows(p, m, &m->addr[top_route->item].uri, &tg.hop)) {
+        /* our Route without the proof of this dialog and direction: a Route anyone can write */
+        not_relaying(p, t, m, "Route without a valid proof");
         return;
     }
     forward_or_fail(p, t, m, &tg, pop);
@@ -1129,12 +1276,30 @@ static void on_request(struct sip_proxy *p, const struct sip_peer *from, const s
         p->stats.txn_refused++;
         return;
     }
+    uint16_t slot;
+    if (!src_take(p, from, &slot)) {
+        /* one outside address holds its share of the pool: it waits, the others go on */
+        if (p->stats.source_capped++ % 1000 == 0) {
+            char ip[64];
+            sip_peer_ip_text(from, ip, sizeof(ip));
+            proxy_log(p, "%s holds %u transactions (--max-source-transactions): 503 to its "
+                      "new requests (%llu so far on this worker)", ip, p->cfg.source_txn_max,
+                      (unsigned long long)p->stats.source_capped);
+        }
+        reply_stateless(p, from, m, 503, "Service Unavailable (too many transactions from you)",
+                        SIP_STR_LIT("Retry-After: 5\r\n"));
+        return;
+    }
     t = new_txn(p, key, h);
     if (t == NULL) {
+        if (slot != 0) {
+            p->src[slot - 1].n--;
+        }
         reply_stateless(p, from, m, 503, "Service Unavailable", SIP_STR_LIT("Retry-After: 1\r\n"));
         p->stats.txn_refused++;
         return;
     }
+    t->src_slot = slot;
     t->from = *from;
     t->is_invite = m->method_id == SIP_METHOD_INVITE;
     t->cseq = m->cseq;
@@ -1287,6 +1452,8 @@ void sip_proxy_reconfigure(struct sip_proxy *p, const struct sip_proxy_cfg *cfg,
     p->cfg.min_expires = cfg->min_expires;
     p->cfg.max_expires = cfg->max_expires;
     p->cfg.default_expires = cfg->default_expires;
+    p->cfg.open_registrar = cfg->open_registrar;
+    p->cfg.source_txn_max = cfg->source_txn_max;
     p->sink.debug = debug;
 }
 
@@ -1323,6 +1490,9 @@ const struct sip_proxy_stats *sip_proxy_stats(const struct sip_proxy *p)
 struct sip_proxy *sip_proxy_new(const struct sip_proxy_cfg *cfg, struct sip_location *loc,
                                 struct sip_proxy_sink sink, uint64_t seed)
 {
+    if (cfg->mac.sign == NULL) {
+        return NULL; /* nothing sipring writes for itself could be verified */
+    }
     struct sip_proxy *p = calloc(1, sizeof(*p));
     if (p == NULL) {
         return NULL;
@@ -1333,7 +1503,10 @@ struct sip_proxy *sip_proxy_new(const struct sip_proxy_cfg *cfg, struct sip_loca
     p->seed = seed;
     p->pool_cap = cfg->max_transactions ? cfg->max_transactions : 65536;
     p->pool = calloc(p->pool_cap, sizeof(*p->pool));
-    if (p->pool == NULL) {
+    p->src = calloc(SRC_SLOTS, sizeof(*p->src));
+    if (p->pool == NULL || p->src == NULL) {
+        free(p->pool);
+        free(p->src);
         free(p);
         return NULL;
     }
@@ -1372,6 +1545,7 @@ void sip_proxy_free(struct sip_proxy *p)
         }
     }
     free(p->pool);
+    free(p->src);
     sip_wheel_free(&p->wheel);
     proxy_trunk_free(p);
     free(p);

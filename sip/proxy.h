@@ -19,6 +19,17 @@
 #define SIP_PROXY_MAX_INSIDE 16
 #define SIP_PROXY_MAX_SELF 16
 
+/* sip_mac: the keyed MAC that makes what sipring writes into messages for itself unforgeable:
+ * the proof in its Record-Route URIs, its Via branches and its Contact tokens (RFC 3261 leaves
+ * all three to the proxy). src/ implements it as HMAC-SHA256 under the --secret-file key, so
+ * that every worker, a restarted process and the other instances sharing that file recognise
+ * them; sip/ stays free of crypto. sign: 32 bytes over parts[0..n), kept apart (("ab","c") and
+ * ("a","bc") differ). */
+struct sip_mac {
+    void (*sign)(void *self, const struct sip_str *parts, size_t n, uint8_t out[32]);
+    void *self;
+};
+
 struct sip_proxy_cfg {
     struct sip_peer self[SIP_PROXY_MAX_SELF]; /* addresses sipring listens on (port included) */
     size_t self_count;
@@ -35,9 +46,11 @@ struct sip_proxy_cfg {
     uint32_t default_expires;
     uint32_t timer_c_ms; /* §16.6 step 11: > 3 minutes; 0 = 180000 */
     char public_advertise[64]; /* host[:port] for Contacts sent outside; "" = advertise */
-    uint64_t token_key;        /* keys the Contact tokens; the same for every worker */
+    struct sip_mac mac;        /* required: sip_proxy_new fails without sign */
     uint32_t nat_keepalive_ms; /* OPTIONS to NATed bindings this often; 0: none */
     bool keepalive_sender;     /* this proxy sends them (one worker does, for all) */
+    bool open_registrar;       /* without auth, REGISTER from the outside too (else inside only) */
+    uint32_t source_txn_max;   /* live transactions per outside source address; 0: no cap */
     uint16_t tcp_port;         /* our TCP and TLS listening ports (0: none); UDP's is the */
     uint16_t tls_port;         /* advertised one */
 };
@@ -57,6 +70,9 @@ struct sip_proxy_sink {
     /* auth_failed: credentials from `from` did not verify (for brute-force limits); may be
      * NULL. */
     void (*auth_failed)(void *ctx, const struct sip_peer *from);
+    /* stray_response: `from` sent a response to nothing sipring sent (no transaction, no
+     * branch of ours): counted against its rate like a request; may be NULL. */
+    void (*stray_response)(void *ctx, const struct sip_peer *from);
 };
 
 struct sip_proxy_stats {
@@ -65,12 +81,15 @@ struct sip_proxy_stats {
     uint64_t absorbed;
     uint64_t txn_created;
     uint64_t txn_refused; /* pool full or draining: 503 */
+    uint64_t source_capped; /* an outside source over --max-source-transactions: 503 */
     uint64_t forwarded;
     uint64_t replied;
     uint64_t stateless;
     uint64_t scanners; /* requests dropped for a scanner's User-Agent */
     uint64_t auth_failed; /* credentials that did not verify */
     uint64_t trunk_auth;  /* requests re-sent with our credentials to the upstream */
+    uint64_t stray_responses; /* responses to nothing of ours */
+    uint64_t not_relayed;     /* requests from the outside refused: nothing of ours proved */
 };
 
 struct sip_proxy;

@@ -14,13 +14,23 @@
 #define MAX_BRANCHES 4
 #define KEY_MAX 200
 #define TXN_BUCKETS 65536
+#define SRC_SLOTS 4096 /* outside sources with live transactions, per worker */
+#define SRC_PROBE 8
+
+/* Live transactions of one outside source address (issue 13, class 5: every resource a peer
+ * can make sipring hold is capped per source). A slot whose count is 0 is free for another. */
+struct src_count {
+    uint8_t family;
+    uint8_t ip[16];
+    uint32_t n;
+};
 
 /* One client transaction of a forwarded request, plus its CANCEL. */
 struct branch {
     struct sip_txn ct;
     struct sip_txn cancel_ct;
     struct sip_peer to;
-    char id[40]; /* the branch parameter we put in our Via */
+    char id[64]; /* the branch parameter we put in our Via (proxy_branch_id) */
     char *req;   /* the request as forwarded: kept for retransmission, ACK and CANCEL */
     size_t req_len;
     char *cancel;
@@ -61,6 +71,7 @@ struct ptxn {
     bool force_udp;    /* a TCP connection for a large request failed: UDP after all */
     uint8_t dns_skip;  /* servers of the next hop's domain already tried */
     uint32_t cseq;     /* the request's CSeq number: responses go back with it (trunk mode) */
+    uint16_t src_slot; /* 1 + its source's slot in p->src when counted there; 0: not counted */
     struct branch br[MAX_BRANCHES];
 };
 
@@ -87,6 +98,9 @@ struct sip_proxy {
     char public_host[64]; /* public_advertise without port, or "" */
     char side_addr[2][3][80]; /* [inside][transport]: host:port the side reaches us at */
     struct sip_peer path_ok[16]; /* registrars seen to keep our Path (RFC 3327 §5.3) */
+    struct sip_peer upstream_hops[8]; /* addresses --upstream resolved to: not capped per source */
+    uint8_t upstream_n, upstream_next;
+    struct src_count *src;       /* SRC_SLOTS, allocated with the pool */
     uint8_t path_ok_n, path_ok_next;
     const char *send_name; /* the next send's TLS name (see the sink), or NULL */
     struct sip_resolver *resolver;
@@ -150,6 +164,41 @@ bool proxy_is_inside(const struct sip_proxy *p, const struct sip_peer *from);
 const char *proxy_side_addr(const struct sip_proxy *p, const struct sip_peer *peer);
 const char *proxy_side_route(const struct sip_proxy *p, const struct sip_peer *peer, char *out,
                              size_t cap);
+
+/* proxy_mac.c */
+#define PROXY_RR_MAC_HEX 12     /* 48 bits per direction: no online guessing gets there */
+#define PROXY_BRANCH_MAC_HEX 12
+#define PROXY_RR_PROOF_MAX 32   /* ";sr=" and two MACs */
+/* proxy_mac_hex: the first nhex (<= 64) hex digits of the MAC over parts, NUL-terminated. */
+void proxy_mac_hex(const struct sip_proxy *p, const struct sip_str *parts, size_t n, char *out,
+                   size_t nhex);
+/* proxy_rr_proof: the ";sr=..." parameter for our Record-Route in the dialog-forming request
+ * m from caller, forwarded to callee (the hop it was sent to). */
+void proxy_rr_proof(const struct sip_proxy *p, const struct sip_msg *m,
+                    const struct sip_peer *caller, const struct sip_peer *callee, char *out,
+                    size_t cap);
+/* proxy_rr_has_proof: whether route carries a proof parameter of the right shape (checked
+ * before a next hop is resolved for a request from the outside: no DNS lookups for a Route
+ * anyone can write; the MAC itself is checked against the hop, proxy_rr_allows). */
+bool proxy_rr_has_proof(const struct sip_uri *route);
+/* proxy_rr_allows: whether route (a Route URI of ours, or a strict router's Request-URI)
+ * proves that m belongs to a dialog sipring record-routed whose requests go to dest's IP in
+ * one of its directions. */
+bool proxy_rr_allows(const struct sip_proxy *p, const struct sip_msg *m,
+                     const struct sip_uri *route, const struct sip_peer *dest);
+/* proxy_branch_id: our Via branch for branch b of transaction idx/gen, whose responses go back
+ * to `back` (see proxy_via_back). */
+void proxy_branch_id(const struct sip_proxy *p, const struct sip_msg *m, uint32_t idx,
+                     uint32_t gen, int b, uint32_t salt, const struct sip_peer *back,
+                     uint32_t loop, char *out, size_t cap);
+/* proxy_branch_ours: whether the top Via branch of the response m is one sipring made for a
+ * request whose responses go back to `back`. */
+bool proxy_branch_ours(const struct sip_proxy *p, const struct sip_msg *m,
+                       const struct sip_peer *back);
+/* proxy_via_back: where a response to the hop of Via v goes: with from (the request's source,
+ * v as received) as the Via will read once we have added received/rport; with from NULL, as v
+ * reads. 0, or -1 when v names no IP. */
+int proxy_via_back(const struct sip_via *v, const struct sip_peer *from, struct sip_peer *out);
 
 /* proxy_nat.c */
 bool proxy_contact_outbound(const struct sip_addr *a);

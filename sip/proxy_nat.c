@@ -65,19 +65,137 @@ bool proxy_nat_behind(const struct sip_proxy *p, const struct sip_msg *m,
            sip_peer_is_private(&ip);
 }
 
-/* token_hash: FNV-1a in its 64-bit form (the 32-bit sip_fnv1a is too short for a token that
- * names a binding to outsiders), keyed with the process-wide token key. */
-static uint64_t token_hash(uint64_t key, struct sip_str uri, const struct sip_peer *from)
+/* store_token: the token of a stored stand-in, "sr" and 16 hex digits of the MAC over the
+ * Contact and the flow: the same on every worker, and unguessable to outsiders. */
+static void store_token(const struct sip_proxy *p, struct sip_str uri, const struct sip_peer *from,
+                        char out[TOKEN_LEN + 1])
 {
-    uint64_t h = 14695981039346656037ull ^ key;
-    for (size_t i = 0; i < uri.len; i++) {
-        h = (h ^ (uint8_t)uri.p[i]) * 1099511628211ull;
+    struct sip_str parts[3] = {SIP_STR_LIT("tok"), uri,
+                               sip_str_make((const char *)from, sizeof(*from))};
+    memcpy(out, TOKEN_PREFIX, 2);
+    proxy_mac_hex(p, parts, 3, out + 2, TOKEN_LEN - 2);
+}
+
+/* A stand-in for a Contact from the outside keeps no state: what the store would hold (the
+ * flow and the Contact) travels in the token itself, "st" + base64url(flow | Contact | MAC),
+ * so that no peer outside can fill the store by sending Contacts (class 5 of issue 13). The
+ * MAC makes it sipring's: a forged or altered one names nothing. */
+#define ST_PREFIX "st"
+#define ST_MAC 10
+#define ST_FLOW 24 /* transport, family, port (2), conn (4), ip (16) */
+#define ST_CONTACT_MAX 180
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static size_t b64_encode(const uint8_t *in, size_t n, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) |
+                     (i + 2 < n ? in[i + 2] : 0);
+        size_t chars = n - i >= 3 ? 4 : n - i + 1;
+        for (size_t k = 0; k < chars; k++) {
+            out[o++] = b64[(v >> (18 - 6 * k)) & 63];
+        }
     }
-    const uint8_t *f = (const uint8_t *)from;
-    for (size_t i = 0; i < sizeof(*from); i++) {
-        h = (h ^ f[i]) * 1099511628211ull;
+    return o;
+}
+
+static int b64_value(char c)
+{
+    const char *k = c ? strchr(b64, c) : NULL;
+    return k ? (int)(k - b64) : -1;
+}
+
+/* b64_decode: -1 on a character outside the alphabet or a length no encoding has */
+static long b64_decode(struct sip_str in, uint8_t *out, size_t cap)
+{
+    size_t o = 0;
+    if (in.len % 4 == 1) {
+        return -1;
     }
-    return h;
+    for (size_t i = 0; i < in.len; i += 4) {
+        uint32_t v = 0;
+        size_t chars = in.len - i >= 4 ? 4 : in.len - i;
+        for (size_t k = 0; k < 4; k++) {
+            int d = k < chars ? b64_value(in.p[i + k]) : 0;
+            if (d < 0) {
+                return -1;
+            }
+            v = v << 6 | (uint32_t)d;
+        }
+        for (size_t k = 0; k + 1 < chars; k++) {
+            if (o >= cap) {
+                return -1;
+            }
+            out[o++] = (uint8_t)(v >> (16 - 8 * k));
+        }
+    }
+    return (long)o;
+}
+
+static void st_mac(const struct sip_proxy *p, const uint8_t *payload, size_t n, uint8_t *mac)
+{
+    char hex[2 * ST_MAC + 1];
+    struct sip_str parts[2] = {SIP_STR_LIT("st"), sip_str_make((const char *)payload, n)};
+    proxy_mac_hex(p, parts, 2, hex, 2 * ST_MAC);
+    for (int i = 0; i < ST_MAC; i++) {
+        unsigned hi = (unsigned)(hex[2 * i] <= '9' ? hex[2 * i] - '0' : hex[2 * i] - 'a' + 10);
+        unsigned lo = (unsigned)(hex[2 * i + 1] <= '9' ? hex[2 * i + 1] - '0' : hex[2 * i + 1] - 'a' + 10);
+        mac[i] = (uint8_t)(hi << 4 | lo);
+    }
+}
+
+/* stateless_token: the "st" user part for Contact uri arriving from `from`; 0 when uri is too
+ * long to carry. */
+static size_t stateless_token(const struct sip_proxy *p, struct sip_str uri,
+                              const struct sip_peer *from, char *out, size_t cap)
+{
+    uint8_t buf[ST_FLOW + ST_CONTACT_MAX + ST_MAC];
+    if (uri.len > ST_CONTACT_MAX || cap < 2 + (sizeof(buf) + 2) / 3 * 4 + 1) {
+        return 0;
+    }
+    buf[0] = from->transport;
+    buf[1] = from->family;
+    buf[2] = (uint8_t)(from->port >> 8);
+    buf[3] = (uint8_t)from->port;
+    memcpy(buf + 4, &from->conn, 4);
+    memcpy(buf + 8, from->ip, 16);
+    memcpy(buf + ST_FLOW, uri.p, uri.len);
+    st_mac(p, buf, ST_FLOW + uri.len, buf + ST_FLOW + uri.len);
+    memcpy(out, ST_PREFIX, 2);
+    size_t n = 2 + b64_encode(buf, ST_FLOW + uri.len + ST_MAC, out + 2);
+    out[n] = '\0';
+    return n;
+}
+
+/* stateless_target: the binding an "st" token stands for; -1 when it is not a valid one. */
+static int stateless_target(const struct sip_proxy *p, struct sip_str user, struct sip_binding *b)
+{
+    uint8_t buf[ST_FLOW + ST_CONTACT_MAX + ST_MAC + 3];
+    long n = b64_decode(sip_str_make(user.p + 2, user.len - 2), buf, sizeof(buf));
+    if (n < ST_FLOW + ST_MAC + 1) {
+        return -1;
+    }
+    size_t clen = (size_t)n - ST_FLOW - ST_MAC;
+    uint8_t want[ST_MAC];
+    st_mac(p, buf, ST_FLOW + clen, want);
+    unsigned diff = 0;
+    for (int i = 0; i < ST_MAC; i++) {
+        diff |= (unsigned)(want[i] ^ buf[ST_FLOW + clen + (size_t)i]);
+    }
+    if (diff != 0 || clen >= sizeof(b->contact)) {
+        return -1;
+    }
+    memset(b, 0, sizeof(*b));
+    b->received.transport = buf[0];
+    b->received.family = buf[1];
+    b->received.port = (uint16_t)(buf[2] << 8 | buf[3]);
+    memcpy(&b->received.conn, buf + 4, 4);
+    memcpy(b->received.ip, buf + 8, 16);
+    memcpy(b->contact, buf + ST_FLOW, clen);
+    b->contact[clen] = '\0';
+    return 0;
 }
 
 static bool path_known(const struct sip_proxy *p, const struct sip_peer *registrar)
@@ -152,10 +270,24 @@ void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct s
         if (a->is_star || a->uri.raw.len >= SIP_LOC_URI_MAX) {
             continue;
         }
+        if (!proxy_is_inside(p, from)) {
+            /* from the outside: no state, the token carries it */
+            char st[2 + (ST_FLOW + ST_CONTACT_MAX + ST_MAC + 2) / 3 * 4 + 1];
+            if (stateless_token(p, a->uri.raw, from, st, sizeof(st)) == 0) {
+                proxy_debug(p, "nat: Contact %.*s too long to stand in for: forwarded unchanged",
+                            (int)a->uri.raw.len, a->uri.raw.p);
+                continue;
+            }
+            sip_build_replace(bd, h, sip_build_fmt(bd, "Contact: <sip:%s@%s>%s%.*s\r\n", st,
+                                                   host, a->params.len ? ";" : "",
+                                                   (int)a->params.len, a->params.p));
+            continue;
+        }
         struct sip_binding b;
         memset(&b, 0, sizeof(b));
-        snprintf(b.aor, sizeof(b.aor), "masq:" TOKEN_PREFIX "%016llx",
-                 (unsigned long long)token_hash(p->cfg.token_key, a->uri.raw, from));
+        char tok[TOKEN_LEN + 1];
+        store_token(p, a->uri.raw, from, tok);
+        snprintf(b.aor, sizeof(b.aor), "masq:%s", tok);
         memcpy(b.contact, a->uri.raw.p, a->uri.raw.len);
         b.received = *from;
         b.alive_ms = p->now;
@@ -219,6 +351,10 @@ void proxy_nat_learn_path(struct sip_proxy *p, const struct sip_msg *m, const st
  * for. Returns 0 (found), -1 (a token, but unknown or expired) or 1 (not a token). */
 int proxy_nat_target(struct sip_proxy *p, const struct sip_uri *u, struct sip_binding *b)
 {
+    if (u->user.len > TOKEN_LEN && memcmp(u->user.p, ST_PREFIX, 2) == 0 &&
+        proxy_uri_is_self(p, u)) {
+        return stateless_target(p, u->user, b);
+    }
     if (u->user.len != TOKEN_LEN || memcmp(u->user.p, TOKEN_PREFIX, 2) != 0 ||
         !proxy_uri_is_self(p, u)) {
         return 1;

@@ -8,7 +8,7 @@
 static struct branch *find_branch(struct sip_proxy *p, const struct sip_msg *m, struct ptxn **tp)
 {
     const struct sip_via *v = sip_msg_top_via(m);
-    char id[40];
+    char id[64];
     if (v == NULL || v->branch.len >= sizeof(id) || v->branch.len < 8) {
         return NULL;
     }
@@ -204,7 +204,6 @@ static void choose_best(struct sip_proxy *p, struct ptxn *t)
 void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const struct sip_msg *m)
 {
     struct ptxn *t = NULL;
-    const struct sip_via *v = &m->via[0];
     if (proxy_nat_keepalive_reply(p, m)) {
         return;
     }
@@ -220,34 +219,34 @@ void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const s
     }
     if (b == NULL) {
         /* §16.7: a 2xx to an INVITE whose transaction is gone is forwarded statelessly, to the
-         * next Via (received/rport first, RFC 3581 §4). */
-        /* Only when the top Via is ours: sipring must not reflect responses to any address a
-         * stranger writes into a second Via. */
-        struct sip_peer top;
-        bool ours = sip_peer_from_text(v->host, v->has_port ? v->port : 5060, &top) == 0 &&
-                    proxy_peer_is_self(p, &top);
+         * next Via (received/rport first, RFC 3581 §4) -- only when the top Via's branch is one
+         * sipring made for a request from that very address: a stranger cannot make sipring
+         * reflect responses (and open media) towards any host it writes into a second Via. */
+        struct sip_peer to;
+        bool ours = m->via_count >= 2 && proxy_via_back(&m->via[1], NULL, &to) == 0 &&
+                    proxy_branch_ours(p, m, &to);
         if (ours && m->cseq_method_id == SIP_METHOD_INVITE && m->status >= 200 && m->status < 300) {
-            const struct sip_via *up = &m->via[1];
-            struct sip_peer to;
-            struct sip_str host = up->has_received ? up->received : up->host;
-            uint16_t port = up->has_rport && up->rport_value.len > 0
-                                ? (uint16_t)atoi(up->rport_value.p)
-                                : (up->has_port ? up->port : 5060);
-            if (sip_peer_from_text(host, port, &to) == 0) {
-                struct sip_build bd;
-                sip_build_init(&bd, m, p->iov, sizeof(p->iov) / sizeof(p->iov[0]), p->scratch,
-                               sizeof(p->scratch));
-                sip_build_pop_via(&bd);
-                if (proxy_media_rewrite(p, m, &bd, from, &to, false) == SIP_MEDIA_NO_CALL) {
-                    proxy_debug(p, "a 2xx for Call-ID %.*s outlived its transaction and its "
-                                "call: dropped", (int)m->call_id.len, m->call_id.p);
-                    return;
-                }
-                proxy_nat_masquerade(p, m, &bd, from, &to);
-                if (sip_build_finish(&bd) > 0) {
-                    proxy_send_iov(p, &to, bd.iov, bd.iov_n);
-                    p->stats.stateless++;
-                }
+            to.transport = (uint8_t)sip_transport_of(m->via[1].transport);
+            struct sip_build bd;
+            sip_build_init(&bd, m, p->iov, sizeof(p->iov) / sizeof(p->iov[0]), p->scratch,
+                           sizeof(p->scratch));
+            sip_build_pop_via(&bd);
+            if (proxy_media_rewrite(p, m, &bd, from, &to, false) == SIP_MEDIA_NO_CALL) {
+                proxy_debug(p, "a 2xx for Call-ID %.*s outlived its transaction and its "
+                            "call: dropped", (int)m->call_id.len, m->call_id.p);
+                return;
+            }
+            proxy_nat_masquerade(p, m, &bd, from, &to);
+            if (sip_build_finish(&bd) > 0) {
+                proxy_send_iov(p, &to, bd.iov, bd.iov_n);
+                p->stats.stateless++;
+            }
+        } else if (!ours) {
+            /* nothing of ours: the sender answers what nobody asked, and the guard counts it
+             * like a request */
+            p->stats.stray_responses++;
+            if (p->sink.stray_response != NULL) {
+                p->sink.stray_response(p->sink.ctx, from);
             }
         }
         return;

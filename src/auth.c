@@ -4,33 +4,56 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <strings.h>
 
+#include "../sip/location.h"
 #include "../tls/tls.h"
 #include "log.h"
 
-#define NC_SLOTS 4096
+#define NC_SLOTS 16384
+#define NONCE_LEN 48
+#define AOR_LIST_MAX 256
+#define LOCK_FIRST_MS 10000ull /* an account's first lock; each further one doubles */
+#define LOCK_MAX_MS 900000ull  /* ... up to 15 minutes */
 
 struct user {
     char name[64];
     char realm[64];
     char ha1_md5[33];    /* "" if none */
     char ha1_sha256[65]; /* "" if none */
+    char aors[AOR_LIST_MAX]; /* the AORs it may register, comma-separated; "": name@realm */
+};
+
+/* Failed authentications per account, shared by every worker (an attacker spreads its guesses
+ * over addresses and Call-IDs, so over workers too). */
+struct account_fails {
+    _Atomic uint64_t window_ms; /* start of the minute failures are counted in */
+    _Atomic uint32_t fails;
+    _Atomic uint32_t level;         /* locks so far without a success in between */
+    _Atomic uint64_t locked_until_ms;
 };
 
 struct auth_users {
     struct user *u;
+    struct account_fails *fails; /* one per user */
     size_t n;
 };
 
+/* A nonce's highest nc seen. A live nonce is never pushed out of its slot by another: a slot
+ * taken means the newcomer is asked to start again with a fresh nonce (stale=true), so that a
+ * used nonce can never be replayed for want of room. */
 struct nc_slot {
-    char nonce[48];
+    char nonce[NONCE_LEN];
+    uint64_t made_ms;
     uint32_t nc;
 };
 
 struct auth_checker {
     const struct auth_users *users;
     uint8_t key[32];
+    unsigned worker; /* nonces are bound to the worker that made them: its nc table is theirs */
+    uint32_t max_failures;
     struct sip_auth iface;
     struct nc_slot nc[NC_SLOTS];
 };
@@ -75,7 +98,17 @@ struct auth_users *auth_users_load(const char *path)
             continue;
         }
         char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        char *c3 = c2 ? strchr(c2 + 1, ':') : NULL;
+        if (c3 != NULL) {
+            *c3 = '\0'; /* user:realm:HA1:AOR[,AOR...] */
+        }
         size_t hl = c2 ? strlen(c2 + 1) : 0;
+        if (c3 != NULL && (strlen(c3 + 1) >= AOR_LIST_MAX || strchr(c3 + 1, '@') == NULL)) {
+            fprintf(stderr, "sipring: %s:%d: the AORs after the HA1 must be user@domain, "
+                    "comma-separated, under %d characters\n", path, lineno, AOR_LIST_MAX);
+            bad = 1;
+            continue;
+        }
         if (c1 == NULL || c2 == NULL || c1 == line || c2 == c1 + 1 || c1 - line >= 64 ||
             c2 - c1 - 1 >= 64 || (hl != 32 && hl != 64) || !is_hex(c2 + 1, hl)) {
             fprintf(stderr, "sipring: %s:%d: expected user:realm:HA1 (32 or 64 hex digits)\n",
@@ -109,8 +142,21 @@ struct auth_users *auth_users_load(const char *path)
         } else {
             memcpy(x->ha1_sha256, ha1, 65);
         }
+        if (c3 != NULL) {
+            size_t k = 0;
+            for (const char *a = c3 + 1; *a && k + 1 < sizeof(x->aors); a++) {
+                if (*a != ' ' && *a != '\t') {
+                    x->aors[k++] = (char)(*a >= 'A' && *a <= 'Z' ? *a | 0x20 : *a);
+                }
+            }
+            x->aors[k] = '\0';
+        }
     }
     fclose(f);
+    if (u != NULL) {
+        u->fails = calloc(u->n ? u->n : 1, sizeof(*u->fails));
+        bad |= u->fails == NULL;
+    }
     if (bad || u == NULL) {
         auth_users_free(u);
         return NULL;
@@ -122,6 +168,7 @@ void auth_users_free(struct auth_users *u)
 {
     if (u != NULL) {
         free(u->u);
+        free(u->fails);
         free(u);
     }
 }
@@ -131,61 +178,142 @@ size_t auth_users_count(const struct auth_users *u)
     return u->n;
 }
 
-/* nonce = 16 hex digits of the time it was made (ms) + the first 32 of HMAC(key, time, realm) */
-static void make_nonce(const struct auth_checker *c, uint64_t now, const char *realm, char *out)
+/* nonce = 16 hex digits of the time it was made (ms), 2 of the worker that made it, and the
+ * first 30 of HMAC(key, time, worker, realm) */
+static void make_nonce(const struct auth_checker *c, uint64_t now, unsigned worker,
+                       const char *realm, char *out)
 {
-    char ts[17];
-    snprintf(ts, sizeof(ts), "%016llx", (unsigned long long)now);
-    struct tls_bytes parts[2] = {{ts, 16}, {realm, strlen(realm)}};
+    char ts[19];
+    snprintf(ts, sizeof(ts), "%016llx%02x", (unsigned long long)now, worker & 0xffu);
+    struct tls_bytes parts[2] = {{ts, 18}, {realm, strlen(realm)}};
     uint8_t mac[32];
     tls_keyed_hash(c->key, sizeof(c->key), parts, 2, mac);
     static const char hex[] = "0123456789abcdef";
-    memcpy(out, ts, 16);
-    for (int i = 0; i < 16; i++) {
-        out[16 + 2 * i] = hex[mac[i] >> 4];
-        out[17 + 2 * i] = hex[mac[i] & 15];
+    memcpy(out, ts, 18);
+    for (int i = 0; i < 15; i++) {
+        out[18 + 2 * i] = hex[mac[i] >> 4];
+        out[19 + 2 * i] = hex[mac[i] & 15];
     }
-    out[48] = '\0';
+    out[NONCE_LEN] = '\0';
 }
 
-/* nonce_age: ms since a nonce of ours was made, or -1 if it is not ours for this realm. */
+/* nonce_age: ms since a nonce of ours was made, or -1 if it is not ours for this realm;
+ * *other_worker tells that another worker made it (the client changed its Call-ID). */
 static long long nonce_age(const struct auth_checker *c, struct sip_str nonce, const char *realm,
-                           uint64_t now)
+                           uint64_t now, bool *other_worker)
 {
-    if (nonce.len != 48 || !is_hex(nonce.p, 16)) {
+    if (nonce.len != NONCE_LEN || !is_hex(nonce.p, 18)) {
         return -1;
     }
-    char ts[17], want[49];
+    char ts[17], wk[3], want[NONCE_LEN + 1];
     memcpy(ts, nonce.p, 16);
     ts[16] = '\0';
+    memcpy(wk, nonce.p + 16, 2);
+    wk[2] = '\0';
     uint64_t made = strtoull(ts, NULL, 16);
-    make_nonce(c, made, realm, want);
-    if (memcmp(want, nonce.p, 48) != 0 || made > now) {
+    unsigned worker = (unsigned)strtoul(wk, NULL, 16);
+    make_nonce(c, made, worker, realm, want);
+    if (memcmp(want, nonce.p, NONCE_LEN) != 0 || made > now) {
         return -1;
     }
+    *other_worker = worker != (c->worker & 0xffu);
     return (long long)(now - made);
 }
 
-/* nc_fresh: whether nc is higher than any seen with this nonce (and remembers it). */
-static bool nc_fresh(struct auth_checker *c, struct sip_str nonce, uint32_t nc)
+enum nc_verdict { NC_FRESH, NC_REPLAY, NC_NO_ROOM };
+
+/* nc_check: whether nc is higher than any seen with this nonce (and remembers it). */
+static enum nc_verdict nc_check(struct auth_checker *c, struct sip_str nonce, uint32_t nc,
+                                uint64_t made_ms, uint64_t now)
 {
     struct nc_slot *s = &c->nc[sip_fnv1a(nonce.p, nonce.len, SIP_FNV_INIT) % NC_SLOTS];
-    if (memcmp(s->nonce, nonce.p, 48) == 0) {
+    if (memcmp(s->nonce, nonce.p, NONCE_LEN) == 0) {
         if (nc <= s->nc) {
-            return false;
+            return NC_REPLAY;
         }
+    } else if (s->nonce[0] != '\0' && now - s->made_ms <= (uint64_t)AUTH_NONCE_S * 1000) {
+        return NC_NO_ROOM; /* another live nonce holds the slot: it must stay replay-proof */
     } else {
-        memcpy(s->nonce, nonce.p, 48); /* a colliding older nonce is forgotten */
+        memcpy(s->nonce, nonce.p, NONCE_LEN);
+        s->made_ms = made_ms;
     }
     s->nc = nc;
-    return true;
+    return NC_FRESH;
+}
+
+/* account_locked: whether u's account is in a back-off after repeated failures. */
+static bool account_locked(const struct auth_checker *c, const struct user *u, uint64_t now)
+{
+    const struct account_fails *f = &c->users->fails[u - c->users->u];
+    return atomic_load(&f->locked_until_ms) > now;
+}
+
+/* account_result: counts a failure (locking the account for a back-off that doubles with each
+ * lock, RFC 3261 §26.1.1's guessing threat spread over many addresses) or clears the count
+ * after a success. */
+static void account_result(const struct auth_checker *c, const struct user *u, bool ok,
+                           uint64_t now)
+{
+    struct account_fails *f = &c->users->fails[u - c->users->u];
+    if (ok) {
+        atomic_store(&f->fails, 0);
+        atomic_store(&f->level, 0);
+        return;
+    }
+    if (c->max_failures == 0) {
+        return;
+    }
+    uint64_t w = atomic_load(&f->window_ms);
+    if (now - w > 60000) {
+        atomic_store(&f->window_ms, now);
+        atomic_store(&f->fails, 0);
+    }
+    if (atomic_fetch_add(&f->fails, 1) + 1 <= c->max_failures) {
+        return;
+    }
+    uint32_t level = atomic_fetch_add(&f->level, 1);
+    uint64_t lock = LOCK_FIRST_MS << (level < 7 ? level : 7);
+    lock = lock > LOCK_MAX_MS ? LOCK_MAX_MS : lock;
+    atomic_store(&f->locked_until_ms, now + lock);
+    atomic_store(&f->fails, 0);
+    log_warn("account %s@%s locked for %llu s: more than %u failed authentications within a "
+             "minute", u->name, u->realm, (unsigned long long)(lock / 1000), c->max_failures);
+}
+
+/* aor_allowed: RFC 3261 §10.3 step 6's "the registrar ... determines if the authenticated
+ * user is authorized to modify registrations for this address-of-record": u may register
+ * name@realm, or the AORs its users-file line lists. */
+static bool aor_allowed(const struct user *u, const struct sip_msg *m)
+{
+    char aor[SIP_LOC_AOR_MAX];
+    size_t n = sip_aor_of(&m->addr[m->to].uri, aor, sizeof(aor));
+    if (n == 0) {
+        return false;
+    }
+    if (u->aors[0] == '\0') {
+        char own[130];
+        snprintf(own, sizeof(own), "%s@%s", u->name, u->realm);
+        for (char *k = strchr(own, '@'); k && *k; k++) {
+            *k = (char)(*k >= 'A' && *k <= 'Z' ? *k | 0x20 : *k);
+        }
+        return strcmp(own, aor) == 0;
+    }
+    for (const char *a = u->aors; *a;) {
+        const char *e = strchr(a, ',');
+        size_t len = e ? (size_t)(e - a) : strlen(a);
+        if (len == n && memcmp(a, aor, n) == 0) {
+            return true;
+        }
+        a += len + (e != NULL);
+    }
+    return false;
 }
 
 static size_t challenge(const struct auth_checker *c, bool proxy_auth, const char *realm,
                         uint64_t now, bool stale, char *out, size_t cap)
 {
-    char nonce[49];
-    make_nonce(c, now, realm, nonce);
+    char nonce[NONCE_LEN + 1];
+    make_nonce(c, now, c->worker, realm, nonce);
     const char *hdr = proxy_auth ? "Proxy-Authenticate" : "WWW-Authenticate";
     /* offer what the realm's users can be checked with: a client that only knows MD5 (and
      * takes the first challenge, as many do) still gets through in an MD5-only realm */
@@ -215,22 +343,29 @@ static size_t challenge(const struct auth_checker *c, bool proxy_auth, const cha
     return o;
 }
 
-static bool verify(struct auth_checker *c, const struct sip_msg *m, const struct sip_digest *d,
-                   const char *realm, bool *stale, uint64_t now)
+enum verdict { V_FAILED, V_OK, V_STALE, V_LOCKED, V_NOT_THIS_AOR };
+
+static enum verdict verify(struct auth_checker *c, const struct sip_msg *m,
+                           const struct sip_digest *d, const char *realm, uint64_t now)
 {
     bool sha = sip_str_ieq_lit(d->algorithm, "SHA-256");
     if (!sha && d->algorithm.len > 0 && !sip_str_ieq_lit(d->algorithm, "MD5")) {
-        return false;
+        return V_FAILED;
     }
     const struct user *u = find(c->users, d->username, realm);
     const char *ha1 = u == NULL ? "" : sha ? u->ha1_sha256 : u->ha1_md5;
     if (ha1[0] == '\0' || !sip_str_ieq_lit(d->qop, "auth") || d->nc.len != 8 ||
         !is_hex(d->nc.p, 8) || d->cnonce.len == 0 || d->response.len != (sha ? 64u : 32u)) {
-        return false; /* RFC 8760 and this server: qop=auth only */
+        return V_FAILED; /* RFC 8760 and this server: qop=auth only */
     }
-    long long age = nonce_age(c, d->nonce, realm, now);
+    if (account_locked(c, u, now)) {
+        return V_LOCKED; /* not even checked: guesses during a back-off learn nothing */
+    }
+    bool other_worker = false;
+    long long age = nonce_age(c, d->nonce, realm, now, &other_worker);
     if (age < 0) {
-        return false;
+        account_result(c, u, false, now);
+        return V_FAILED;
     }
     char hex[65], ha2[65], resp[65];
     struct tls_bytes a2[2] = {{m->method.p, m->method.len}, {d->uri.p, d->uri.len}};
@@ -249,16 +384,30 @@ static bool verify(struct auth_checker *c, const struct sip_msg *m, const struct
         diff |= (unsigned)(hex[i] ^ resp[i]); /* no early exit on the first wrong digit */
     }
     if (diff != 0) {
-        return false;
+        account_result(c, u, false, now);
+        return V_FAILED;
     }
-    if (age > (long long)AUTH_NONCE_S * 1000) {
-        *stale = true; /* right password, old nonce: RFC 7616 §3.3 stale=true */
-        return false;
+    if (age > (long long)AUTH_NONCE_S * 1000 || other_worker) {
+        /* right password, old nonce (RFC 7616 §3.3 stale=true), or one another worker made
+         * (the client changed its Call-ID): its nc history is there, so a fresh one from here */
+        return V_STALE;
     }
     char ncs[9];
     memcpy(ncs, d->nc.p, 8);
     ncs[8] = '\0';
-    return nc_fresh(c, d->nonce, (uint32_t)strtoul(ncs, NULL, 16));
+    enum nc_verdict nv = nc_check(c, d->nonce, (uint32_t)strtoul(ncs, NULL, 16),
+                                  now - (uint64_t)age, now);
+    if (nv == NC_NO_ROOM) {
+        return V_STALE;
+    }
+    if (nv == NC_REPLAY) {
+        return V_FAILED; /* a replay proves nothing about the password: no account count */
+    }
+    if (m->method_id == SIP_METHOD_REGISTER && !aor_allowed(u, m)) {
+        return V_NOT_THIS_AOR;
+    }
+    account_result(c, u, true, now);
+    return V_OK;
 }
 
 static enum sip_auth_result check(void *self, const struct sip_msg *m, bool proxy_auth,
@@ -273,24 +422,39 @@ static enum sip_auth_result check(void *self, const struct sip_msg *m, bool prox
             !sip_str_ieq(d.realm, sip_str_make(realm, strlen(realm)))) {
             continue; /* another realm's credentials: for someone else */
         }
-        seen = true;
-        if (verify(c, m, &d, realm, &stale, now)) {
+        switch (verify(c, m, &d, realm, now)) {
+        case V_OK:
             return SIP_AUTH_OK;
+        case V_NOT_THIS_AOR:
+            out[0] = '\0';
+            return SIP_AUTH_FORBIDDEN;
+        case V_LOCKED:
+            out[0] = '\0';
+            return SIP_AUTH_LOCKED;
+        case V_STALE:
+            stale = true;
+            break;
+        case V_FAILED:
+            seen = true;
+            break;
         }
     }
-    challenge(c, proxy_auth, realm, now, stale, out, cap);
-    return seen && !stale ? SIP_AUTH_FAILED : SIP_AUTH_CHALLENGE;
+    challenge(c, proxy_auth, realm, now, stale && !seen, out, cap);
+    return seen ? SIP_AUTH_FAILED : SIP_AUTH_CHALLENGE;
 }
 
 static const struct sip_auth_ops ops = {check};
 
-struct auth_checker *auth_checker_new(const struct auth_users *u, const uint8_t key[32])
+struct auth_checker *auth_checker_new(const struct auth_users *u, const uint8_t key[32],
+                                      unsigned worker, uint32_t max_failures)
 {
     struct auth_checker *c = calloc(1, sizeof(*c));
     if (c == NULL) {
         return NULL;
     }
     c->users = u;
+    c->worker = worker;
+    c->max_failures = max_failures;
     memcpy(c->key, key, 32);
     c->iface = (struct sip_auth){&ops, c};
     return c;

@@ -1,12 +1,18 @@
-/* src/auth.h: digest authentication behind sip/auth.h: the users file (--users, "user:realm:HA1"
- * lines, an MD5 HA1 of 32 hex digits or a SHA-256 one of 64, both allowed for one user), nonces
- * (the time they were made and an HMAC of it and the realm under a key of this process: no
- * state until they come back; valid AUTH_NONCE_S seconds, then "stale"), qop=auth with nc
- * replay refused, and the challenges (SHA-256 first, RFC 8760 §2.4, then MD5).
+/* src/auth.h: digest authentication behind sip/auth.h: the users file (--users,
+ * "user:realm:HA1[:AOR,...]" lines, an MD5 HA1 of 32 hex digits or a SHA-256 one of 64, both
+ * allowed for one user; the AORs the account may register, name@realm when none are listed),
+ * nonces (the time they were made, the worker that made them and an HMAC of both and the realm
+ * under the process key: no state until they come back; valid AUTH_NONCE_S seconds, then
+ * "stale"), qop=auth with nc replay refused, and the challenges (SHA-256 first, RFC 8760 §2.4,
+ * then MD5).
  *
- * The users are loaded once (auth_users_load) and shared read-only; each worker has an
- * auth_checker with its own table of the nonce counts seen (a replay is caught on the worker
- * that owns the Call-ID: a retried REGISTER keeps its Call-ID). */
+ * The users are loaded once (auth_users_load) and shared; each worker has an auth_checker with
+ * its own table of the nonce counts seen, and a nonce counts only on the worker that made it
+ * (another worker answers it with a fresh challenge, stale=true), so a sniffed REGISTER
+ * replayed under a new Call-ID meets the table that knows its nc. Failed authentications are
+ * counted per account across workers: more than max_failures within a minute lock the account
+ * (credentials are not checked, SIP_AUTH_LOCKED) for 10 s, doubling with each lock up to 15
+ * minutes, until a success. */
 #ifndef SIPRING_SRC_AUTH_H
 #define SIPRING_SRC_AUTH_H
 
@@ -24,7 +30,8 @@ struct auth_users *auth_users_load(const char *path);
 void auth_users_free(struct auth_users *u);
 size_t auth_users_count(const struct auth_users *u);
 
-struct auth_checker *auth_checker_new(const struct auth_users *u, const uint8_t key[32]);
+struct auth_checker *auth_checker_new(const struct auth_users *u, const uint8_t key[32],
+                                      unsigned worker, uint32_t max_failures);
 void auth_checker_free(struct auth_checker *c);
 struct sip_auth *auth_checker_iface(struct auth_checker *c);
 

@@ -75,6 +75,9 @@ static bool is_inside(const struct config *cfg, const struct sip_peer *p)
     return false;
 }
 
+static bool take_token(struct guard *g, struct source *s, const struct sip_peer *from,
+                       uint64_t now);
+
 static struct source *find_source(struct guard *g, const struct sip_peer *p)
 {
     size_t n = p->family == 6 ? 16 : 4;
@@ -139,12 +142,14 @@ bool guard_admit(struct guard *g, const struct sip_peer *from, const char *msg, 
         return false;
     }
     bool response = len >= 8 && memcmp(msg, "SIP/2.0 ", 8) == 0;
-    if (response || (g->rate <= 0 && g->banned == 0)) {
-        return true; /* responses answer what we sent: never limited */
+    if (g->rate <= 0 && g->banned == 0) {
+        return true;
     }
     bool inside = is_inside(g->cfg, from);
     struct source *s = NULL;
-    if (!inside || g->banned > 0) {
+    if (response) {
+        s = g->banned > 0 ? find_source(g, from) : NULL; /* a banned source gets nothing */
+    } else if (!inside || g->banned > 0) {
         s = inside ? find_source(g, from) : source_of(g, from, now);
     }
     if (s == NULL) {
@@ -158,9 +163,27 @@ bool guard_admit(struct guard *g, const struct sip_peer *from, const char *msg, 
     if (s->banned_until != 0) {
         lift_ban(g, s, from);
     }
-    if (inside || g->rate <= 0) {
+    if (response || inside || g->rate <= 0) {
         return true; /* the inside is not rate limited, only banned for guessing passwords */
     }
+    return take_token(g, s, from, now);
+}
+
+void guard_charge(struct guard *g, const struct sip_peer *from, uint64_t now)
+{
+    if (g->rate <= 0 || is_inside(g->cfg, from)) {
+        return;
+    }
+    struct source *s = source_of(g, from, now);
+    if (s != NULL && s->banned_until <= now) {
+        take_token(g, s, from, now);
+    }
+}
+
+/* take_token: one request from s; false (and a ban) when it is over its rate. */
+static bool take_token(struct guard *g, struct source *s, const struct sip_peer *from,
+                       uint64_t now)
+{
     s->tokens += (double)(now - s->last_ms) * g->rate / 1000.0;
     if (s->tokens > g->burst) {
         s->tokens = g->burst;

@@ -28,10 +28,16 @@ void guard_free(struct guard *g);
 /* guard_acl: whether the ACLs let `from` in (connections and messages). */
 bool guard_acl(const struct guard *g, const struct sip_peer *from);
 
-/* guard_admit: whether to handle a message from `from` (ACLs, then the rate limit for a
- * request from outside). Counts and logs (once per ban) what it turns away. */
+/* guard_admit: whether to handle a message from `from` (ACLs, a ban, then the rate limit for a
+ * request from outside; a response is not rate-limited here, as it may answer what sipring
+ * sent: the proxy charges it with guard_charge when it did not). Counts and logs (once per
+ * ban) what it turns away. */
 bool guard_admit(struct guard *g, const struct sip_peer *from, const char *msg, size_t len,
                  uint64_t now_ms);
+
+/* guard_charge: one request's worth of `from`'s rate, after the fact (a response that answered
+ * nothing of ours); may ban it. */
+void guard_charge(struct guard *g, const struct sip_peer *from, uint64_t now_ms);
 
 /* guard_auth_failed: credentials from `from` failed; --max-auth-failures of them within a
  * minute ban the source for --ban-time (any side: guessing passwords from the inside is no

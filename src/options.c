@@ -469,6 +469,30 @@ static int apply_users(struct config *c, const char *v)
     return apply_path(c->users, sizeof(c->users), v);
 }
 
+static int apply_secret_file(struct config *c, const char *v)
+{
+    /* may not exist yet: created at start (src/secret.c) */
+    if (*v == '\0' || strlen(v) >= sizeof(c->secret_file)) {
+        return -1;
+    }
+    snprintf(c->secret_file, sizeof(c->secret_file), "%s", v);
+    return 0;
+}
+
+static int apply_open_registrar(struct config *c, const char *v)
+{
+    if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0) {
+        return -1;
+    }
+    c->open_registrar = v[0] == 'y';
+    return 0;
+}
+
+static int apply_max_source_txn(struct config *c, const char *v)
+{
+    return parse_u32(v, 0, 1000000, &c->max_source_transactions);
+}
+
 static int apply_threads(struct config *c, const char *v)
 {
     return parse_u32(v, 0, 64, &c->threads);
@@ -614,6 +638,19 @@ static const struct opt_def opts[] = {
     {"users", 0, "FILE", NULL, "a readable file of user:realm:HA1 lines",
      "Challenge REGISTERs to served domains and calls from the inside (digest, RFC 8760).",
      apply_users, 0},
+    {"secret-file", 0, "FILE", NULL, "a file path (created with mode 0600 if missing)",
+     "The key that makes sipring's Record-Route proofs, branches and Contact tokens "
+     "unforgeable; instances and restarts that share it recognise each other's. Without it, "
+     "a random key per process.",
+     apply_secret_file, 0},
+    {"open-registrar", 0, "yes|no", "no", "yes or no",
+     "Without --users, accept REGISTER from the outside too (anyone can then bind any user "
+     "of the served domains); by default only --inside registers.",
+     apply_open_registrar, 0},
+    {"max-source-transactions", 0, "COUNT", "1000", "an integer from 0 to 1000000",
+     "Live transactions one outside IP may hold per worker; beyond, 503 with Retry-After. 0: "
+     "no cap.",
+     apply_max_source_txn, 0},
     {"threads", 0, "COUNT", "0", "an integer from 0 to 64",
      "Worker threads, each with its own ring and sockets; 0: one per online CPU.", apply_threads, 0},
     {"min-expires", 0, "SECONDS", "60", "an integer from 1 to 86400",
@@ -763,6 +800,7 @@ static void set_defaults(struct config *c)
     c->rate_limit = 500;
     c->ban_time_s = 60;
     c->max_auth_failures = 10;
+    c->max_source_transactions = 1000;
     c->upstream_expires_s = 600;
     apply_srtp_suites(c, SRTP_SUITES_DEFAULT);
 }

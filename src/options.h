@@ -68,6 +68,9 @@ struct config {
     uint32_t ban_time_s;
     uint32_t max_auth_failures; /* per source and minute; 0: no limit */
     char users[256]; /* digest users file, or "" */
+    char secret_file[256]; /* the MAC key's file (created 0600 if missing), or "": per process */
+    bool open_registrar;   /* without --users, REGISTER from the outside too */
+    uint32_t max_source_transactions; /* live transactions per outside IP and worker; 0: off */
     uint8_t srtp_outside; /* enum media_srtp_mode: off, optional, required */
     uint8_t srtp_suites[4]; /* enum sdes_suite, in the order offered */
     uint8_t srtp_suite_count;

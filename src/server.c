@@ -109,6 +109,8 @@ static void make_proxy_cfg(const struct config *cfg, struct sip_proxy_cfg *out)
     out->max_expires = cfg->max_expires;
     out->default_expires = cfg->max_expires < 3600 ? cfg->max_expires : 3600;
     out->nat_keepalive_ms = cfg->nat_keepalive_s * 1000;
+    out->open_registrar = cfg->open_registrar;
+    out->source_txn_max = cfg->max_source_transactions;
     if (cfg->public_address[0] != '\0') {
         const char *colon = strrchr(out->advertise, ':');
         bool v6 = strchr(cfg->public_address, ':') != NULL;
@@ -129,7 +131,9 @@ int server_reload(struct workers *all, struct sip_proxy_cfg *pc)
         log_warn("SIGHUP: the configuration has errors (see above); keeping the running one");
         return -1;
     }
+    struct sip_mac mac = pc->mac;
     make_proxy_cfg(&next, pc);
+    pc->mac = mac;
     log_init(next.log_level, next.log_syslog);
     bool restart = next.listen_count != cur->listen_count ||
                    memcmp(next.listen, cur->listen, sizeof(next.listen)) != 0 ||
@@ -296,10 +300,11 @@ int server_run(const struct config *cfg, int argc, char **argv)
     all.argv = argv;
     all.count = worker_count(cfg);
     make_proxy_cfg(cfg, &all.pc);
-    if (tls_random(&all.pc.token_key, sizeof(all.pc.token_key)) != 0) {
-        log_error("no random bytes for the Contact tokens");
+    if (secret_load(cfg->secret_file, &all.secret) != 0) {
         return 1;
     }
+    all.pc.mac = secret_mac(&all.secret);
+    memcpy(all.auth_key, all.secret.nonce_key, sizeof(all.auth_key));
     /* One TLS context for both directions: the server certificate is also what sipring shows
      * when a server asks for a client certificate. */
     struct tls_ctx_cfg tc = {cfg->tls_cert, cfg->tls_key, cfg->tls_ca,
@@ -316,7 +321,7 @@ int server_run(const struct config *cfg, int argc, char **argv)
     }
     if (cfg->users[0] != '\0') {
         all.users = auth_users_load(cfg->users);
-        if (all.users == NULL || tls_random(all.auth_key, sizeof(all.auth_key)) != 0) {
+        if (all.users == NULL) {
             log_error("--users %s: cannot be used (see above)", cfg->users);
             return 1;
         }

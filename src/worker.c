@@ -364,6 +364,14 @@ static void sink_auth_failed(void *ctx, const struct sip_peer *from)
     }
 }
 
+/* A response to nothing of ours costs its sender like a request (the guard let it in unlimited,
+ * as responses to what we sent must never be dropped for a rate). */
+static void sink_stray_response(void *ctx, const struct sip_peer *from)
+{
+    struct worker *w = ctx;
+    guard_charge(w->guard, from, now_ms());
+}
+
 static void sink_log(void *ctx, bool debug, const char *line)
 {
     (void)ctx;
@@ -718,7 +726,7 @@ static int setup(struct worker *w)
         return -1;
     }
     struct sip_proxy_sink sink = {sink_send, sink_log, log_enabled(LOG_LVL_DEBUG), w,
-                                  sink_auth_failed};
+                                  sink_auth_failed, sink_stray_response};
     struct sip_proxy_cfg pc = w->all->pc;
     pc.keepalive_sender = w->id == 0; /* the store is shared: one worker pings for all */
     w->proxy = sip_proxy_new(&pc, w->all->loc, sink, seed);
@@ -732,7 +740,7 @@ static int setup(struct worker *w)
     }
     sip_proxy_set_resolver(w->proxy, resolver_iface(w->resolver));
     if (w->all->users != NULL) {
-        w->auth = auth_checker_new(w->all->users, w->all->auth_key);
+        w->auth = auth_checker_new(w->all->users, w->all->auth_key, w->id, cfg->max_auth_failures);
         if (w->auth == NULL) {
             log_error("worker %u: out of memory for authentication", w->id);
             return -1;

@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "log.h"
 #include "options.h"
+#include "secret.h"
 
 struct send_slot;
 struct worker;
@@ -48,6 +49,7 @@ struct workers {
     struct conn_shared conns; /* connection limits and directory */
     struct auth_users *users; /* NULL: no authentication */
     uint8_t auth_key[32];     /* keys the nonces; the same for every worker */
+    struct secret secret;     /* behind pc.mac (the proxies borrow it) and auth_key */
 };
 
 struct worker {

@@ -10,6 +10,7 @@
 #include "resolve.h"
 
 #include "proxy_harness.h"
+#include "test_mac.h"
 
 static struct sip_peer nat, prov;
 
@@ -32,12 +33,12 @@ static void edge_setup(void)
     cfg.min_expires = 60;
     cfg.max_expires = 3600;
     cfg.default_expires = 3600;
-    cfg.token_key = 0x5eed;
+    cfg.mac = test_mac(0x5eed);
     cfg.nat_keepalive_ms = 10000;
     cfg.keepalive_sender = true;
     cfg.tcp_port = 5060;
     loc = sip_location_mem_new(64);
-    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL}, 7);
+    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL, NULL}, 7);
     nout = 0;
     nat = peer("10.0.0.2", 40000);
     prov = peer("198.51.100.7", 5060);
@@ -139,6 +140,7 @@ static void lan_in_dialog(const char *method, const char *ruri, const char *rout
     feed(&nat, req, now);
 }
 
+#define TOK_MAX 400
 #define OUR_ROUTES "<sip:10.0.0.1:5060;lr>, <sip:192.0.2.1:5060;lr>"
 
 /* RFC 3261 §12.1.2, §16.12; RFC 5658: behind a record-routing provider the far phone's
@@ -154,9 +156,10 @@ Test(dialog, lan_call_through_a_record_routing_provider, .init = edge_setup,
         snprintf(cid, sizeof(cid), "rr%zu", k);
         size_t inv = lan_invite(cid, false, 1000 + k * 100000);
         char *fwd = text(inv);
-        cr_expect(strstr(fwd, "Record-Route: <sip:192.0.2.1:5060;lr>\r\n"
-                              "Record-Route: <sip:10.0.0.1:5060;lr>\r\n") != NULL,
-                  "double Record-Route, the provider's side on top: %s", fwd);
+        const char *rr_out = strstr(fwd, "Record-Route: <sip:192.0.2.1:5060;lr;sr=");
+        const char *rr_in = strstr(fwd, "Record-Route: <sip:10.0.0.1:5060;lr;sr=");
+        cr_expect(rr_out != NULL && rr_in != NULL && rr_out < rr_in,
+                  "double Record-Route with our proof, the provider's side on top: %s", fwd);
         cr_expect(strstr(fwd, "Contact: <sip:sr") != NULL, "the LAN Contact is masqueraded");
         cr_expect(strstr(fwd, "192.168.1.20") == NULL || strstr(fwd, "Via: SIP/2.0/UDP 192.168"),
                   "no LAN address but in the phone's own Via");
@@ -200,19 +203,20 @@ Test(dialog, lan_call_through_a_record_routing_provider, .init = edge_setup,
     }
 }
 
-/* Extracts the token of the masqueraded Contact in out[i] ("sr" + 16 hex). */
-static void token_of(size_t i, const char *host, char tok[32])
+/* Extracts the token of the masqueraded Contact in out[i] ("sr" + 16 hex for a stored one,
+ * "st" + base64url for one that stands for a Contact from the outside). */
+static void token_of(size_t i, const char *host, char tok[TOK_MAX])
 {
     char pat[64];
-    snprintf(pat, sizeof(pat), "Contact: <sip:%%20[^@]@%s", host);
-    const char *c = strstr(text(i), "Contact: <sip:sr");
+    snprintf(pat, sizeof(pat), "Contact: <sip:%%%d[^@]@%s", TOK_MAX - 1, host);
+    const char *c = strstr(text(i), "Contact: <sip:s");
     cr_assert_not_null(c, "%s", text(i));
     cr_assert_eq(sscanf(c, pat, tok), 1, "%s", c);
 }
 
 /* A LAN -> provider dialog set up (INVITE, the provider's record-routed 200): tok gets the
  * token that stands for the LAN phone's Contact. */
-static void dialog_up(const char *call_id, char tok[32])
+static void dialog_up(const char *call_id, char tok[TOK_MAX])
 {
     size_t inv = lan_invite(call_id, false, 1000);
     token_of(inv, "192.0.2.1:5060>", tok);
@@ -243,7 +247,7 @@ static void provider_in_dialog(const char *method, const char *tok, const char *
 Test(dialog, token_is_translated_whatever_routes_remain, .init = edge_setup,
      .fini = edge_teardown)
 {
-    char tok[32];
+    char tok[TOK_MAX];
     dialog_up("tok", tok);
     struct {
         const char *extra_route;
@@ -283,9 +287,9 @@ Test(dialog, far_ua_behind_nat_is_masqueraded_and_translated_with_routes_left,
     provider_200(inv, NULL, "<sip:bob@192.168.50.9:5070>", NULL, 1100);
     long ok = find_sent(&nat, "SIP/2.0 200", 0);
     cr_assert_geq(ok, 0);
-    char tok[32];
+    char tok[TOK_MAX];
     token_of((size_t)ok, "10.0.0.1:5060>", tok);
-    char ruri[64];
+    char ruri[TOK_MAX + 32];
     snprintf(ruri, sizeof(ruri), "sip:%s@10.0.0.1:5060", tok);
     lan_in_dialog("ACK", ruri, OUR_ROUTES ", <sip:198.51.100.7;lr>", "far", 10, 1200);
     long ack = find_sent(&prov, "ACK sip:bob@192.168.50.9:5070 SIP/2.0\r\n", 0);
@@ -567,7 +571,7 @@ Test(dialog, large_request_goes_over_tcp_then_udp_when_refused, .init = edge_set
 Test(dialog, every_in_dialog_method_follows_the_route_set_both_ways, .init = edge_setup,
      .fini = edge_teardown)
 {
-    char tok[32];
+    char tok[TOK_MAX];
     dialog_up("meth", tok);
     static const char *const methods[] = {"UPDATE", "PRACK", "INFO", "REFER", "NOTIFY"};
     for (size_t k = 0; k < sizeof(methods) / sizeof(methods[0]); k++) {

@@ -14,6 +14,7 @@
 #include "msg.h"
 #include "auth.h"
 #include "proxy.h"
+#include "test_mac.h"
 #include "resolve.h"
 
 static struct sip_proxy *p, *p_trunk;
@@ -139,16 +140,16 @@ static void setup(void)
     cfg.min_expires = 60;
     cfg.max_expires = 3600;
     cfg.default_expires = 3600;
-    cfg.token_key = 7;
+    cfg.mac = test_mac(7);
     cfg.nat_keepalive_ms = 30000;
     cfg.keepalive_sender = true;
     loc = sip_location_mem_new(256);
-    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){sink_send, NULL, false, NULL, NULL}, 42);
+    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){sink_send, NULL, false, NULL, NULL, NULL}, 42);
     sip_proxy_set_media(p, &media);
     sip_proxy_set_resolver(p, &resolver);
     sip_proxy_set_auth(p, &auth);
     strcpy(cfg.upstream, "sip:upstream.test");
-    p_trunk = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){sink_send, NULL, false, NULL, NULL}, 43);
+    p_trunk = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){sink_send, NULL, false, NULL, NULL, NULL}, 43);
     sip_proxy_set_media(p_trunk, &media);
     sip_proxy_set_resolver(p_trunk, &resolver);
     struct sip_proxy_trunk_cfg tc = {.user = "trunk", .call_id = "trunk-1", .expires_s = 60,
