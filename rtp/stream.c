@@ -17,6 +17,7 @@ void rtp_leg_announce(struct rtp_leg *l, const struct rtp_addr *rtp, uint16_t rt
     l->announced[0] = *rtp;
     l->announced[1] = rtcp;
     l->rtcp_mux = rtcp_mux;
+    l->rtcp_announced = rtcp_port != 0;
     l->behind_nat = behind_nat;
     if (signal != NULL) {
         l->signal = *signal;
@@ -30,8 +31,15 @@ void rtp_leg_announce(struct rtp_leg *l, const struct rtp_addr *rtp, uint16_t rt
 
 /* may_latch: the rule against RTP Bleed: only the announced IP, or the signaling IP of a side
  * behind NAT, may become a leg's source. */
-static bool may_latch(const struct rtp_leg *l, const struct rtp_addr *from)
+static bool may_latch(const struct rtp_leg *l, enum rtp_comp port_comp,
+                      const struct rtp_addr *from)
 {
+    if (port_comp == RTP_COMP_RTCP) {
+        const struct rtp_addr *rtp = &l->latched[RTP_COMP_RTP];
+        return rtp_addr_is_set(rtp) && rtp_addr_same_ip(rtp, from) &&
+               (from->port == (uint16_t)(rtp->port + 1) ||
+                (l->rtcp_announced && from->port == l->announced[1].port));
+    }
     if (l->behind_nat) {
         return rtp_addr_is_set(&l->signal) && rtp_addr_same_ip(&l->signal, from);
     }
@@ -57,7 +65,7 @@ enum rtp_verdict rtp_stream_on_packet(struct rtp_stream *s, unsigned in, enum rt
             l->dropped_stranger++;
             return RTP_DROP_STRANGER;
         }
-    } else if (may_latch(l, from)) {
+    } else if (may_latch(l, port_comp, from)) {
         *src = *from;
     } else {
         l->dropped_stranger++;

@@ -5,7 +5,10 @@
  * Latching without RTP Bleed: a leg's source is learned only from a packet that is valid RTP
  * (or RTCP) and comes from the IP the side's SDP announced, or, when the side is behind NAT,
  * from the IP its signaling came from. Once latched, packets from any other source are dropped
- * and counted; only new SDP for the side (a re-INVITE moving the stream) unlatches it.
+ * and counted; only new SDP for the side (a re-INVITE moving the stream) unlatches it. The
+ * RTCP port (without rtcp-mux) latches only from the latched RTP source's IP, on the RTP source
+ * port + 1 or the port the side's a=rtcp announced (RFC 3605): an RTP-less leg, or one whose
+ * phone sends no RTCP, never lets a stranger's RTCP through.
  * Plain data: an all-zero stream is valid (nothing announced, nothing relayed). */
 #ifndef SIPRING_RTP_STREAM_H
 #define SIPRING_RTP_STREAM_H
@@ -23,6 +26,7 @@ struct rtp_leg {
     uint16_t local_port;          /* sipring's RTP port for this side; RTCP is local_port + 1 */
     bool behind_nat;              /* announced address unreachable: wait for latching */
     bool rtcp_mux;                /* RFC 5761: RTCP on the RTP port */
+    bool rtcp_announced;          /* RFC 3605: the SDP named its RTCP port (a=rtcp) */
     uint64_t last_rx_ms;
     uint64_t rx_packets, rx_bytes;
     uint64_t dropped_stranger, dropped_bad, dropped_no_dest;

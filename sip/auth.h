@@ -26,7 +26,8 @@ enum sip_auth_result {
     SIP_AUTH_CHALLENGE, /* no credentials for the realm, or a stale nonce: challenge */
     SIP_AUTH_FAILED,   /* wrong credentials, unknown user, replayed nc: challenge, and count */
     SIP_AUTH_FORBIDDEN, /* valid credentials, but not for this AOR (REGISTER): 403, and count */
-    SIP_AUTH_LOCKED,   /* the account is in a back-off after failures: 403, not checked */
+    SIP_AUTH_LOCKED,   /* the account is in a back-off after failures: 403 */
+    SIP_AUTH_LOCKED_WRONG, /* the same answer (403), and wrong credentials: count the source */
 };
 
 struct sip_auth_ops {

@@ -23,6 +23,8 @@ struct sip_media_msg {
     const struct sip_peer *sender;   /* where the message came from (its NAT's address) */
     const struct sip_peer *receiver; /* the next hop it goes to */
     bool sender_inside, receiver_inside;
+    bool sender_capped;        /* an outside source (not the upstream): its unanswered calls
+                                * are capped (issue 13, class 5) */
     const struct sdp *sdp;
     uint64_t now_ms;
 };

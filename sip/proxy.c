@@ -340,7 +340,7 @@ static struct ptxn *find_server(struct sip_proxy *p, const char *key, uint32_t h
 
 /* ---------- per-source transaction caps ---------- */
 
-static bool is_upstream_hop(const struct sip_proxy *p, const struct sip_peer *from)
+bool proxy_is_upstream_hop(const struct sip_proxy *p, const struct sip_peer *from)
 {
     for (unsigned i = 0; i < p->upstream_n; i++) {
         if (sip_peer_same_ip(&p->upstream_hops[i], from)) {
@@ -352,7 +352,7 @@ static bool is_upstream_hop(const struct sip_proxy *p, const struct sip_peer *fr
 
 static void note_upstream_hop(struct sip_proxy *p, const struct sip_peer *hop)
 {
-    if (!is_upstream_hop(p, hop)) {
+    if (!proxy_is_upstream_hop(p, hop)) {
         p->upstream_hops[p->upstream_next] = *hop;
         p->upstream_next = (uint8_t)((p->upstream_next + 1) % 8);
         p->upstream_n = p->upstream_n < 8 ? p->upstream_n + 1 : 8;
@@ -366,7 +366,7 @@ static bool src_take(struct sip_proxy *p, const struct sip_peer *from, uint16_t 
 {
     *slot = 0;
     if (p->cfg.source_txn_max == 0 || p->src == NULL || proxy_is_inside(p, from) ||
-        is_upstream_hop(p, from)) {
+        proxy_is_upstream_hop(p, from)) {
         return true;
     }
     size_t n = from->family == 6 ? 16 : 4;
@@ -959,7 +959,7 @@ static bool auth_ok(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m
         t->authed = true; /* a DNS wait or fail-over routes it again: one check */
         return true;
     }
-    if (r == SIP_AUTH_FAILED || r == SIP_AUTH_FORBIDDEN) {
+    if (r == SIP_AUTH_FAILED || r == SIP_AUTH_FORBIDDEN || r == SIP_AUTH_LOCKED_WRONG) {
         p->stats.auth_failed++;
         if (p->sink.auth_failed != NULL) {
             p->sink.auth_failed(p->sink.ctx, &t->from);
@@ -967,7 +967,7 @@ static bool auth_ok(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m
     }
     if (r == SIP_AUTH_FORBIDDEN) {
         proxy_reply(p, t, m, 403, "Forbidden (credentials not for this address)", SIP_STR_NULL);
-    } else if (r == SIP_AUTH_LOCKED) {
+    } else if (r == SIP_AUTH_LOCKED || r == SIP_AUTH_LOCKED_WRONG) {
         proxy_reply(p, t, m, 403, "Forbidden (account locked after failures, retry later)",
                     SIP_STR_LIT("Retry-After: 60\r\n"));
     } else {

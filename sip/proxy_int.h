@@ -159,6 +159,9 @@ void proxy_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *req,
                  const char *phrase, struct sip_str extra);
 
 bool proxy_is_inside(const struct sip_proxy *p, const struct sip_peer *from);
+/* proxy_is_upstream_hop: from is an address --upstream resolved to (a provider's trunk: not
+ * capped per source). */
+bool proxy_is_upstream_hop(const struct sip_proxy *p, const struct sip_peer *from);
 /* proxy_side_addr: our host:port as the side of peer reaches it over peer's transport (public
  * or advertised host; the transport's port). */
 const char *proxy_side_addr(const struct sip_proxy *p, const struct sip_peer *peer);

@@ -41,6 +41,7 @@ int proxy_media_rewrite(struct sip_proxy *p, const struct sip_msg *m, struct sip
         .receiver = receiver,
         .sender_inside = proxy_is_inside(p, sender),
         .receiver_inside = proxy_is_inside(p, receiver),
+        .sender_capped = !proxy_is_inside(p, sender) && !proxy_is_upstream_hop(p, sender),
         .may_create = may_create,
         .sdp = &sdp,
         .now_ms = p->now,

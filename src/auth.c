@@ -343,7 +343,7 @@ static size_t challenge(const struct auth_checker *c, bool proxy_auth, const cha
     return o;
 }
 
-enum verdict { V_FAILED, V_OK, V_STALE, V_LOCKED, V_NOT_THIS_AOR };
+enum verdict { V_FAILED, V_OK, V_STALE, V_LOCKED, V_LOCKED_WRONG, V_NOT_THIS_AOR };
 
 static enum verdict verify(struct auth_checker *c, const struct sip_msg *m,
                            const struct sip_digest *d, const char *realm, uint64_t now)
@@ -358,12 +358,15 @@ static enum verdict verify(struct auth_checker *c, const struct sip_msg *m,
         !is_hex(d->nc.p, 8) || d->cnonce.len == 0 || d->response.len != (sha ? 64u : 32u)) {
         return V_FAILED; /* RFC 8760 and this server: qop=auth only */
     }
-    if (account_locked(c, u, now)) {
-        return V_LOCKED; /* not even checked: guesses during a back-off learn nothing */
-    }
+    /* During a back-off the answer is the same whatever the credentials (guesses learn
+     * nothing); wrong ones still count against their source's address. */
+    bool locked = account_locked(c, u, now);
     bool other_worker = false;
     long long age = nonce_age(c, d->nonce, realm, now, &other_worker);
     if (age < 0) {
+        if (locked) {
+            return V_LOCKED_WRONG;
+        }
         account_result(c, u, false, now);
         return V_FAILED;
     }
@@ -384,8 +387,14 @@ static enum verdict verify(struct auth_checker *c, const struct sip_msg *m,
         diff |= (unsigned)(hex[i] ^ resp[i]); /* no early exit on the first wrong digit */
     }
     if (diff != 0) {
+        if (locked) {
+            return V_LOCKED_WRONG;
+        }
         account_result(c, u, false, now);
         return V_FAILED;
+    }
+    if (locked) {
+        return V_LOCKED;
     }
     if (age > (long long)AUTH_NONCE_S * 1000 || other_worker) {
         /* right password, old nonce (RFC 7616 §3.3 stale=true), or one another worker made
@@ -431,6 +440,9 @@ static enum sip_auth_result check(void *self, const struct sip_msg *m, bool prox
         case V_LOCKED:
             out[0] = '\0';
             return SIP_AUTH_LOCKED;
+        case V_LOCKED_WRONG:
+            out[0] = '\0';
+            return SIP_AUTH_LOCKED_WRONG;
         case V_STALE:
             stale = true;
             break;

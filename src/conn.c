@@ -19,6 +19,10 @@
 #define NBUF 16896          /* one TLS record and its header */
 #define SETUP_MS 10000      /* connect plus TLS handshake */
 #define SWEEP_MS 1000
+/* Slowloris (issue 13, class 5): a message must be complete within MSG_DEADLINE_MS of its first
+ * byte (at the largest --max-msg-size, a floor of some 6.5 KB/s), and a connection from a peer
+ * must bring its first message within the same time; else it is closed. */
+#define MSG_DEADLINE_MS 10000
 #define LISTEN_BACKLOG 1024
 #define FAIL_LOG_MS 10000
 /* A send takes every queued chunk (up to this many) at once: one send in flight per connection
@@ -56,6 +60,8 @@ struct conn {
     struct msghdr smh; /* the send in flight: up to SEND_IOV queued chunks at once */
     struct iovec siov[SEND_IOV];
     uint64_t last_ms, setup_deadline;
+    uint64_t msg_started_ms; /* first byte of the message not yet complete in rbuf; 0: none */
+    uint64_t opened_ms;
     struct conns *cs;
 };
 
@@ -220,6 +226,7 @@ static struct conn *conn_alloc(struct conns *cs, int fd, const struct sip_peer *
     c->peer = *peer;
     c->peer.conn = c->id;
     c->last_ms = worker_now_ms();
+    c->opened_ms = c->last_ms;
     dir_add(cs, c);
     cs->open++;
     return c;
@@ -338,8 +345,8 @@ static void enqueue(struct conn *c, const void *p, size_t n)
     if (c->qbytes + n > c->cs->cfg->max_send_queue) {
         char peer[96];
         peer_text(c, peer, sizeof(peer));
-        log_warn("%s reads too slowly: %zu bytes queued, closing the connection", peer,
-                 c->qbytes);
+        log_peer(LOG_LVL_WARN, "slow reader", &c->peer,
+                 "%s reads too slowly: %zu bytes queued, closing the connection", peer, c->qbytes);
         c->cs->st.slow_closed++;
         conn_close(c);
         return;
@@ -489,6 +496,11 @@ static void frame(struct conn *c)
     if (off > 0 && c->state == ST_OPEN) {
         memmove(c->rbuf, c->rbuf + off, c->rlen - off);
         c->rlen -= off;
+    }
+    if (c->rlen == 0) {
+        c->msg_started_ms = 0;
+    } else if (off > 0 || c->msg_started_ms == 0) {
+        c->msg_started_ms = worker_now_ms(); /* a new message has begun */
     }
 }
 
@@ -750,7 +762,8 @@ void conns_send(struct conns *cs, const struct sip_peer *to, const char *name,
         if (c == NULL) {
             char ip[64];
             sip_peer_host_text(to, ip, sizeof(ip));
-            log_warn("cannot open a %s connection to %s:%u (connection limits, or no TLS "
+            log_peer(LOG_LVL_WARN, "cannot connect", to,
+                     "cannot open a %s connection to %s:%u (connection limits, or no TLS "
                      "configured)", sip_transport_name(to->transport), ip, to->port);
             struct sip_peer p = *to;
             p.conn = 0;
@@ -777,6 +790,17 @@ void conns_on_timer(struct conns *cs, uint64_t now)
                       "timed out");
         } else if (c->state == ST_OPEN && now - c->last_ms > idle && c->qhead == NULL) {
             cs->st.idle_closed++;
+            conn_close(c);
+        } else if (c->state == ST_OPEN && !setting_up &&
+                   ((c->msg_started_ms != 0 && now - c->msg_started_ms > MSG_DEADLINE_MS) ||
+                    (!c->outgoing && !c->delivered_any &&
+                     now - c->opened_ms > MSG_DEADLINE_MS + (c->tls ? SETUP_MS : 0)))) {
+            cs->st.slow_closed++;
+            char peer[96];
+            peer_text(c, peer, sizeof(peer));
+            log_peer(LOG_LVL_INFO, "slow message", &c->peer,
+                     "%s: no complete message within %d s: closing the connection", peer,
+                     MSG_DEADLINE_MS / 1000);
             conn_close(c);
         }
     }

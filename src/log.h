@@ -28,6 +28,16 @@ struct log_limit {
 void log_limited(struct log_limit *lim, enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* log_peer: a line about something a peer did (reason: a string constant naming the kind of
+ * event; its address is the key). Under attack such lines come from many sources at once, so
+ * each thread logs at most one per source and reason per LOG_LIMIT_MS, and at most
+ * LOG_PEER_BURST of them per LOG_LIMIT_MS in all; the next line of a source says how many of its
+ * own were left out, and a summary line how many the overall bound dropped. */
+#define LOG_PEER_BURST 50
+struct sip_peer;
+void log_peer(enum log_level level, const char *reason, const struct sip_peer *peer,
+              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)

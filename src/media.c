@@ -20,6 +20,8 @@
 #define MEDIA_BUF_SIZE 2048 /* RTP over UDP on ordinary paths: one MTU */
 #define SESS_BUCKETS 4096
 #define CALLID_MAX 96
+#define SRC_SLOTS 2048 /* outside sources with unanswered calls, per worker */
+#define SRC_PROBE 8
 #define TAG_MAX 48
 
 struct msock {
@@ -41,6 +43,18 @@ struct msess {
     uint16_t port[MEDIA_STREAMS][2]; /* RTP port per stream and leg; 0: none */
     int32_t st[MEDIA_STREAMS];       /* index into the stream pool; -1: none */
     uint64_t touched_ms;
+    int16_t src;        /* 1 + its outside creator's slot in media.src while unanswered; 0 */
+    bool leg_inside[2];  /* the side each leg is on: its port takes packets from that side only */
+    uint8_t creator_leg; /* the leg whose SDP created it */
+};
+
+/* Unanswered calls of one outside source address: a caller that never gets an answer holds
+ * relay ports (issue 13, class 5), so it may hold only so many. A slot whose count is 0 is
+ * free for another address. */
+struct msrc {
+    uint8_t family;
+    uint8_t ip[16];
+    uint32_t n;
 };
 
 /* A session holds only what every call needs; its streams come from a pool of their own, so
@@ -71,6 +85,10 @@ struct media {
     struct sip_media iface;
     struct media_stats stats;
     struct media_srtp_cfg srtp;
+    uint32_t source_calls_max; /* --max-source-calls; 0: no cap */
+    const struct config *cfg;  /* --inside, for the side of a packet's source */
+    struct log_limit full_log; /* the relay is full: one line per interval */
+    struct msrc src[SRC_SLOTS];
     char crypto_text[SDP_MAX_MEDIA][SDES_SUITE_COUNT * SDES_LINE_MAX]; /* until the rewrite */
 };
 
@@ -204,8 +222,52 @@ static uint16_t open_pair(struct media *m, int32_t si, unsigned stream, unsigned
     return 0;
 }
 
+/* src_release: the session is answered or gone: it no longer counts against its creator */
+static void src_release(struct media *m, struct msess *s)
+{
+    if (s->src > 0 && m->src[s->src - 1].n > 0) {
+        m->src[s->src - 1].n--;
+    }
+    s->src = 0;
+}
+
+/* src_take: counts a new unanswered call of the outside source peer; false at its cap. */
+static bool src_take(struct media *m, const struct sip_peer *peer, int16_t *slot)
+{
+    *slot = 0;
+    if (m->source_calls_max == 0) {
+        return true;
+    }
+    size_t n = peer->family == 6 ? 16 : 4;
+    uint32_t h = sip_fnv1a(peer->ip, n, SIP_FNV_INIT);
+    struct msrc *free_slot = NULL;
+    for (unsigned k = 0; k < SRC_PROBE; k++) {
+        struct msrc *e = &m->src[(h + k) % SRC_SLOTS];
+        if (e->family == peer->family && memcmp(e->ip, peer->ip, n) == 0) {
+            if (e->n >= m->source_calls_max) {
+                return false;
+            }
+            e->n++;
+            *slot = (int16_t)(e - m->src + 1);
+            return true;
+        }
+        if (e->n == 0 && free_slot == NULL) {
+            free_slot = e;
+        }
+    }
+    if (free_slot != NULL) {
+        memset(free_slot, 0, sizeof(*free_slot));
+        free_slot->family = peer->family;
+        memcpy(free_slot->ip, peer->ip, n);
+        free_slot->n = 1;
+        *slot = (int16_t)(free_slot - m->src + 1);
+    }
+    return true;
+}
+
 static void close_session(struct media *m, struct msess *s, const char *why)
 {
+    src_release(m, s);
     int32_t si = (int32_t)(s - m->sess);
     uint64_t relayed = 0, strangers = 0;
     for (unsigned i = 0; i < MEDIA_STREAMS; i++) {
@@ -313,7 +375,8 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
     struct msess *s = find(m, mm->call_id, h);
     if (media_srtp_refuses(&m->srtp, mm->sdp, !mm->sender_inside, !mm->receiver_inside,
                            mm->is_request, mm->is_ack_or_prack)) {
-        log_info("media: Call-ID %.*s offers plain RTP from the outside; --srtp-outside "
+        log_peer(LOG_LVL_INFO, "plain RTP refused", mm->sender,
+                 "media: Call-ID %.*s offers plain RTP from the outside; --srtp-outside "
                  "required: refused with 488", (int)mm->call_id.len, mm->call_id.p);
         m->stats.srtp_refused++;
         if (s != NULL && s->nstreams == 0) {
@@ -324,18 +387,42 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
     if (s == NULL && !mm->may_create) {
         return SIP_MEDIA_NO_CALL;
     }
-    if (s == NULL && (s = create(m, mm, h)) == NULL) {
-        log_warn("media: no room for the call %.*s (relay sessions full)",
-                 (int)mm->call_id.len, mm->call_id.p);
+    int16_t slot = 0;
+    bool fresh = s == NULL;
+    if (s == NULL && mm->sender_capped && !src_take(m, mm->sender, &slot)) {
+        m->stats.source_capped++;
+        char ip[64];
+        sip_peer_ip_text(mm->sender, ip, sizeof(ip));
+        log_peer(LOG_LVL_WARN, "source calls capped", mm->sender,
+                    "media: %s has %u unanswered calls (--max-source-calls): 503 to its next "
+                    "(%llu refused so far on this worker)", ip, m->source_calls_max,
+                    (unsigned long long)m->stats.source_capped);
         return SIP_MEDIA_FULL;
+    }
+    if (s == NULL && (s = create(m, mm, h)) == NULL) {
+        if (slot > 0) {
+            m->src[slot - 1].n--;
+        }
+        log_limited(&m->full_log, LOG_LVL_WARN, "media: no room for the call %.*s (relay "
+                    "sessions full)", (int)mm->call_id.len, mm->call_id.p);
+        return SIP_MEDIA_FULL;
+    }
+    if (slot > 0) {
+        s->src = slot;
     }
     bool tag_is_caller = mm->from_tag.len == s->caller_tag_len &&
                          (s->caller_tag_len == 0 ||
                           memcmp(mm->from_tag.p, s->caller_tag, s->caller_tag_len) == 0);
     unsigned in = (mm->is_request ? tag_is_caller : !tag_is_caller) ? 0 : 1, out = in ^ 1;
+    if (fresh) {
+        s->creator_leg = (uint8_t)in;
+    } else if (in != s->creator_leg) {
+        src_release(m, s); /* the other side answered: no longer a call that holds ports idly */
+    }
     const char *to_addr = mm->receiver_inside ? m->addr_inside : m->addr_outside;
-    const char *from_addr = mm->sender_inside ? m->addr_inside : m->addr_outside;
     rw->addr = to_addr;
+    s->leg_inside[in] = mm->sender_inside;
+    s->leg_inside[out] = mm->receiver_inside;
     rw->strip_ice = mm->sender_inside && !mm->receiver_inside;
     struct rtp_addr signal;
     addr_of_peer(mm->sender, &signal);
@@ -346,9 +433,9 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
             rw->port[i] = 0;
             continue;
         }
-        if (s->port[i][in] == 0) {
-            s->port[i][in] = open_pair(m, si, i, in, from_addr);
-        }
+        /* Only the pair this SDP names is opened: the receiver's side's. The sender's comes
+         * with the SDP from the other side (the answer), so a call nobody answers holds one
+         * pair per stream, not two. */
         if (s->port[i][out] == 0) {
             s->port[i][out] = open_pair(m, si, i, out, to_addr);
         }
@@ -364,9 +451,9 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
                 m->streams[s->st[i]].srtp = NULL;
             }
         }
-        if (s->port[i][in] == 0 || s->port[i][out] == 0 || s->st[i] < 0) {
-            log_warn("media: no free relay ports (--rtp-ports) for Call-ID %.*s",
-                     (int)mm->call_id.len, mm->call_id.p);
+        if (s->port[i][out] == 0 || s->st[i] < 0) {
+            log_limited(&m->full_log, LOG_LVL_WARN, "media: no free relay ports (--rtp-ports) "
+                        "for Call-ID %.*s", (int)mm->call_id.len, mm->call_id.p);
             close_session(m, s, "no ports");
             return SIP_MEDIA_FULL;
         }
@@ -410,6 +497,16 @@ static void on_end(void *self, struct sip_str call_id)
 
 static const struct sip_media_ops media_ops = {on_sdp, on_end};
 
+static bool side_is_inside(const struct media *m, const struct sip_peer *from)
+{
+    for (size_t i = 0; i < m->cfg->inside_count; i++) {
+        if (sip_cidr_match(&m->cfg->inside[i], from)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void media_on_recv(struct media *m, uint64_t payload, const struct io_uring_cqe *cqe)
 {
     uint16_t port = (uint16_t)payload, gen = (uint16_t)(payload >> 16);
@@ -447,7 +544,11 @@ void media_on_recv(struct media *m, uint64_t payload, const struct io_uring_cqe 
         /* RFC 5761 §4: on a muxed port the second byte tells RTCP (192-223) from RTP */
         bool is_rtcp = k->comp == RTP_COMP_RTCP || (len >= 2 && pkt[1] >= 192 && pkt[1] <= 223);
         enum rtp_verdict v = RTP_DROP_BAD;
-        if (srtp_leg == k->leg && media_srtp_from_outside(sr, pkt, &len, is_rtcp) != 0) {
+        if (side_is_inside(m, &from) != s->leg_inside[k->leg]) {
+            /* an inside source on the outside leg's port (or the reverse) is nobody this leg
+             * talks to (issue 13, class 6) */
+            v = RTP_DROP_STRANGER;
+        } else if (srtp_leg == k->leg && media_srtp_from_outside(sr, pkt, &len, is_rtcp) != 0) {
             m->stats.srtp_failed++; /* forged, replayed, or before any key: never relayed */
         } else {
             v = rtp_stream_on_packet(st, k->leg, (enum rtp_comp)k->comp, &src, pkt, len,
@@ -456,6 +557,8 @@ void media_on_recv(struct media *m, uint64_t payload, const struct io_uring_cqe 
         if (v == RTP_RELAY && srtp_leg == (k->leg ^ 1) &&
             media_srtp_to_outside(sr, pkt, &len, room, is_rtcp) != 0) {
             m->stats.srtp_failed++;
+        } else if (v == RTP_RELAY && s->port[k->stream][k->leg ^ 1] == 0) {
+            m->stats.dropped_no_dest++; /* the other side has not answered: no pair there yet */
         } else if (v == RTP_RELAY) {
             uint16_t out_port = (uint16_t)(s->port[k->stream][k->leg ^ 1] + out_comp);
             struct sip_peer dst = {.family = to.family, .port = to.port};
@@ -536,6 +639,8 @@ struct media *media_new(struct worker *w, const struct config *cfg, unsigned sha
     snprintf(m->addr_outside, sizeof(m->addr_outside), "%s",
              cfg->public_address[0] ? cfg->public_address : inside_addr);
     m->timeout_ms = (uint64_t)cfg->media_timeout_s * 1000;
+    m->source_calls_max = cfg->max_source_calls;
+    m->cfg = cfg;
     m->srtp.mode = (enum media_srtp_mode)cfg->srtp_outside;
     m->srtp.suite_count = cfg->srtp_suite_count;
     memcpy(m->srtp.suites, cfg->srtp_suites, sizeof(m->srtp.suites));

@@ -24,6 +24,7 @@ struct media_stats {
     uint64_t srtp_streams; /* streams whose outside leg sipring secures */
     uint64_t srtp_failed;  /* packets that failed SRTP checks (forged, replayed) or protection */
     uint64_t srtp_refused; /* plain offers from the outside refused (--srtp-outside required) */
+    uint64_t source_capped; /* new calls refused: their outside source had too many unanswered */
 };
 
 /* media_new: the relay of worker w (worker `share` of `shares`), advertising inside_addr to the

@@ -71,6 +71,7 @@ struct config {
     char secret_file[256]; /* the MAC key's file (created 0600 if missing), or "": per process */
     bool open_registrar;   /* without --users, REGISTER from the outside too */
     uint32_t max_source_transactions; /* live transactions per outside IP and worker; 0: off */
+    uint32_t max_source_calls; /* unanswered relayed calls per outside IP and worker; 0: off */
     uint8_t srtp_outside; /* enum media_srtp_mode: off, optional, required */
     uint8_t srtp_suites[4]; /* enum sdes_suite, in the order offered */
     uint8_t srtp_suite_count;

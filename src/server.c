@@ -319,6 +319,10 @@ int server_run(const struct config *cfg, int argc, char **argv)
         log_warn("TLS: no CA bundle (--tls-ca): TLS servers cannot be verified, connections "
                  "to them will fail");
     }
+    if (cfg->open_registrar && cfg->users[0] == '\0') {
+        log_warn("--open-registrar without --users: anyone on the outside can bind or remove "
+                 "the contacts of any user of the served domains");
+    }
     if (cfg->users[0] != '\0') {
         all.users = auth_users_load(cfg->users);
         if (all.users == NULL) {

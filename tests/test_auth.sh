@@ -6,6 +6,7 @@
 # and a wrong password.
 set -u
 bin=$(realpath "$1") scen=$(realpath "$2") client=$(realpath "$3")
+brute=$(dirname "$client")/auth_brute.py
 lib=$(realpath "$(dirname "$0")/lib.sh")
 . "$lib"
 base=$((21500 + (RANDOM % 300) * 10))
@@ -18,6 +19,7 @@ sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
     echo "carol:sha.test:$(sha carol:sha.test:s3cret)"
     echo "carol:sha.test:$(md5 carol:sha.test:s3cret)"
     echo "bob:example.test:$(md5 bob:example.test:builder)"
+    echo "dave:sha.test:$(sha dave:sha.test:d4ve)"
 } > users
 
 "$bin" --listen "udp:127.0.0.1:$P" --threads 2 --media-relay no --users users \
@@ -25,7 +27,7 @@ sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 proxy=$!
 pids+=($proxy)
 for _ in $(seq 50); do grep -q advertising proxy.log && break; sleep 0.1; done
-check "sipring loads the users file" "grep -q 'authentication: 3 users' proxy.log"
+check "sipring loads the users file" "grep -q 'authentication: 4 users' proxy.log"
 
 timeout 20 sipp -sf "$scen/register_auth.xml" "127.0.0.1:$P" -s alice -au alice -ap wonderland \
     -i 127.0.0.1 -p "$UAC" -m 1 -timeout 10s -timeout_error > reg.out 2>&1; rc=$?
@@ -34,7 +36,7 @@ timeout 20 sipp -sf "$scen/register_auth.xml" "127.0.0.1:$P" -s alice -au alice 
     -i 127.0.0.1 -p "$UAC" -m 1 -timeout 5s > regbad.out 2>&1; rc=$?
 check "  a wrong password does not register (rc $rc)" "[ $rc != 0 ]"
 
-timeout 30 sipp -sn uas -i 127.0.0.1 -p "$UAS" -m 20 > uas.out 2>&1 &
+timeout 30 sipp -sf "$scen/uas_rr.xml" -i 127.0.0.1 -p "$UAS" -m 20 > uas.out 2>&1 &
 uas=$!
 pids+=($uas)
 sleep 0.3
@@ -51,33 +53,31 @@ check "SHA-256 credentials register" "grep -qx 'sha256 200' client.out"
 check "the same nonce count again is refused" "grep -qx 'replay 401' client.out"
 check "the next nonce count passes" "grep -qx 'nc2 200' client.out"
 check "a wrong password is refused" "grep -qx 'wrong 401' client.out"
+AUTH_SRC=127.0.0.3 AUTH_MODE=abuse python3 "$client" "$P" carol s3cret sha.test > abuse.out 2>&1
+sed 's/^/# /' abuse.out
+check "valid credentials for another user's AOR get 403" "grep -qx 'otheraor 403' abuse.out"
+check "  (and the next nonce count still passes)" "grep -qx 'fresh 200' abuse.out"
+check "a REGISTER replayed under new Call-IDs (other workers) never binds" \
+      "grep -q '^newcallid ' abuse.out && ! grep '^newcallid ' abuse.out | grep -q 200"
 # password guessing from 127.0.0.2: the third failure within a minute bans it
-cat > brute.py <<'PY'
-import socket, sys
-port, n = int(sys.argv[1]), int(sys.argv[2])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.2", 0))
-s.settimeout(1.0)
-for i in range(n):
-    m = (f"REGISTER sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:{s.getsockname()[1]};branch=z9hG4bKbf{i}\r\n"
-         f"Max-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=b\r\nTo: <sip:alice@127.0.0.1>\r\n"
-         f"Call-ID: brute-{i}\r\nCSeq: 1 REGISTER\r\nContact: <sip:alice@127.0.0.2>\r\n"
-         f'Authorization: Digest username="alice", realm="127.0.0.1", nonce="00000000000000000000000000000000000000000000000{i}", '
-         f'uri="sip:127.0.0.1", response="00000000000000000000000000000000", qop=auth, nc=00000001, cnonce="x"\r\n'
-         "Content-Length: 0\r\n\r\n")
-    s.sendto(m.encode(), ("127.0.0.1", port))
-    try:
-        print(s.recv(65535).split(b" ")[1].decode())
-    except socket.timeout:
-        print("none")
-PY
-python3 brute.py "$P" 5 > brute.out
-check "password guessing: --max-auth-failures 3 allows three failures, the fourth bans: 401 x4, then nothing ($(tr '\n' ' ' < brute.out))" \
-      "[ \"\$(tr '\n' ' ' < brute.out)\" = '401 401 401 401 none ' ]"
+python3 "$brute" "$P" 5 > brute.out
+check "password guessing: --max-auth-failures 3 allows three failures, the fourth bans the source (and locks the account: 403): 401 x3, 403, then nothing ($(tr '\n' ' ' < brute.out))" \
+      "[ \"\$(tr '\n' ' ' < brute.out)\" = '401 401 401 403 none ' ]"
 check "  the ban is logged once" "[ \$(grep -c 'banned 127.0.0.2 for 2 s: more than 3 failed authentications' proxy.log) = 1 ]"
 sleep 2.2
-check "  and lifted after --ban-time: answered again ($(python3 brute.py "$P" 1 | tr -d '\n'))" \
+check "  and lifted after --ban-time: answered again ($(python3 "$brute" "$P" 1 | tr -d '\n'))" \
       "grep -q 'ban on 127.0.0.2 lifted' proxy.log"
+# guessing dave's password from eight addresses, one guess each: no address reaches the ban,
+# but the account is locked after the third failure (and its right password waits too)
+for k in $(seq 10 17); do python3 "$brute" "$P" 1 "127.0.0.$k" dave sha.test; done > spread.out
+check "guesses spread over 8 addresses: 401 x3, then the account is locked (403) ($(tr '\n' ' ' < spread.out))" \
+      "[ \"\$(tr '\n' ' ' < spread.out)\" = '401 401 401 401 403 403 403 403 ' ]"
+check "  the lock is logged" "grep -q 'account dave@sha.test locked for 10 s' proxy.log"
+AUTH_SRC=127.0.0.20 python3 "$client" "$P" dave d4ve sha.test > dave.out 2>&1
+check "  the right password meanwhile gets 403 too" "grep -qx 'sha256 403' dave.out"
+sleep 10.5
+AUTH_SRC=127.0.0.21 python3 "$client" "$P" dave d4ve sha.test > dave.out 2>&1
+check "  and registers once the lock is over" "grep -qx 'sha256 200' dave.out"
 kill -TERM "$proxy"; wait "$proxy"; rc=$?
 check "sipring exits 0" "[ $rc = 0 ]"
 grep -E 'guard:' proxy.log | sed 's/^/# /'

@@ -169,14 +169,57 @@ Test(rtp_stream, reinvite_moves_the_stream_and_relatches)
     cr_assert(rtp_addr_eq(&s.leg[1].latched[0], &moved_src));
 }
 
+/* Issue 13, class 6: the RTCP port latches only from the latched RTP source (its port + 1, or
+ * the a=rtcp port of RFC 3605): spoofed RTCP from the phone's IP on any other port, or before
+ * any RTP, never reaches the other side. */
+Test(rtp_stream, rtcp_latches_only_from_the_rtp_source)
+{
+    struct rtp_stream s;
+    setup_call(&s);
+    struct rtp_addr to, spoof = v4(203, 0, 113, 5, 40000), nat_media = v4(203, 0, 113, 5, 61000);
+    enum rtp_comp c;
+    cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTCP, &spoof, rtcp_rr, sizeof(rtcp_rr), 1,
+                                      &to, &c),
+                 RTP_DROP_STRANGER, "no RTP latched yet: no RTCP either");
+    struct rtp_addr early = v4(203, 0, 113, 5, 61001);
+    cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTCP, &early, rtcp_rr, sizeof(rtcp_rr), 2,
+                                      &to, &c),
+                 RTP_DROP_STRANGER, "even on the right port, RTP comes first");
+    cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTP, &nat_media, rtp_pcmu, sizeof(rtp_pcmu),
+                                      3, &to, &c),
+                 RTP_RELAY);
+    cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTCP, &spoof, rtcp_rr, sizeof(rtcp_rr), 4,
+                                      &to, &c),
+                 RTP_DROP_STRANGER, "the phone's IP on another port");
+    cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTCP, &early, rtcp_rr, sizeof(rtcp_rr), 5,
+                                      &to, &c),
+                 RTP_RELAY, "the RTP source's port + 1");
+    cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTCP, &spoof, rtcp_rr, sizeof(rtcp_rr), 6,
+                                      &to, &c),
+                 RTP_DROP_STRANGER, "latched: strangers stay out");
+    /* the provider's side names its RTCP port (a=rtcp:20009): that port latches */
+    struct rtp_addr prov_sdp = v4(198, 51, 100, 7, 20000), sig = v4(198, 51, 100, 1, 5060);
+    rtp_leg_announce(&s.leg[1], &prov_sdp, 20009, false, false, &sig);
+    cr_assert_eq(rtp_stream_on_packet(&s, 1, RTP_COMP_RTP, &prov_sdp, rtp_pcmu, sizeof(rtp_pcmu),
+                                      7, &to, &c),
+                 RTP_RELAY);
+    struct rtp_addr prov_rtcp = v4(198, 51, 100, 7, 20009);
+    cr_assert_eq(rtp_stream_on_packet(&s, 1, RTP_COMP_RTCP, &prov_rtcp, rtcp_rr, sizeof(rtcp_rr), 8,
+                                      &to, &c),
+                 RTP_RELAY);
+}
+
 Test(rtp_stream, rtcp_mux_sends_rtcp_to_the_rtp_port)
 {
     struct rtp_stream s;
     setup_call(&s);
     struct rtp_addr prov_sdp = v4(198, 51, 100, 7, 20000), sig = v4(198, 51, 100, 1, 5060);
     rtp_leg_announce(&s.leg[1], &prov_sdp, 0, true, false, &sig);
-    struct rtp_addr to, nat_rtcp = v4(203, 0, 113, 5, 61001);
+    struct rtp_addr to, nat_rtcp = v4(203, 0, 113, 5, 61001), nat_media = v4(203, 0, 113, 5, 61000);
     enum rtp_comp c;
+    cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTP, &nat_media, rtp_pcmu, sizeof(rtp_pcmu),
+                                      1, &to, &c),
+                 RTP_RELAY);
     cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTCP, &nat_rtcp, rtcp_rr, sizeof(rtcp_rr), 1,
                                       &to, &c),
                  RTP_RELAY);
