@@ -133,7 +133,7 @@ check "none of the stranger's packets reached the phone or the provider (RTP Ble
 check "the provider's SDP holds only sipring's public address" \
       "grep -q 'c=IN IP4 203.0.113.1' '$tmp/out_uas_msgs.log' && ! grep -qE '^(Contact|m|c|o)[:=].*(192\.168|10\.77)' '$tmp/out_uas_msgs.log'"
 check "RFC 5658: the provider sees sipring's public Via and a double Record-Route, its side on top" \
-      "grep -q '^Via: SIP/2.0/UDP 203.0.113.1:5060;' '$tmp/out_uas_msgs.log' && grep -A1 '^Record-Route: <sip:203.0.113.1:5060;lr>' '$tmp/out_uas_msgs.log' | grep -q '^Record-Route: <sip:10.77.0.1:5060;lr>'"
+      "grep -q '^Via: SIP/2.0/UDP 203.0.113.1:5060;' '$tmp/out_uas_msgs.log' && grep -A1 '^Record-Route: <sip:203.0.113.1:5060;lr;sr=' '$tmp/out_uas_msgs.log' | grep -q '^Record-Route: <sip:10.77.0.1:5060;lr;sr='"
 check "the phone's SDP holds only sipring's inside address" \
       "grep -q 'c=IN IP4 10.77.0.1' '$tmp/out_uac_msgs.log' && ! grep -q 'IN IP4 203.0.113.2' '$tmp/out_uac_msgs.log'"
 sleep 0.5
