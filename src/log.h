@@ -33,7 +33,7 @@ void log_limited(struct log_limit *lim, enum log_level level, const char *fmt, .
  * each thread logs at most one per source and reason per LOG_LIMIT_MS, and at most
  * LOG_PEER_BURST of them per LOG_LIMIT_MS in all; the next line of a source says how many of its
  * own were left out, and a summary line how many the overall bound dropped. */
-#define LOG_PEER_BURST 50
+#define LOG_PEER_BURST 20
 struct sip_peer;
 void log_peer(enum log_level level, const char *reason, const struct sip_peer *peer,
               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
