@@ -25,6 +25,8 @@ struct sip_media_msg {
     bool sender_inside, receiver_inside;
     bool sender_capped;        /* an outside source (not the upstream): its unanswered calls
                                 * are capped (issue 13, class 5) */
+    struct sip_str callee;     /* an initial request's Request-URI user and host, as the
+                                * unanswered calls from capped sources are capped per callee */
     const struct sdp *sdp;
     uint64_t now_ms;
 };

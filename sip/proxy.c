@@ -298,9 +298,7 @@ void proxy_maybe_free(struct sip_proxy *p, struct ptxn *t)
         *link = t->hnext;
     }
     free_copies(t);
-    if (t->src_slot != 0 && p->src[t->src_slot - 1].n > 0) {
-        p->src[t->src_slot - 1].n--;
-    }
+    sip_addr_count_put(p->src, t->src_slot);
     uint32_t gen = t->gen + 1;
     memset(t, 0, sizeof(*t));
     t->gen = gen;
@@ -360,40 +358,16 @@ static void note_upstream_hop(struct sip_proxy *p, const struct sip_peer *hop)
 }
 
 /* src_take: counts a new transaction of from; false when from is at its cap. *slot gets
- * 1 + the slot it was counted in, or 0 (not counted: the inside, the upstream, no cap, or no
- * slot free among its probes -- then it goes uncounted rather than refused). */
+ * what sip_addr_count_take returned, or 0 (not counted: the inside, the upstream, no cap). */
 static bool src_take(struct sip_proxy *p, const struct sip_peer *from, uint16_t *slot)
 {
     *slot = 0;
-    if (p->cfg.source_txn_max == 0 || p->src == NULL || proxy_is_inside(p, from) ||
-        proxy_is_upstream_hop(p, from)) {
+    if (p->cfg.source_txn_max == 0 || proxy_is_inside(p, from) || proxy_is_upstream_hop(p, from)) {
         return true;
     }
-    size_t n = from->family == 6 ? 16 : 4;
-    uint32_t h = sip_fnv1a(from->ip, n, (uint32_t)p->seed);
-    struct src_count *free_slot = NULL;
-    for (unsigned k = 0; k < SRC_PROBE; k++) {
-        struct src_count *s = &p->src[(h + k) % SRC_SLOTS];
-        if (s->family == from->family && memcmp(s->ip, from->ip, n) == 0) {
-            if (s->n >= p->cfg.source_txn_max) {
-                return false;
-            }
-            s->n++;
-            *slot = (uint16_t)(s - p->src + 1);
-            return true;
-        }
-        if (s->n == 0 && free_slot == NULL) {
-            free_slot = s;
-        }
-    }
-    if (free_slot != NULL) {
-        memset(free_slot, 0, sizeof(*free_slot));
-        free_slot->family = from->family;
-        memcpy(free_slot->ip, from->ip, n);
-        free_slot->n = 1;
-        *slot = (uint16_t)(free_slot - p->src + 1);
-    }
-    return true;
+    int r = sip_addr_count_take(p->src, SRC_SLOTS, from, (uint32_t)p->seed, p->cfg.source_txn_max);
+    *slot = r > 0 ? (uint16_t)r : 0;
+    return r >= 0;
 }
 
 static struct ptxn *new_txn(struct sip_proxy *p, const char *key, uint32_t h)
@@ -1292,9 +1266,7 @@ static void on_request(struct sip_proxy *p, const struct sip_peer *from, const s
     }
     t = new_txn(p, key, h);
     if (t == NULL) {
-        if (slot != 0) {
-            p->src[slot - 1].n--;
-        }
+        sip_addr_count_put(p->src, slot);
         reply_stateless(p, from, m, 503, "Service Unavailable", SIP_STR_LIT("Retry-After: 1\r\n"));
         p->stats.txn_refused++;
         return;

@@ -10,20 +10,12 @@
 #include "media.h"
 #include "resolve.h"
 #include "auth.h"
+#include "addr_count.h"
 
 #define MAX_BRANCHES 4
 #define KEY_MAX 200
 #define TXN_BUCKETS 65536
 #define SRC_SLOTS 4096 /* outside sources with live transactions, per worker */
-#define SRC_PROBE 8
-
-/* Live transactions of one outside source address (issue 13, class 5: every resource a peer
- * can make sipring hold is capped per source). A slot whose count is 0 is free for another. */
-struct src_count {
-    uint8_t family;
-    uint8_t ip[16];
-    uint32_t n;
-};
 
 /* One client transaction of a forwarded request, plus its CANCEL. */
 struct branch {
@@ -100,7 +92,9 @@ struct sip_proxy {
     struct sip_peer path_ok[16]; /* registrars seen to keep our Path (RFC 3327 §5.3) */
     struct sip_peer upstream_hops[8]; /* addresses --upstream resolved to: not capped per source */
     uint8_t upstream_n, upstream_next;
-    struct src_count *src;       /* SRC_SLOTS, allocated with the pool */
+    struct sip_addr_count *src;  /* live transactions per outside source (issue 13, class 5:
+                                  * every resource a peer can make sipring hold is capped per
+                                  * source); SRC_SLOTS, allocated with the pool */
     uint8_t path_ok_n, path_ok_next;
     const char *send_name; /* the next send's TLS name (see the sink), or NULL */
     struct sip_resolver *resolver;

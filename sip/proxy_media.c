@@ -42,6 +42,11 @@ int proxy_media_rewrite(struct sip_proxy *p, const struct sip_msg *m, struct sip
         .sender_inside = proxy_is_inside(p, sender),
         .receiver_inside = proxy_is_inside(p, receiver),
         .sender_capped = !proxy_is_inside(p, sender) && !proxy_is_upstream_hop(p, sender),
+        .callee = m->is_request && !to->has_tag && m->ruri.host.len > 0
+                      ? sip_str_make(m->ruri.user.len ? m->ruri.user.p : m->ruri.host.p,
+                                     (size_t)(m->ruri.host.p + m->ruri.host.len -
+                                              (m->ruri.user.len ? m->ruri.user.p : m->ruri.host.p)))
+                      : SIP_STR_NULL,
         .may_create = may_create,
         .sdp = &sdp,
         .now_ms = p->now,

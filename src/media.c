@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../rtp/ports.h"
+#include "../sip/addr_count.h"
 #include "../rtp/stream.h"
 #include "log.h"
 #include "media_srtp.h"
@@ -20,7 +21,7 @@
 #define MEDIA_BUF_SIZE 2048 /* RTP over UDP on ordinary paths: one MTU */
 #define SESS_BUCKETS 4096
 #define CALLID_MAX 96
-#define SRC_SLOTS 2048 /* outside sources with unanswered calls, per worker */
+#define SRC_SLOTS 2048 /* outside sources (and callees) with unanswered calls, per worker */
 #define SRC_PROBE 8
 #define TAG_MAX 48
 
@@ -44,16 +45,15 @@ struct msess {
     int32_t st[MEDIA_STREAMS];       /* index into the stream pool; -1: none */
     uint64_t touched_ms;
     int16_t src;        /* 1 + its outside creator's slot in media.src while unanswered; 0 */
+    int16_t callee;     /* 1 + its callee's slot in media.callee while unanswered; 0 */
     bool leg_inside[2];  /* the side each leg is on: its port takes packets from that side only */
     uint8_t creator_leg; /* the leg whose SDP created it */
 };
 
-/* Unanswered calls of one outside source address: a caller that never gets an answer holds
- * relay ports (issue 13, class 5), so it may hold only so many. A slot whose count is 0 is
- * free for another address. */
-struct msrc {
-    uint8_t family;
-    uint8_t ip[16];
+/* Unanswered calls from capped (outside) sources to one callee: fifty addresses each under
+ * their own cap still cannot ring one phone a thousand times at once. */
+struct mcallee {
+    uint64_t key; /* hash of the Request-URI's user@host; 0: free */
     uint32_t n;
 };
 
@@ -86,9 +86,12 @@ struct media {
     struct media_stats stats;
     struct media_srtp_cfg srtp;
     uint32_t source_calls_max; /* --max-source-calls; 0: no cap */
+    uint32_t callee_calls_max; /* --max-callee-calls; 0: no cap */
+    struct mcallee callee[SRC_SLOTS];
     const struct config *cfg;  /* --inside, for the side of a packet's source */
     struct log_limit full_log; /* the relay is full: one line per interval */
-    struct msrc src[SRC_SLOTS];
+    struct sip_addr_count src[SRC_SLOTS]; /* unanswered calls per outside source: a caller that
+                                           * never gets an answer holds relay ports */
     char crypto_text[SDP_MAX_MEDIA][SDES_SUITE_COUNT * SDES_LINE_MAX]; /* until the rewrite */
 };
 
@@ -222,13 +225,52 @@ static uint16_t open_pair(struct media *m, int32_t si, unsigned stream, unsigned
     return 0;
 }
 
-/* src_release: the session is answered or gone: it no longer counts against its creator */
+/* src_release: the session is answered or gone: it no longer counts against its creator nor
+ * its callee */
 static void src_release(struct media *m, struct msess *s)
 {
-    if (s->src > 0 && m->src[s->src - 1].n > 0) {
-        m->src[s->src - 1].n--;
+    sip_addr_count_put(m->src, s->src);
+    if (s->callee > 0 && m->callee[s->callee - 1].n > 0) {
+        m->callee[s->callee - 1].n--;
     }
     s->src = 0;
+    s->callee = 0;
+}
+
+/* callee_take: counts a new unanswered call from a capped source to callee; false at its cap.
+ * A callee that finds no slot among its probes goes uncounted. */
+static bool callee_take(struct media *m, struct sip_str callee, int16_t *slot)
+{
+    *slot = 0;
+    if (m->callee_calls_max == 0 || callee.len == 0) {
+        return true;
+    }
+    uint64_t key = 14695981039346656037ull;
+    for (size_t i = 0; i < callee.len; i++) {
+        key = (key ^ (uint8_t)sip_lower(callee.p[i])) * 1099511628211ull;
+    }
+    key |= 1; /* never 0, the free mark */
+    struct mcallee *free_slot = NULL;
+    for (unsigned k = 0; k < SRC_PROBE; k++) {
+        struct mcallee *e = &m->callee[(key + k) % SRC_SLOTS];
+        if (e->key == key) {
+            if (e->n >= m->callee_calls_max) {
+                return false;
+            }
+            e->n++;
+            *slot = (int16_t)(e - m->callee + 1);
+            return true;
+        }
+        if (e->n == 0 && free_slot == NULL) {
+            free_slot = e;
+        }
+    }
+    if (free_slot != NULL) {
+        free_slot->key = key;
+        free_slot->n = 1;
+        *slot = (int16_t)(free_slot - m->callee + 1);
+    }
+    return true;
 }
 
 /* src_take: counts a new unanswered call of the outside source peer; false at its cap. */
@@ -238,31 +280,9 @@ static bool src_take(struct media *m, const struct sip_peer *peer, int16_t *slot
     if (m->source_calls_max == 0) {
         return true;
     }
-    size_t n = peer->family == 6 ? 16 : 4;
-    uint32_t h = sip_fnv1a(peer->ip, n, SIP_FNV_INIT);
-    struct msrc *free_slot = NULL;
-    for (unsigned k = 0; k < SRC_PROBE; k++) {
-        struct msrc *e = &m->src[(h + k) % SRC_SLOTS];
-        if (e->family == peer->family && memcmp(e->ip, peer->ip, n) == 0) {
-            if (e->n >= m->source_calls_max) {
-                return false;
-            }
-            e->n++;
-            *slot = (int16_t)(e - m->src + 1);
-            return true;
-        }
-        if (e->n == 0 && free_slot == NULL) {
-            free_slot = e;
-        }
-    }
-    if (free_slot != NULL) {
-        memset(free_slot, 0, sizeof(*free_slot));
-        free_slot->family = peer->family;
-        memcpy(free_slot->ip, peer->ip, n);
-        free_slot->n = 1;
-        *slot = (int16_t)(free_slot - m->src + 1);
-    }
-    return true;
+    int r = sip_addr_count_take(m->src, SRC_SLOTS, peer, SIP_FNV_INIT, m->source_calls_max);
+    *slot = r > 0 ? (int16_t)r : 0;
+    return r >= 0;
 }
 
 static void close_session(struct media *m, struct msess *s, const char *why)
@@ -399,9 +419,20 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
                     (unsigned long long)m->stats.source_capped);
         return SIP_MEDIA_FULL;
     }
+    int16_t cslot = 0;
+    if (s == NULL && mm->sender_capped && !callee_take(m, mm->callee, &cslot)) {
+        sip_addr_count_put(m->src, slot);
+        m->stats.callee_capped++;
+        log_peer(LOG_LVL_WARN, "callee calls capped", mm->sender,
+                 "media: %.*s has %u unanswered calls from the outside (--max-callee-calls): "
+                 "503 to the next (%llu refused so far on this worker)", (int)mm->callee.len,
+                 mm->callee.p, m->callee_calls_max, (unsigned long long)m->stats.callee_capped);
+        return SIP_MEDIA_FULL;
+    }
     if (s == NULL && (s = create(m, mm, h)) == NULL) {
-        if (slot > 0) {
-            m->src[slot - 1].n--;
+        sip_addr_count_put(m->src, slot);
+        if (cslot > 0) {
+            m->callee[cslot - 1].n--;
         }
         log_limited(&m->full_log, LOG_LVL_WARN, "media: no room for the call %.*s (relay "
                     "sessions full)", (int)mm->call_id.len, mm->call_id.p);
@@ -409,6 +440,9 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
     }
     if (slot > 0) {
         s->src = slot;
+    }
+    if (cslot > 0) {
+        s->callee = cslot;
     }
     bool tag_is_caller = mm->from_tag.len == s->caller_tag_len &&
                          (s->caller_tag_len == 0 ||
@@ -640,6 +674,7 @@ struct media *media_new(struct worker *w, const struct config *cfg, unsigned sha
              cfg->public_address[0] ? cfg->public_address : inside_addr);
     m->timeout_ms = (uint64_t)cfg->media_timeout_s * 1000;
     m->source_calls_max = cfg->max_source_calls;
+    m->callee_calls_max = cfg->max_callee_calls;
     m->cfg = cfg;
     m->srtp.mode = (enum media_srtp_mode)cfg->srtp_outside;
     m->srtp.suite_count = cfg->srtp_suite_count;

