@@ -4,6 +4,8 @@
 
 #include "proxy_int.h"
 
+#define REG_CONTACTS_MAX 10 /* bindings one AOR may have */
+
 static uint32_t expires_of(const struct sip_proxy *p, const struct sip_msg *m,
                            const struct sip_addr *c)
 {
@@ -69,6 +71,8 @@ void proxy_register(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m
         }
     }
     /* Check every contact before changing anything (the request is atomic, §10.3). */
+    struct sip_binding have[REG_CONTACTS_MAX + 1];
+    size_t nhave = loc->ops->lookup(loc->self, aor, p->now, have, REG_CONTACTS_MAX + 1), added = 0;
     for (const struct sip_hdr *h = sip_msg_first(m, SIP_HDR_CONTACT); h; h = sip_msg_next(m, h)) {
         const struct sip_addr *c = &m->addr[h->item];
         uint32_t e = expires_of(p, m, c);
@@ -82,12 +86,19 @@ void proxy_register(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m
         char uri[SIP_LOC_URI_MAX];
         snprintf(uri, sizeof(uri), "%.*s", (int)c->uri.raw.len, c->uri.raw.p);
         /* §10.3 step 7: same Call-ID with a CSeq not higher: out of order, refuse. */
-        if (loc->ops->find(loc->self, aor, uri, p->now, &old) == 0 &&
-            sip_str_eq(m->call_id, sip_str_make(old.call_id, strlen(old.call_id))) &&
+        bool known = loc->ops->find(loc->self, aor, uri, p->now, &old) == 0;
+        if (known && sip_str_eq(m->call_id, sip_str_make(old.call_id, strlen(old.call_id))) &&
             m->cseq <= old.cseq) {
             proxy_reply(p, t, m, 500, "Out Of Order REGISTER", SIP_STR_NULL);
             return;
         }
+        added += !known && e != 0;
+    }
+    if (added > 0 && nhave + added > REG_CONTACTS_MAX) {
+        /* one account's contacts are capped, so that no client fills the store (issue 13) */
+        proxy_reply(p, t, m, 403, "Forbidden (too many contacts for this address of record)",
+                    SIP_STR_NULL);
+        return;
     }
     for (const struct sip_hdr *h = sip_msg_first(m, SIP_HDR_CONTACT); h; h = sip_msg_next(m, h)) {
         const struct sip_addr *c = &m->addr[h->item];

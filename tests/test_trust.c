@@ -476,3 +476,43 @@ Test(trust, transactions_are_capped_per_source, .init = trust_setup, .fini = tru
     feed(&other, request("INVITE", "sip:victim@edge.test", "", "", "cap-other", &other, ""), 2000);
     cr_expect_eq(sent_to_ip(&lan), 1, "another source is not held up");
 }
+
+/* Class 2 and 5: one address of record holds at most 10 contacts, so that even a client with
+ * valid credentials cannot fill the store or push the real phone out of the fork. */
+Test(trust, contacts_per_aor_are_capped, .init = trust_setup, .fini = trust_teardown)
+{
+    sip_proxy_free(p);
+    sip_location_mem_free(loc);
+    loc = sip_location_mem_new(64);
+    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL, NULL},
+                      9);
+    for (unsigned k = 0; k < 12; k++) {
+        char contact[64], cid[16];
+        snprintf(contact, sizeof(contact), "Contact: <sip:x@10.0.0.%u:5060>", 20 + k);
+        snprintf(cid, sizeof(cid), "many%u", k);
+        nout = 0;
+        struct sip_peer ph = peer("10.0.0.5", (uint16_t)(6000 + k));
+        char *r = (char *)request("REGISTER", "sip:edge.test", "", "", cid, &ph, "");
+        char *c = strstr(r, "Contact: <sip:x@10.0.0.5:");
+        cr_assert_not_null(c);
+        char *eol = strstr(c, "\r\n");
+        char rest[4096];
+        snprintf(rest, sizeof(rest), "%s", eol);
+        snprintf(c, sizeof(req) - (size_t)(c - req), "%s%s", contact, rest);
+        feed(&ph, r, 1000 + k);
+        cr_assert_eq(nout, 1);
+        cr_expect_eq(status_of(&out[0]), k < 10 ? 200u : 403u, "contact %u: %s", k, text(0));
+    }
+    /* refreshing one it has is still fine */
+    nout = 0;
+    struct sip_peer ph = peer("10.0.0.5", 6000);
+    char *r = (char *)request("REGISTER", "sip:edge.test", "", "", "many0", &ph, "");
+    char *c = strstr(r, "Contact: <sip:x@10.0.0.5:");
+    char rest[4096];
+    snprintf(rest, sizeof(rest), "%s", strstr(c, "\r\n"));
+    snprintf(c, sizeof(req) - (size_t)(c - req), "Contact: <sip:x@10.0.0.20:5060>%s", rest);
+    r = strstr(req, "CSeq: 1 ");
+    r[6] = '2';
+    feed(&ph, req, 2000);
+    cr_expect_eq(status_of(&out[0]), 200, "%s", text(0));
+}
