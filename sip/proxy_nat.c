@@ -364,6 +364,13 @@ int proxy_nat_target(struct sip_proxy *p, const struct sip_uri *u, struct sip_bi
     return p->loc->ops->lookup(p->loc->self, aor, p->now, b, 1) == 1 ? 0 : -1;
 }
 
+static void keepalive_mac(const struct sip_proxy *p, const char *hash, struct sip_str aor,
+                          char out[13])
+{
+    struct sip_str parts[3] = {SIP_STR_LIT("ka"), sip_str_make(hash, 8), aor};
+    proxy_mac_hex(p, parts, 3, out, 12);
+}
+
 /* proxy_nat_keepalive: keeps the NAT bindings of registered UAs open (RFC 5626 §4.4.1 names
  * the need; over UDP without STUN, an OPTIONS that the UA must answer, RFC 3261 §11, both
  * refreshes the binding and proves the UA is still there). The Call-ID names the binding, so
@@ -394,16 +401,19 @@ void proxy_nat_keepalive(struct sip_proxy *p, uint64_t now)
                 proxy_log(p, "nat: %s (%s via %s:%u) stopped answering keepalives: unreachable",
                           b->aor, b->contact, ip, b->received.port);
             }
+            char hash[9], mac[13];
+            snprintf(hash, sizeof(hash), "%08x", sip_contact_hash(b->contact));
+            keepalive_mac(p, hash, sip_str_make(b->aor, strlen(b->aor)), mac);
             int len = snprintf(p->out, sizeof(p->out),
                                "OPTIONS %s SIP/2.0\r\nVia: SIP/2.0/%s %s;branch=z9hG4bKka%llx\r\n"
                                "Max-Forwards: 70\r\nFrom: <sip:keepalive@%s>;tag=ka%08x\r\n"
-                               "To: <%s>\r\nCall-ID: ka.%08x.%s\r\nCSeq: 1 OPTIONS\r\n"
+                               "To: <%s>\r\nCall-ID: ka.%s.%s.%s\r\nCSeq: 1 OPTIONS\r\n"
                                "Content-Length: 0\r\n\r\n",
                                b->contact, sip_transport_name(b->received.transport),
                                proxy_side_addr(p, &b->received),
                                (unsigned long long)(p->counter++ ^ p->seed),
                                proxy_side_addr(p, &b->received),
-                               (uint32_t)p->seed, b->contact, sip_contact_hash(b->contact), b->aor);
+                               (uint32_t)p->seed, b->contact, hash, mac, b->aor);
             if (len > 0 && (size_t)len < sizeof(p->out)) {
                 proxy_send(p, &b->received, p->out, (size_t)len);
             }
@@ -414,22 +424,29 @@ void proxy_nat_keepalive(struct sip_proxy *p, uint64_t now)
     }
 }
 
-/* proxy_nat_keepalive_reply: whether m answers one of our keepalives (then it is consumed). */
+/* proxy_nat_keepalive_reply: whether m answers one of our keepalives (then it is consumed).
+ * The Call-ID "ka.<contact hash>.<MAC>.<aor>" names the binding; the MAC keeps a forged
+ * answer from keeping alive a binding whose UA has gone. */
 bool proxy_nat_keepalive_reply(struct sip_proxy *p, const struct sip_msg *m)
 {
     struct sip_str c = m->call_id;
-    if (m->cseq_method_id != SIP_METHOD_OPTIONS || c.len < 13 || memcmp(c.p, "ka.", 3) != 0 ||
-        c.p[11] != '.') {
+    size_t at = 3 + 8 + 1 + 12 + 1;
+    if (m->cseq_method_id != SIP_METHOD_OPTIONS || c.len <= at || memcmp(c.p, "ka.", 3) != 0 ||
+        c.p[11] != '.' || c.p[at - 1] != '.') {
         return false;
     }
-    char hex[9], aor[SIP_LOC_AOR_MAX];
+    char hex[9], aor[SIP_LOC_AOR_MAX], want[13];
     memcpy(hex, c.p + 3, 8);
     hex[8] = '\0';
-    if (c.len - 12 >= sizeof(aor)) {
+    if (c.len - at >= sizeof(aor)) {
         return true;
     }
-    memcpy(aor, c.p + 12, c.len - 12);
-    aor[c.len - 12] = '\0';
+    memcpy(aor, c.p + at, c.len - at);
+    aor[c.len - at] = '\0';
+    keepalive_mac(p, hex, sip_str_make(aor, c.len - at), want);
+    if (memcmp(want, c.p + 12, 12) != 0) {
+        return true; /* not ours to believe; consumed all the same */
+    }
     p->loc->ops->alive(p->loc->self, aor, (uint32_t)strtoul(hex, NULL, 16), p->now);
     return true;
 }
