@@ -41,4 +41,24 @@ check "a command-line option overrides (and so skips) the file's value" \
 check "a missing config file is reported" "[ $rc = 1 ] && grep -q 'cannot open' '$tmp/out'"
 "$bin" --version | grep -qE '^sipring [0-9]+\.[0-9]+\.[0-9]+$'
 check "--version prints the version" "[ ${PIPESTATUS[0]} = 0 ]"
+
+# --secret-file: made with mode 0600 on the first start, the same key on the next, refused
+# when others may read it
+port=$((22000 + RANDOM % 2000))
+run_with_secret() {
+    "$bin" --listen "udp:127.0.0.1:$port" --media-relay no --threads 1 --secret-file "$tmp/key" \
+        > "$tmp/secret.log" 2>&1 &
+    local pid=$!
+    for _ in $(seq 30); do grep -q advertising "$tmp/secret.log" && break; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+    kill -TERM $pid 2>/dev/null; wait $pid
+}
+run_with_secret; rc=$?
+check "--secret-file: created on the first start (mode $(stat -c %a "$tmp/key" 2>/dev/null), $(stat -c %s "$tmp/key" 2>/dev/null) bytes), exit $rc" \
+      "[ $rc = 0 ] && [ \"\$(stat -c %a '$tmp/key')\" = 600 ] && [ \"\$(stat -c %s '$tmp/key')\" = 32 ] && grep -q 'created a new key' '$tmp/secret.log'"
+sum1=$(md5sum < "$tmp/key")
+run_with_secret; rc=$?
+check "  kept on the next start (exit $rc)" "[ $rc = 0 ] && [ \"\$(md5sum < '$tmp/key')\" = '$sum1' ] && ! grep -q 'created' '$tmp/secret.log'"
+chmod 644 "$tmp/key"
+run_with_secret; rc=$?
+check "  refused when others may read it (exit $rc)" "[ $rc = 1 ] && grep -q 'readable by others' '$tmp/secret.log'"
 exit $fail
