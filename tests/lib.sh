@@ -1,8 +1,10 @@
 # tests/lib.sh: the preamble the integration scripts share; source it once their arguments are
 # made absolute. It gives: `check NAME CONDITION` (prints ok/FAIL, sets fail=1), a fresh
 # directory $tmp to work in (the script is moved into it; removed at exit unless KEEP_TMP is
-# set), `pids` (background processes, and their children, killed at exit), and
-# `sipp_calls FILE` (the successful calls SIPp reported).
+# set, and kept with its path printed when a check failed), `pids` (background processes, and
+# their children, killed at exit), `stop_daemon NAME PID LOG` (SIGTERM, then the exit status
+# and the sanitizer lines of LOG checked) and `sipp_calls FILE` (the successful calls SIPp
+# reported).
 set -u
 fail=0
 check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi; }
@@ -12,7 +14,15 @@ pids=()
 cleanup() {
     # `timeout` does not pass SIGKILL on: end the children (the SIPp processes) first
     for p in "${pids[@]}"; do pkill -9 -P "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
-    if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+    if [ -n "${KEEP_TMP:-}" ] || [ "$fail" != 0 ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
+stop_daemon() {
+    local name=$1 pid=$2 log=$3 rc
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid"; rc=$?
+    check "$name exits 0 on SIGTERM (rc $rc)" "[ $rc = 0 ]"
+    check "$name: no sanitizer report in $log" \
+          "! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer' '$log'"
+}
 sipp_calls() { grep -E "Successful call" "$1" | awk -F'|' '{print $3}' | tr -d ' '; }

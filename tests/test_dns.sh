@@ -62,7 +62,7 @@ check "sipring asked NAPTR, then SRV, then A (dnsmasq's log)" \
       "grep -q 'query\\[NAPTR\\] provider.test' dnsmasq.log && grep -q 'query\\[SRV\\] _sip._udp.provider.test' dnsmasq.log && grep -q 'query\\[A\\] live.provider.test' dnsmasq.log"
 n_naptr=$(grep -c 'query\[NAPTR\] provider.test' dnsmasq.log)
 check "answers are cached for their TTL (300 s): NAPTR asked at most once per worker ($n_naptr)" "[ $n_naptr -le 2 ]"
-kill -TERM "$proxy"; wait "$proxy"
+stop_daemon sipring "$proxy" proxy.log
 
 # a domain DNS knows nothing about: 503 at once
 "$bin" --listen "udp:127.0.0.1:$P" --threads 1 --media-relay no \
@@ -76,6 +76,6 @@ timeout 20 sipp -sf uac_503_udp.xml "127.0.0.1:$UAS" -rsa "127.0.0.1:$P" -i 127.
     -m 1 -timeout 15s -timeout_error > uac2.out 2>&1; rc=$?
 check "a domain without SIP servers: 503 (rc $rc)" "[ $rc = 0 ]"
 check "  logged once" "[ \$(grep -c 'nowhere.test has no SIP server' proxy2.log) = 1 ]"
-kill -TERM "$proxy"; wait "$proxy"
+stop_daemon "the second sipring" "$proxy" proxy2.log
 [ $fail = 0 ] || { echo "--- proxy.log"; tail -20 proxy.log; echo "--- dnsmasq.log"; tail -20 dnsmasq.log; }
 exit $fail

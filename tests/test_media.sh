@@ -49,10 +49,13 @@ for _ in $(seq 50); do grep -q advertising "$tmp/log6" && break; sleep 0.1; done
 timeout 30 python3 "$here/media_call.py" "$P6" "$((base + 120))" v6 > "$tmp/v6.out" 2>&1; rc=$?
 cat "$tmp/v6.out"
 check "IPv6: SDP rewritten to [::1] relay ports, RTP and RTCP relayed both ways (rc $rc)" "[ $rc = 0 ]"
-kill -TERM $pid6; wait $pid6
+kill -TERM $pid6; wait $pid6; rc=$?
+check "the IPv6 instance exits 0 on SIGTERM (rc $rc)" "[ $rc = 0 ]"
 
 kill -TERM $pid; wait $pid; rc=$?
 check "clean exit 0 (rc $rc)" "[ $rc = 0 ]"
+check "no sanitizer report in either log" \
+      "! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' '$tmp/log' '$tmp/log6'"
 check "strangers' packets were counted as dropped" "grep -qE 'media: .*strangers [1-9]' '$tmp/log'"
 [ $fail = 0 ] || tail -20 "$tmp/log"
 exit $fail

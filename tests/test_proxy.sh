@@ -111,7 +111,9 @@ check "(e) loss rule installed with nftables (rc $nft_ok)" "[ $nft_ok = 0 ]"
 check "(e) 200 calls with 5 % loss each way: at least 198 complete (ok $(sipp_calls "$tmp/e.out"))" \
       "[ \"\$(sipp_calls '$tmp/e.out')\" -ge 198 ]"
 end_uas
-stop_proxy
+stop_proxy; rc=$?
+check "the first sipring exits 0 on SIGTERM (rc $rc)" "[ $rc = 0 ]"
+check "  no sanitizer report in its log" "! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' '$tmp/proxy.log'"
 cp "$tmp/proxy.log" "$tmp/proxy_e.log"
 # From here on a short T1, so that timer B (64*T1) fires within the test.
 start_proxy --t1 100

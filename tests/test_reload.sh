@@ -49,5 +49,8 @@ for _ in $(seq 50); do grep -q 'keeping the running one' "$tmp/log" && break; sl
 check "a broken file is refused and reported" "grep -q 'keeping the running one' '$tmp/log'"
 check "the running configuration stays (still 403)" "[ \"\$(probe z9hG4bKrl3)\" = 403 ]"
 check "still running" "kill -0 $pid"
+kill -TERM $pid; wait $pid; rc=$?
+check "exits 0 on SIGTERM after the reloads (rc $rc)" "[ $rc = 0 ]"
+check "no sanitizer report" "! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' '$tmp/log'"
 [ $fail = 0 ] || tail -20 "$tmp/log"
 exit $fail

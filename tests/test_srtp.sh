@@ -45,7 +45,8 @@ for _ in $(seq 40); do
     sleep 0.5
 done
 kill -INT $td; wait $td 2>/dev/null
-kill -TERM $s1 $s2; wait $s1 $s2 2>/dev/null
+stop_daemon "the first sipring" $s1 s1.log
+stop_daemon "the second sipring" $s2 s2.log
 timeout 30 python3 "$call" wire wire.pcap "$P1" "$P2" "$R1" "$R2" s1.log s2.log; rc=$?
 check "the outside wire: SRTP only, fresh keys, none logged (rc $rc)" "[ $rc = 0 ]"
 check "each sipring counted an SRTP stream and no failed SRTP check" \
@@ -73,7 +74,7 @@ for suite in AES_CM_128_HMAC_SHA1_80 AES_CM_128_HMAC_SHA1_32 AEAD_AES_128_GCM AE
     check "$suite: sipring's SRTP offer decoded by rtpengine, media both ways (rc $rc)" "[ $rc = 0 ]"
     timeout 30 python3 "$call" engine-in "$PE" "$((base + 110 + n * 20))" "$NG" "$suite"; rc=$?
     check "$suite: rtpengine's SRTP offer answered by sipring, media both ways (rc $rc)" "[ $rc = 0 ]"
-    kill -TERM $sr; wait $sr
+    stop_daemon "$suite: sipring" $sr e$n.log
     check "$suite: no failed SRTP check" "grep -q 'failed SRTP checks 0' e$n.log"
 done
 
@@ -85,7 +86,7 @@ pids+=($sr)
 wait_log opt.log
 timeout 30 python3 "$call" optional-plain "$((base + 16))" "$((base + 220))"; rc=$?
 check "--srtp-outside optional: best-effort offer, plain answer, plain media both ways (rc $rc)" "[ $rc = 0 ]"
-kill -TERM $sr; wait $sr
+stop_daemon "optional: sipring" $sr opt.log
 check "optional: no SRTP stream counted for the plain answer" "grep -q 'SRTP streams 0, failed SRTP checks 0' opt.log"
 
 # required: a plain offer from the outside is refused
@@ -127,7 +128,7 @@ sys.exit(0 if r.startswith("SIP/2.0 488") else 1)
 PY
 rc=$?
 check "--srtp-outside required: a plain offer from the outside gets 488 (rc $rc)" "[ $rc = 0 ]"
-kill -TERM $sr; wait $sr
+stop_daemon "required: sipring" $sr req.log
 check "the refusal is logged and counted" "grep -q 'refused with 488' req.log && grep -q 'plain offers refused 1' req.log"
 [ $fail = 0 ] || for f in s1.log s2.log rtpengine.log e*.log; do echo "== $f"; tail -5 "$f"; done
 exit $fail

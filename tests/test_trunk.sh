@@ -81,7 +81,8 @@ sys.exit(0 if ok else 1)
 PY
 rc=$?
 check "with a wrong password the provider's second 407 goes to the phone, with the phone's CSeq (rc $rc)" "[ $rc = 0 ]"
-kill -TERM $sr $wr; wait $sr $wr 2>/dev/null
+stop_daemon "sipring" $sr sipring.log
+stop_daemon "the sipring with the wrong password" $wr wrong.log
 check "the stop summary counts the answered challenges" "grep -qE 'trunk challenges answered [2-9][0-9]' sipring.log"
 check "the password appears in no log" "! grep -q 's3cret-trunk' sipring.log wrong.log"
 [ $fail = 0 ] || { echo "--- sipring.log"; tail -20 sipring.log; echo "--- kamailio.log"; grep -v DEBUG kamailio.log | tail -30; echo "--- uac"; tail -20 uac.out; }

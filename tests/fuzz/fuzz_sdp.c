@@ -75,8 +75,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     struct sdp r;
-    if (n > 0 && sdp_parse(sip_str_make(out, (size_t)n), &r) == 0 && r.media_count != s.media_count) {
-        abort();
+    if (n > 0 && (sdp_parse(sip_str_make(out, (size_t)n), &r) != 0 || r.media_count != s.media_count)) {
+        abort(); /* what we rewrite must parse, with every m= line still there */
     }
     return 0;
 }

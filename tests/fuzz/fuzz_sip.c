@@ -44,12 +44,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sip_build_init(&b, &m, iov, sizeof(iov) / sizeof(iov[0]), scratch, sizeof(scratch));
         sip_build_prepend(&b, SIP_STR_LIT("Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKf\r\n"));
         if (!m.is_request) {
-            sip_build_pop_via(&b);
+            sip_build_pop_via(&b); /* ours again: what the message came with stays */
         }
         sip_build_body(&b, SIP_STR_LIT("v=0\r\n"));
         long n = sip_build_finish(&b);
-        if (n > 0 && sip_build_flatten(b.iov, b.iov_n, buf, sizeof(buf)) == n) {
-            (void)sip_msg_parse(&out, buf, (size_t)n, SIP_PARSE_STREAM, NULL);
+        if (n > 0 && sip_build_flatten(b.iov, b.iov_n, buf, sizeof(buf)) == n &&
+            sip_msg_parse(&out, buf, (size_t)n, SIP_PARSE_STREAM, NULL) != n) {
+            abort(); /* an edited message we send must parse, whole, as one message */
         }
     }
     return 0;
