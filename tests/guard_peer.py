@@ -57,9 +57,12 @@ def main():
         except socket.timeout:
             print("none")
     elif cmd == "files":
+        sent = 0
         for f in sys.argv[4:]:
             s.sendto(open(f, "rb").read()[:65000], ("127.0.0.1", port))
+            sent += 1
             time.sleep(0.002)
+        print(sent)
 
 
 main()

@@ -52,8 +52,11 @@ check "a scanner's User-Agent gets no response" \
       "[ \"\$(python3 '$peer' options 127.0.0.7 '$P' friendly-scanner)\" = none ]"
 check "  while the same request without it gets 200" \
       "python3 '$peer' options 127.0.0.7 '$P' | grep -q '^SIP/2.0 200'"
-python3 "$peer" files 127.0.0.8 "$P" "$corpus"/invalid/* "$corpus"/regress/* 2>/dev/null
-check "every malformed message of corpus/ survived: sipring still answers" \
+files=("$corpus"/invalid/* "$corpus"/regress/* "$corpus"/generated/* "$corpus"/valid/*)
+sent=$(python3 "$peer" files 127.0.0.8 "$P" "${files[@]}"); rc=$?
+check "all ${#files[@]} messages of corpus/sip (malformed, regressions, fuzzer-made, valid) sent (rc $rc, $sent sent)" \
+      "[ $rc = 0 ] && [ '$sent' = ${#files[@]} ]"
+check "  sipring survived them: it still answers" \
       "kill -0 $proxy && python3 '$peer' options 127.0.0.9 '$P' | grep -q '^SIP/2.0 200'"
 kill -TERM "$proxy"; wait "$proxy"; rc=$?
 check "sipring exits 0" "[ $rc = 0 ]"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# tests/test_reload.sh: SIGHUP re-reads the config file and applies it to the running proxy: a
-# trusted network removed from the file stops being relayed for (403), and a broken file is
-# refused while the running configuration stays.
+# tests/test_reload.sh: SIGHUP re-reads the config file and applies it to the running proxy:
+# served domains, registration limits, the log level, trusted networks (one removed from the
+# file stops being relayed for: 403); a broken file is refused while the running configuration
+# stays. Upstream and timers reload through the same copy (sip_proxy_reconfigure).
 set -u
 bin=$(realpath "$1")
 fail=0
@@ -37,12 +38,40 @@ except socket.timeout:
 PY
 }
 check "loopback is trusted by default: the MESSAGE is relayed" "[ \"\$(probe z9hG4bKrl1)\" = relayed ]"
-printf 'listen = udp:127.0.0.1:%s\nlog-level = debug\ninside = 10.255.255.255/32\n' "$port" > "$tmp/sipring.conf"
+register() { # domain expires -> the status line of the answer
+    python3 - "$port" "$1" "$2" <<'PY'
+import socket, sys
+port, dom, exp = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); s.settimeout(2)
+s.sendto((f"REGISTER sip:{dom} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{s.getsockname()[1]};branch=z9hG4bKreg{exp}{dom}\r\n"
+          f"From: <sip:a@{dom}>;tag=1\r\nTo: <sip:a@{dom}>\r\nCall-ID: reg-{exp}-{dom}\r\nCSeq: 1 REGISTER\r\n"
+          f"Contact: <sip:a@127.0.0.1:9>\r\nExpires: {exp}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode(),
+         ("127.0.0.1", port))
+try:
+    r = s.recv(65535).decode()
+    print(r.split("\r\n")[0] + "".join(" " + l for l in r.split("\r\n") if l.startswith("Min-Expires")))
+except socket.timeout:
+    print("nothing")
+PY
+}
+check "before the reload reload.test is not served: its REGISTER is relayed, not answered" \
+      "! register reload.test 90 | grep -q '^SIP/2.0 200'"
+check "  and 90 s is a long enough registration" "register 127.0.0.1:$port 90 | grep -q '^SIP/2.0 200'"
+printf 'listen = udp:127.0.0.1:%s\nlog-level = debug\ndomain = reload.test\nmin-expires = 120\n' "$port" > "$tmp/sipring.conf"
 kill -HUP $pid
 for _ in $(seq 50); do grep -q 'SIGHUP: applied' "$tmp/log" && break; sleep 0.1; done
+r1=$(register reload.test 90) r2=$(register reload.test 150)
+check "SIGHUP applies domains and registration limits: 90 s now gets 423 with Min-Expires 120 ($r1)" \
+      "echo '$r1' | grep -q '^SIP/2.0 423 .*Min-Expires: 120'"
+check "  and reload.test is served: 150 s registers ($r2)" "echo '$r2' | grep -q '^SIP/2.0 200'"
+printf 'listen = udp:127.0.0.1:%s\nlog-level = debug\ninside = 10.255.255.255/32\n' "$port" > "$tmp/sipring.conf"
+kill -HUP $pid
+for _ in $(seq 50); do [ "$(grep -c 'SIGHUP: applied' "$tmp/log")" -ge 2 ] && break; sleep 0.1; done
 check "SIGHUP applies the file and says what it applied" "grep -q 'SIGHUP: applied log level, .* 1 inside networks' '$tmp/log'"
 r2=$(probe z9hG4bKrl2)
 check "after the reload loopback is a stranger: 403 (got $r2)" "[ \"$r2\" = 403 ]"
+check "  and the log level applies: the refusal is a debug line" \
+      "sed -n '/SIGHUP: applied/,\$p' '$tmp/log' | grep -q ' debug not relaying MESSAGE'"
 printf 'listen = udp:127.0.0.1:%s\nlog-level = loud\n' "$port" > "$tmp/sipring.conf"
 kill -HUP $pid
 for _ in $(seq 50); do grep -q 'keeping the running one' "$tmp/log" && break; sleep 0.1; done

@@ -14,7 +14,7 @@
 #include "msg.h"
 #include "auth.h"
 #include "proxy.h"
-#include "test_mac.h"
+#include "../test_mac.h"
 #include "resolve.h"
 
 static struct sip_proxy *p, *p_trunk;
