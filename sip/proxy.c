@@ -913,10 +913,13 @@ static bool auth_ok(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m
     bool reg = m->method_id == SIP_METHOD_REGISTER && proxy_domain_served(p, &m->ruri);
     bool to_us = proxy_uri_is_self(p, &m->ruri) && m->ruri.user.len == 0 &&
                  sip_msg_first(m, SIP_HDR_ROUTE) == NULL;
+    if (p->auth == NULL || t->authed) {
+        return true;
+    }
     bool out = !reg && m->method_id != SIP_METHOD_REGISTER && m->method_id != SIP_METHOD_ACK &&
                m->method_id != SIP_METHOD_CANCEL && !to_us && proxy_is_inside(p, &t->from) &&
                !in_dialog_proved(p, m, &t->from);
-    if (p->auth == NULL || (!reg && !out) || t->authed) {
+    if (!reg && !out) {
         return true;
     }
     char realm[64];

@@ -85,6 +85,11 @@ int secret_load(const char *path, struct secret *s)
     if (rc == 0) {
         derive(master, "sipring mac", s->mac_key);
         derive(master, "sipring nonce", s->nonce_key);
+        s->mac = tls_hmac_key_new(s->mac_key, sizeof(s->mac_key));
+        if (s->mac == NULL) {
+            log_error("out of memory for the process key");
+            rc = -1;
+        }
     }
     explicit_bzero(master, sizeof(master));
     return rc;
@@ -98,7 +103,7 @@ static void sign(void *self, const struct sip_str *parts, size_t n, uint8_t out[
     for (size_t i = 0; i < n; i++) {
         b[i] = (struct tls_bytes){parts[i].p, parts[i].len};
     }
-    tls_keyed_hash(s->mac_key, sizeof(s->mac_key), b, n, out);
+    tls_hmac_sign(s->mac, b, n, out);
 }
 
 struct sip_mac secret_mac(const struct secret *s)

@@ -5,6 +5,68 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/digest.h>
+#include <openssl/mem.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* RFC 2104: HMAC(K, m) = H((K ^ opad) || H((K ^ ipad) || m)); the two padded key blocks are
+ * hashed once here and their states copied for each MAC. */
+struct tls_hmac_key {
+    SHA256_CTX inner, outer;
+};
+
+struct tls_hmac_key *tls_hmac_key_new(const uint8_t *key, size_t key_len)
+{
+    struct tls_hmac_key *k = calloc(1, sizeof(*k));
+    if (k == NULL) {
+        return NULL;
+    }
+    uint8_t block[SHA256_CBLOCK] = {0}, pad[SHA256_CBLOCK];
+    if (key_len > sizeof(block)) {
+        SHA256(key, key_len, block);
+    } else if (key_len > 0) {
+        memcpy(block, key, key_len);
+    }
+    for (size_t i = 0; i < sizeof(pad); i++) {
+        pad[i] = block[i] ^ 0x36;
+    }
+    SHA256_Init(&k->inner);
+    SHA256_Update(&k->inner, pad, sizeof(pad));
+    for (size_t i = 0; i < sizeof(pad); i++) {
+        pad[i] = block[i] ^ 0x5c;
+    }
+    SHA256_Init(&k->outer);
+    SHA256_Update(&k->outer, pad, sizeof(pad));
+    OPENSSL_cleanse(block, sizeof(block));
+    OPENSSL_cleanse(pad, sizeof(pad));
+    return k;
+}
+
+void tls_hmac_key_free(struct tls_hmac_key *k)
+{
+    if (k != NULL) {
+        OPENSSL_cleanse(k, sizeof(*k));
+        free(k);
+    }
+}
+
+void tls_hmac_sign(const struct tls_hmac_key *k, const struct tls_bytes *parts, size_t n,
+                   uint8_t out[32])
+{
+    static const uint8_t sep = 0;
+    uint8_t inner[SHA256_DIGEST_LENGTH];
+    SHA256_CTX c = k->inner;
+    for (size_t i = 0; i < n; i++) {
+        SHA256_Update(&c, parts[i].p, parts[i].len);
+        SHA256_Update(&c, &sep, 1);
+    }
+    SHA256_Final(inner, &c);
+    c = k->outer;
+    SHA256_Update(&c, inner, sizeof(inner));
+    SHA256_Final(out, &c);
+    OPENSSL_cleanse(&c, sizeof(c));
+}
 
 int tls_lib_init(void)
 {

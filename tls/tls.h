@@ -26,6 +26,18 @@ int tls_random(void *out, size_t len);
 void tls_keyed_hash(const uint8_t *key, size_t key_len, const struct tls_bytes *parts,
                     size_t n, uint8_t out[32]);
 
+/* tls_hmac_key_new: a key for tls_hmac_sign, its HMAC pads hashed once (a MAC then costs the
+ * message's blocks and two more, not the key's set-up each time). NULL if out of memory.
+ * tls_hmac_key_free wipes and frees it. */
+struct tls_hmac_key;
+struct tls_hmac_key *tls_hmac_key_new(const uint8_t *key, size_t key_len);
+void tls_hmac_key_free(struct tls_hmac_key *k);
+
+/* tls_hmac_sign: the same value as tls_keyed_hash under k's key; k is only read, so threads may
+ * share it. */
+void tls_hmac_sign(const struct tls_hmac_key *k, const struct tls_bytes *parts, size_t n,
+                   uint8_t out[32]);
+
 /* tls_digest_hex: the hash (MD5 when sha256 is false, else SHA-256) of the parts joined with
  * ':' (RFC 7616 §3.4.1: H(a:b:c)), as lower-case hex into out (33 or 65 bytes with the NUL).
  * Returns the hex length. */
