@@ -402,13 +402,16 @@ static struct ptxn *new_txn(struct sip_proxy *p, const char *key, uint32_t h)
 void proxy_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *req, unsigned status,
                  const char *phrase, struct sip_str extra)
 {
-    char tag[17], ip[64];
-    uint32_t h = fnv_str(req->call_id, (uint32_t)p->seed);
-    h = fnv_str(req->addr[req->from].tag, h);
-    h = fnv_str(req->via[0].branch, h);
-    snprintf(tag, sizeof(tag), "%08x%08x", h, (uint32_t)(p->seed >> 32));
+    /* the To tag of a response sipring makes itself: a MAC of what identifies the request,
+     * so a retransmission gets the same tag without state (100 Trying carries none) */
+    char tag[17] = "", ip[64];
+    if (status > 100) {
+        struct sip_str parts[4] = {SIP_STR_LIT("totag"), req->call_id, req->addr[req->from].tag,
+                                   req->via[0].branch};
+        proxy_mac_hex(p, parts, 4, tag, 16);
+    }
     sip_peer_ip_text(&t->from, ip, sizeof(ip));
-    struct sip_reply r = {status, phrase, sip_str_make(tag, 16), sip_str_make(ip, strlen(ip)),
+    struct sip_reply r = {status, phrase, sip_str_make(tag, strlen(tag)), sip_str_make(ip, strlen(ip)),
                           t->from.port, extra};
     long n = sip_reply_build(req, &r, p->out, sizeof(p->out));
     if (n < 0) {
