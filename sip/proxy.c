@@ -1364,7 +1364,8 @@ void sip_proxy_on_datagram(struct sip_proxy *p, const struct sip_peer *from, con
     if (len <= 4 && crlf == len) {
         return; /* buf is not NUL-terminated: no string functions on it */
     }
-    if (sip_msg_parse(&p->in, buf, len, SIP_PARSE_DGRAM, NULL) <= 0) {
+    const struct sip_limits *lim = p->cfg.limits.max_msg_bytes != 0 ? &p->cfg.limits : NULL;
+    if (sip_msg_parse(&p->in, buf, len, SIP_PARSE_DGRAM, lim) <= 0) {
         p->stats.bad++;
         if (p->in.err == SIP_ERR_VERSION) {
             reply_version(p, from, buf, len, p->in.err_off);
@@ -1431,6 +1432,7 @@ void sip_proxy_reconfigure(struct sip_proxy *p, const struct sip_proxy_cfg *cfg,
     p->cfg.max_expires = cfg->max_expires;
     p->cfg.default_expires = cfg->default_expires;
     p->cfg.open_registrar = cfg->open_registrar;
+    p->cfg.limits = cfg->limits;
     p->cfg.source_txn_max = cfg->source_txn_max;
     p->sink.debug = debug;
 }

@@ -47,6 +47,7 @@ struct sip_proxy_cfg {
     uint32_t timer_c_ms; /* §16.6 step 11: > 3 minutes; 0 = 180000 */
     char public_advertise[64]; /* host[:port] for Contacts sent outside; "" = advertise */
     struct sip_mac mac;        /* required: sip_proxy_new fails without sign */
+    struct sip_limits limits;  /* --max-msg-size, --max-headers; all zero: the defaults */
     uint32_t nat_keepalive_ms; /* OPTIONS to NATed bindings this often; 0: none */
     bool keepalive_sender;     /* this proxy sends them (one worker does, for all) */
     bool open_registrar;       /* without auth, REGISTER from the outside too (else inside only) */

@@ -110,6 +110,7 @@ static void make_proxy_cfg(const struct config *cfg, struct sip_proxy_cfg *out)
     out->default_expires = cfg->max_expires < 3600 ? cfg->max_expires : 3600;
     out->nat_keepalive_ms = cfg->nat_keepalive_s * 1000;
     out->open_registrar = cfg->open_registrar;
+    out->limits = (struct sip_limits){cfg->max_msg_bytes, cfg->max_headers, SIP_MAX_VIA};
     out->source_txn_max = cfg->max_source_transactions;
     if (cfg->public_address[0] != '\0') {
         const char *colon = strrchr(out->advertise, ':');

@@ -59,6 +59,31 @@ check "--secret-file: created on the first start (mode $(stat -c %a "$tmp/key" 2
 sum1=$(md5sum < "$tmp/key")
 run_with_secret; rc=$?
 check "  kept on the next start (exit $rc)" "[ $rc = 0 ] && [ \"\$(md5sum < '$tmp/key')\" = '$sum1' ] && ! grep -q 'created' '$tmp/secret.log'"
+# --max-headers: a message with more header fields than it allows is dropped
+port2=$((port + 1))
+"$bin" --listen "udp:127.0.0.1:$port2" --media-relay no --threads 1 --max-headers 16 > "$tmp/mh.log" 2>&1 &
+mh=$!
+for _ in $(seq 30); do grep -q advertising "$tmp/mh.log" && break; sleep 0.1; done
+options_with() { # N extra headers -> the status sipring answered, or "none"
+    python3 - "$port2" "$1" <<'PY'
+import socket, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); s.settimeout(1)
+extra = "".join(f"X-Pad-{i}: {i}\r\n" for i in range(n))
+s.sendto((f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{s.getsockname()[1]};branch=z9hG4bKmh{n}\r\n"
+          f"From: <sip:a@x>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: mh{n}\r\nCSeq: 1 OPTIONS\r\n{extra}"
+          "Content-Length: 0\r\n\r\n").encode(), ("127.0.0.1", port))
+try:
+    print(s.recv(65535).split(b" ")[1].decode())
+except socket.timeout:
+    print("none")
+PY
+}
+few=$(options_with 4) many=$(options_with 20)
+check "--max-headers 16: 10 header fields are answered ($few), 26 are dropped ($many)" \
+      "[ '$few' = 200 ] && [ '$many' = none ]"
+kill -TERM $mh; wait $mh; rc=$?
+check "  and that sipring exits 0 (rc $rc)" "[ $rc = 0 ]"
 chmod 644 "$tmp/key"
 run_with_secret; rc=$?
 check "  refused when others may read it (exit $rc)" "[ $rc = 1 ] && grep -q 'readable by others' '$tmp/secret.log'"
