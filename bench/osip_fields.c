@@ -60,4 +60,3 @@ int run_osip(const char *buf, size_t len)
     osip_message_free(sip);
     return 0;
 }
-

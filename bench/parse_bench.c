@@ -11,8 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-
-
 #define MAX_MSGS 16
 
 static char *msgs[MAX_MSGS];
@@ -102,8 +100,8 @@ int main(int argc, char **argv)
         measure(&rows[i], seconds);
     }
     for (size_t i = 0; i < 3; i++) {
-        printf("%-10s %14.0f %10.1f %13.1fx\n", rows[i].name, rows[i].msgs_per_s,
-               rows[i].mb_per_s, rows[0].mb_per_s / rows[i].mb_per_s);
+        printf("%-10s %14.0f %10.1f %13.1fx\n", rows[i].name, rows[i].msgs_per_s, rows[i].mb_per_s,
+               rows[0].mb_per_s / rows[i].mb_per_s);
     }
     return 0;
 }

@@ -72,7 +72,8 @@ static void *sink(void *arg)
             /* SRTP adds or removes its tag: another length than sent was translated */
             translated += (int)m[i].msg_len != sent_len;
             /* the blaster marks its packets with SSRC 0xbeef0000 */
-            if (m[i].msg_len >= 12 && (unsigned char)buf[i][8] == 0xbe && (unsigned char)buf[i][9] == 0xef) {
+            if (m[i].msg_len >= 12 && (unsigned char)buf[i][8] == 0xbe &&
+                (unsigned char)buf[i][9] == 0xef) {
                 blast_received++;
             } else {
                 received++;
@@ -92,8 +93,8 @@ static void *blaster(void *arg)
     struct mmsghdr m[64];
     struct iovec iov = {pkt, sizeof(pkt)};
     for (int i = 0; i < 64; i++) {
-        m[i].msg_hdr = (struct msghdr){.msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov,
-                                       .msg_iovlen = 1};
+        m[i].msg_hdr = (struct msghdr){
+            .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov, .msg_iovlen = 1};
     }
     while (running) {
         int n = sendmmsg(fd, m, 64, 0);
@@ -137,7 +138,8 @@ static srtp_t srtp_sender(const char *key64)
     pol.key = key;
     pol.window_size = 128;
     srtp_t s = NULL;
-    if (n != 30 || srtp_init() != srtp_err_status_ok || srtp_create(&s, &pol) != srtp_err_status_ok) {
+    if (n != 30 || srtp_init() != srtp_err_status_ok ||
+        srtp_create(&s, &pol) != srtp_err_status_ok) {
         return NULL;
     }
     return s;

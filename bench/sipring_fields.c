@@ -32,4 +32,3 @@ int run_sipring(const char *buf, size_t len)
     sink += acc;
     return 0;
 }
-

@@ -43,4 +43,3 @@ int run_sofia(const char *buf, size_t len)
     msg_destroy(msg);
     return 0;
 }
-

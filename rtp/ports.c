@@ -4,8 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int rtp_ports_init(struct rtp_ports *p, uint16_t min, uint16_t max, unsigned share,
-                   unsigned shares)
+int rtp_ports_init(struct rtp_ports *p, uint16_t min, uint16_t max, unsigned share, unsigned shares)
 {
     memset(p, 0, sizeof(*p));
     uint32_t first = (min + 1u) & ~1u; /* the first even port */

@@ -31,8 +31,7 @@ void rtp_leg_announce(struct rtp_leg *l, const struct rtp_addr *rtp, uint16_t rt
 
 /* may_latch: the rule against RTP Bleed: only the announced IP, or the signaling IP of a side
  * behind NAT, may become a leg's source. */
-static bool may_latch(const struct rtp_leg *l, enum rtp_comp port_comp,
-                      const struct rtp_addr *from)
+static bool may_latch(const struct rtp_leg *l, enum rtp_comp port_comp, const struct rtp_addr *from)
 {
     if (port_comp == RTP_COMP_RTCP) {
         const struct rtp_addr *rtp = &l->latched[RTP_COMP_RTP];
@@ -48,8 +47,7 @@ static bool may_latch(const struct rtp_leg *l, enum rtp_comp port_comp,
 
 enum rtp_verdict rtp_stream_on_packet(struct rtp_stream *s, unsigned in, enum rtp_comp port_comp,
                                       const struct rtp_addr *from, const uint8_t *pkt, size_t len,
-                                      uint64_t now_ms, struct rtp_addr *to,
-                                      enum rtp_comp *out_comp)
+                                      uint64_t now_ms, struct rtp_addr *to, enum rtp_comp *out_comp)
 {
     struct rtp_leg *l = &s->leg[in & 1], *o = &s->leg[(in & 1) ^ 1];
     enum rtp_kind kind = rtp_check(pkt, len);

@@ -31,6 +31,19 @@ count_meson() {
 step "dependencies"
 scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 
+step "format: clang-format --dry-run --Werror (.clang-format)"
+fmt_files=$(git ls-files 'sip/*.[ch]' 'src/*.[ch]' 'rtp/*.[ch]' 'tls/*.[ch]' 'tests/*.[ch]' \
+            'tests/fuzz/*.[ch]' 'bench/*.[ch]' 2>/dev/null)
+if [ -n "$fmt_files" ] && clang-format --dry-run --Werror $fmt_files > format.log 2>&1; then
+    echo "ok   - $(echo "$fmt_files" | wc -l) C files as .clang-format has them"
+    passed=$((passed + 1))
+else
+    echo "FAIL - clang-format would change these files (clang-format -i them):"
+    grep -oE '^[^:]+\.[ch]' format.log | sort -u | head -20
+    failed=$((failed + 1))
+fi
+rm -f format.log
+
 step "gcc release build (static)"
 if [ ! -f build/build.ninja ]; then meson setup build -Dtests=true; else meson configure build -Dtests=true; fi
 if ninja -C build; then

@@ -75,8 +75,8 @@ int sip_digest_parse(struct sip_str value, struct sip_digest *out)
             c.p++;
         } else {
             const char *v0 = c.p;
-            while (!sip_cur_end(&c) && *c.p != ',' && *c.p != ' ' && *c.p != '\t' &&
-                   *c.p != '\r' && *c.p != '\n') {
+            while (!sip_cur_end(&c) && *c.p != ',' && *c.p != ' ' && *c.p != '\t' && *c.p != '\r' &&
+                   *c.p != '\n') {
                 c.p++;
             }
             v = sip_str_make(v0, (size_t)(c.p - v0));

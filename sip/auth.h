@@ -22,11 +22,11 @@ struct sip_digest {
 int sip_digest_parse(struct sip_str value, struct sip_digest *out);
 
 enum sip_auth_result {
-    SIP_AUTH_OK = 0,   /* verified */
-    SIP_AUTH_CHALLENGE, /* no credentials for the realm, or a stale nonce: challenge */
-    SIP_AUTH_FAILED,   /* wrong credentials, unknown user, replayed nc: challenge, and count */
-    SIP_AUTH_FORBIDDEN, /* valid credentials, but not for this AOR (REGISTER): 403, and count */
-    SIP_AUTH_LOCKED,   /* the account is in a back-off after failures: 403 */
+    SIP_AUTH_OK = 0,       /* verified */
+    SIP_AUTH_CHALLENGE,    /* no credentials for the realm, or a stale nonce: challenge */
+    SIP_AUTH_FAILED,       /* wrong credentials, unknown user, replayed nc: challenge, and count */
+    SIP_AUTH_FORBIDDEN,    /* valid credentials, but not for this AOR (REGISTER): 403, and count */
+    SIP_AUTH_LOCKED,       /* the account is in a back-off after failures: 403 */
     SIP_AUTH_LOCKED_WRONG, /* the same answer (403), and wrong credentials: count the source */
 };
 

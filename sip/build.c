@@ -4,8 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-void sip_build_init(struct sip_build *b, const struct sip_msg *m, struct iovec *iov,
-                    size_t iov_cap, char *scratch, size_t scratch_cap)
+void sip_build_init(struct sip_build *b, const struct sip_msg *m, struct iovec *iov, size_t iov_cap,
+                    char *scratch, size_t scratch_cap)
 {
     memset(b, 0, sizeof(*b));
     b->m = m;

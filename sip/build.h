@@ -38,8 +38,8 @@ struct sip_build {
 };
 
 /* sip_build_init: starts building from m into iov[0..iov_cap) with scratch[0..scratch_cap). */
-void sip_build_init(struct sip_build *b, const struct sip_msg *m, struct iovec *iov,
-                    size_t iov_cap, char *scratch, size_t scratch_cap);
+void sip_build_init(struct sip_build *b, const struct sip_msg *m, struct iovec *iov, size_t iov_cap,
+                    char *scratch, size_t scratch_cap);
 
 /* sip_build_fmt: printf into the scratch buffer; returns the slice (empty and b->err on
  * overflow). Used to make header lines: sip_build_fmt(b, "Via: %s\r\n", ...). */

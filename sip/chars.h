@@ -7,14 +7,15 @@
 #include <stdint.h>
 
 enum {
-    SIP_C_TOKEN = 1 << 0,  /* token: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~" */
-    SIP_C_UNRES = 1 << 1,  /* unreserved: alphanum / mark */
-    SIP_C_USER = 1 << 2,   /* user-unreserved: "&" / "=" / "+" / "$" / "," / ";" / "?" / "/" */
-    SIP_C_PASS = 1 << 3,   /* password extras: "&" / "=" / "+" / "$" / "," */
-    SIP_C_PARAM = 1 << 4,  /* param-unreserved: "[" / "]" / "/" / ":" / "&" / "+" / "$" */
-    SIP_C_HNV = 1 << 5,    /* hnv-unreserved: "[" / "]" / "/" / "?" / ":" / "+" / "$" */
-    SIP_C_WORD = 1 << 6,   /* word extras: "(" ")" "<" ">" ":" "\" DQUOTE "/" "[" "]" "?" "{" "}" */
-    SIP_C_HOST = 1 << 7,   /* hostname: alphanum / "-" / "." */
+    SIP_C_TOKEN =
+        1 << 0, /* token: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~" */
+    SIP_C_UNRES = 1 << 1, /* unreserved: alphanum / mark */
+    SIP_C_USER = 1 << 2,  /* user-unreserved: "&" / "=" / "+" / "$" / "," / ";" / "?" / "/" */
+    SIP_C_PASS = 1 << 3,  /* password extras: "&" / "=" / "+" / "$" / "," */
+    SIP_C_PARAM = 1 << 4, /* param-unreserved: "[" / "]" / "/" / ":" / "&" / "+" / "$" */
+    SIP_C_HNV = 1 << 5,   /* hnv-unreserved: "[" / "]" / "/" / "?" / ":" / "+" / "$" */
+    SIP_C_WORD = 1 << 6,  /* word extras: "(" ")" "<" ">" ":" "\" DQUOTE "/" "[" "]" "?" "{" "}" */
+    SIP_C_HOST = 1 << 7,  /* hostname: alphanum / "-" / "." */
 };
 
 extern const uint8_t sip_char_class[256];

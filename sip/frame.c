@@ -32,8 +32,8 @@ struct sip_frame sip_frame_next(const char *buf, size_t n, size_t max)
     if (s > 0) {
         /* A ping is CRLFCRLF on its own; lone CRLFs (pongs, or padding) are skipped. */
         f.skip = s;
-        f.kind = s >= 4 && memcmp(buf + s - 4, "\r\n\r\n", 4) == 0 ? SIP_FRAME_PING
-                                                                   : SIP_FRAME_AGAIN;
+        f.kind =
+            s >= 4 && memcmp(buf + s - 4, "\r\n\r\n", 4) == 0 ? SIP_FRAME_PING : SIP_FRAME_AGAIN;
         if (f.kind == SIP_FRAME_PING || s == n) {
             return f;
         }

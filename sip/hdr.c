@@ -45,12 +45,12 @@ _Static_assert(sizeof(defs) / sizeof(defs[0]) == SIP_HDR__COUNT, "one entry per 
 
 /* Compact forms: 'a'..'z' → type. */
 static const unsigned char compact_of[26] = {
-    ['v' - 'a'] = SIP_HDR_VIA,           ['f' - 'a'] = SIP_HDR_FROM,
-    ['t' - 'a'] = SIP_HDR_TO,            ['i' - 'a'] = SIP_HDR_CALL_ID,
-    ['m' - 'a'] = SIP_HDR_CONTACT,       ['l' - 'a'] = SIP_HDR_CONTENT_LENGTH,
-    ['c' - 'a'] = SIP_HDR_CONTENT_TYPE,  ['k' - 'a'] = SIP_HDR_SUPPORTED,
-    ['s' - 'a'] = SIP_HDR_SUBJECT,       ['o' - 'a'] = SIP_HDR_EVENT,
-    ['r' - 'a'] = SIP_HDR_REFER_TO,      ['e' - 'a'] = SIP_HDR_CONTENT_ENCODING,
+    ['v' - 'a'] = SIP_HDR_VIA,          ['f' - 'a'] = SIP_HDR_FROM,
+    ['t' - 'a'] = SIP_HDR_TO,           ['i' - 'a'] = SIP_HDR_CALL_ID,
+    ['m' - 'a'] = SIP_HDR_CONTACT,      ['l' - 'a'] = SIP_HDR_CONTENT_LENGTH,
+    ['c' - 'a'] = SIP_HDR_CONTENT_TYPE, ['k' - 'a'] = SIP_HDR_SUPPORTED,
+    ['s' - 'a'] = SIP_HDR_SUBJECT,      ['o' - 'a'] = SIP_HDR_EVENT,
+    ['r' - 'a'] = SIP_HDR_REFER_TO,     ['e' - 'a'] = SIP_HDR_CONTENT_ENCODING,
 };
 
 /* Candidates by name length (2..19); each list ends with 0. Kept next to the table it indexes;

@@ -19,7 +19,8 @@ struct mem_loc {
     struct sip_location loc;
     struct mem_binding *slots;
     size_t cap;
-    size_t used; /* slots ever handed out: those above were never touched (an idle store stays small) */
+    size_t
+        used; /* slots ever handed out: those above were never touched (an idle store stays small) */
     int32_t free_head;
     int32_t bucket[BUCKETS];
 };
@@ -200,8 +201,7 @@ static size_t mem_flow_down(void *self, const struct sip_peer *flow)
 }
 
 static const struct sip_location_ops mem_ops = {mem_save,   mem_remove,  mem_lookup, mem_find,
-                                                mem_expire, mem_nat_due, mem_alive,
-                                                mem_flow_down};
+                                                mem_expire, mem_nat_due, mem_alive,  mem_flow_down};
 
 struct sip_location *sip_location_mem_new(size_t max_bindings)
 {

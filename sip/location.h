@@ -12,9 +12,9 @@
 #define SIP_LOC_CALLID_MAX 128
 
 struct sip_binding {
-    char aor[SIP_LOC_AOR_MAX];         /* "user@host", host lower-cased */
-    char contact[SIP_LOC_URI_MAX];     /* the Contact URI as registered */
-    char path[SIP_LOC_PATH_MAX];       /* Path header values, comma-joined (RFC 3327), or "" */
+    char aor[SIP_LOC_AOR_MAX];     /* "user@host", host lower-cased */
+    char contact[SIP_LOC_URI_MAX]; /* the Contact URI as registered */
+    char path[SIP_LOC_PATH_MAX];   /* Path header values, comma-joined (RFC 3327), or "" */
     char call_id[SIP_LOC_CALLID_MAX];
     uint32_t cseq;
     uint16_t q_milli;

@@ -13,19 +13,19 @@
 
 struct sip_media_msg {
     struct sip_str call_id;
-    struct sip_str from_tag;   /* the message's From tag */
+    struct sip_str from_tag; /* the message's From tag */
     bool is_request;
-    bool is_initial;           /* a request without To tag: it may create the call */
-    bool is_ack_or_prack;      /* a request that can carry only an answer (RFC 3262, 3264) */
-    bool may_create;           /* false: update a running call only (a 2xx that outlived its
+    bool is_initial;                 /* a request without To tag: it may create the call */
+    bool is_ack_or_prack;            /* a request that can carry only an answer (RFC 3262, 3264) */
+    bool may_create;                 /* false: update a running call only (a 2xx that outlived its
                                 * transaction belongs to a call that has ended or never had
                                 * media here; it must not open ports again) */
     const struct sip_peer *sender;   /* where the message came from (its NAT's address) */
     const struct sip_peer *receiver; /* the next hop it goes to */
     bool sender_inside, receiver_inside;
-    bool sender_capped;        /* an outside source (not the upstream): its unanswered calls
+    bool sender_capped;    /* an outside source (not the upstream): its unanswered calls
                                 * are capped (issue 13, class 5) */
-    struct sip_str callee;     /* an initial request's Request-URI user and host, as the
+    struct sip_str callee; /* an initial request's Request-URI user and host, as the
                                 * unanswered calls from capped sources are capped per callee */
     const struct sdp *sdp;
     uint64_t now_ms;

@@ -24,13 +24,13 @@ enum sip_method sip_method_of(struct sip_str s)
         const char *name;
         enum sip_method id;
     } methods[] = {
-        {"INVITE", SIP_METHOD_INVITE},       {"ACK", SIP_METHOD_ACK},
-        {"BYE", SIP_METHOD_BYE},             {"CANCEL", SIP_METHOD_CANCEL},
-        {"OPTIONS", SIP_METHOD_OPTIONS},     {"REGISTER", SIP_METHOD_REGISTER},
-        {"PRACK", SIP_METHOD_PRACK},         {"SUBSCRIBE", SIP_METHOD_SUBSCRIBE},
-        {"NOTIFY", SIP_METHOD_NOTIFY},       {"PUBLISH", SIP_METHOD_PUBLISH},
-        {"INFO", SIP_METHOD_INFO},           {"REFER", SIP_METHOD_REFER},
-        {"MESSAGE", SIP_METHOD_MESSAGE},     {"UPDATE", SIP_METHOD_UPDATE},
+        {"INVITE", SIP_METHOD_INVITE},   {"ACK", SIP_METHOD_ACK},
+        {"BYE", SIP_METHOD_BYE},         {"CANCEL", SIP_METHOD_CANCEL},
+        {"OPTIONS", SIP_METHOD_OPTIONS}, {"REGISTER", SIP_METHOD_REGISTER},
+        {"PRACK", SIP_METHOD_PRACK},     {"SUBSCRIBE", SIP_METHOD_SUBSCRIBE},
+        {"NOTIFY", SIP_METHOD_NOTIFY},   {"PUBLISH", SIP_METHOD_PUBLISH},
+        {"INFO", SIP_METHOD_INFO},       {"REFER", SIP_METHOD_REFER},
+        {"MESSAGE", SIP_METHOD_MESSAGE}, {"UPDATE", SIP_METHOD_UPDATE},
     };
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
         if (s.len == strlen(methods[i].name) && memcmp(s.p, methods[i].name, s.len) == 0) {
@@ -62,8 +62,9 @@ static int parse_status_line(struct sip_msg *m, struct sip_str l)
 {
     const char *sp = memchr(l.p, ' ', l.len);
     if (sp == NULL || !is_version(sip_str_from_range(l.p, sp))) {
-        return fail(m, sp && is_other_version(sip_str_from_range(l.p, sp)) ? SIP_ERR_VERSION
-                                                                            : SIP_ERR_START_LINE,
+        return fail(m,
+                    sp && is_other_version(sip_str_from_range(l.p, sp)) ? SIP_ERR_VERSION
+                                                                        : SIP_ERR_START_LINE,
                     l.p);
     }
     const char *c = sp + 1, *e = l.p + l.len;
@@ -72,8 +73,8 @@ static int parse_status_line(struct sip_msg *m, struct sip_str l)
         ce++;
     }
     uint32_t code;
-    if (ce - c != 3 || sip_str_to_u32(sip_str_from_range(c, ce), 699, &code) != 0 ||
-        code < 100 || (ce < e && *ce != ' ')) {
+    if (ce - c != 3 || sip_str_to_u32(sip_str_from_range(c, ce), 699, &code) != 0 || code < 100 ||
+        (ce < e && *ce != ' ')) {
         return fail(m, SIP_ERR_STATUS_CODE, c);
     }
     m->status = code;
@@ -101,8 +102,7 @@ static int parse_request_line(struct sip_msg *m, struct sip_str l)
     }
     struct sip_str version = sip_str_from_range(last_sp + 1, c.e);
     if (!is_version(version)) {
-        return fail(m, is_other_version(version) ? SIP_ERR_VERSION : SIP_ERR_START_LINE,
-                    version.p);
+        return fail(m, is_other_version(version) ? SIP_ERR_VERSION : SIP_ERR_START_LINE, version.p);
     }
     struct sip_str uri = sip_str_from_range(c.p + 1, last_sp);
     /* RFC 3261 §19.1.5: headers are not allowed in a Request-URI; LWS is not allowed in it. */
@@ -243,8 +243,7 @@ static int decode_single(struct sip_msg *m, enum sip_hdr_type t, struct sip_str 
 static bool is_singleton(enum sip_hdr_type t)
 {
     return t == SIP_HDR_FROM || t == SIP_HDR_TO || t == SIP_HDR_CALL_ID || t == SIP_HDR_CSEQ ||
-           t == SIP_HDR_MAX_FORWARDS || t == SIP_HDR_CONTENT_LENGTH ||
-           t == SIP_HDR_CONTENT_TYPE;
+           t == SIP_HDR_MAX_FORWARDS || t == SIP_HDR_CONTENT_LENGTH || t == SIP_HDR_CONTENT_TYPE;
 }
 
 /* Appends one header element to the index and decodes its typed form. */
@@ -267,8 +266,8 @@ static int add_element(void *vctx, struct sip_str v)
             return fail(m, SIP_ERR_VIA, v.p);
         }
         h->item = m->via_count++;
-    } else if (t == SIP_HDR_FROM || t == SIP_HDR_TO || t == SIP_HDR_CONTACT ||
-               t == SIP_HDR_ROUTE || t == SIP_HDR_RECORD_ROUTE || t == SIP_HDR_PATH) {
+    } else if (t == SIP_HDR_FROM || t == SIP_HDR_TO || t == SIP_HDR_CONTACT || t == SIP_HDR_ROUTE ||
+               t == SIP_HDR_RECORD_ROUTE || t == SIP_HDR_PATH) {
         if (m->addr_count >= SIP_MAX_ADDR) {
             return fail(m, SIP_ERR_TOO_MANY_HEADERS, v.p);
         }
@@ -352,9 +351,8 @@ static int need_more(struct sip_msg *m, enum sip_parse_mode mode, const struct s
 
 static int check_required(struct sip_msg *m)
 {
-    if (m->count[SIP_HDR_VIA] == 0 || m->count[SIP_HDR_FROM] == 0 ||
-        m->count[SIP_HDR_TO] == 0 || m->count[SIP_HDR_CALL_ID] == 0 ||
-        m->count[SIP_HDR_CSEQ] == 0) {
+    if (m->count[SIP_HDR_VIA] == 0 || m->count[SIP_HDR_FROM] == 0 || m->count[SIP_HDR_TO] == 0 ||
+        m->count[SIP_HDR_CALL_ID] == 0 || m->count[SIP_HDR_CSEQ] == 0) {
         return fail(m, SIP_ERR_MISSING_HEADER, m->buf);
     }
     /* RFC 3261 §8.1.1.5: the CSeq method MUST match the request method. */

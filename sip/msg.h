@@ -130,7 +130,7 @@ struct sip_addr {
     bool has_tag;
     bool has_expires;
     bool has_q;
-    bool is_star; /* Contact: * */
+    bool is_star;        /* Contact: * */
     uint8_t param_count; /* header parameters, at most SIP_MAX_PARAMS (32) */
 };
 

@@ -86,8 +86,8 @@ static uint16_t uri_port(const struct sip_uri *u)
 /* is_self_port: one of the ports we listen on (UDP's advertised one, TCP's, TLS's). */
 static bool is_self_port(const struct sip_proxy *p, uint16_t port)
 {
-    return port == p->self_port || (port != 0 && (port == p->cfg.tcp_port ||
-                                                  port == p->cfg.tls_port));
+    return port == p->self_port ||
+           (port != 0 && (port == p->cfg.tcp_port || port == p->cfg.tls_port));
 }
 
 bool proxy_peer_is_self(const struct sip_proxy *p, const struct sip_peer *peer)
@@ -140,8 +140,7 @@ bool proxy_domain_served(const struct sip_proxy *p, const struct sip_uri *u)
 
 /* Next hop of a URI (RFC 3263 lite): maddr, else the host; a literal or "localhost" only until
  * the resolver of issue 5 arrives. */
-int proxy_resolve(struct sip_proxy *p, const struct sip_uri *u, struct sip_peer *out,
-                  char *name)
+int proxy_resolve(struct sip_proxy *p, const struct sip_uri *u, struct sip_peer *out, char *name)
 {
     struct sip_str host = sip_str_is_set(u->maddr) ? u->maddr : u->host;
     uint16_t port = uri_port(u);
@@ -161,8 +160,8 @@ int proxy_resolve(struct sip_proxy *p, const struct sip_uri *u, struct sip_peer 
                      ? (int)uri_transport(u)
                      : -1;
         struct sip_peer list[SIP_RESOLVE_MAX];
-        int n = p->resolver->ops->locate(p->resolver->self, h, tp, u->has_port ? u->port : 0,
-                                         list, SIP_RESOLVE_MAX);
+        int n = p->resolver->ops->locate(p->resolver->self, h, tp, u->has_port ? u->port : 0, list,
+                                         SIP_RESOLVE_MAX);
         if (n == 0) {
             return 1;
         }
@@ -205,8 +204,8 @@ const char *proxy_side_addr(const struct sip_proxy *p, const struct sip_peer *pe
 static void side_addrs(struct sip_proxy *p)
 {
     for (int in = 0; in < 2; in++) {
-        const char *adv = in || p->cfg.public_advertise[0] == '\0' ? p->cfg.advertise
-                                                                     : p->cfg.public_advertise;
+        const char *adv =
+            in || p->cfg.public_advertise[0] == '\0' ? p->cfg.advertise : p->cfg.public_advertise;
         const char *host = in || p->public_host[0] == '\0' ? p->self_host : p->public_host;
         uint16_t ports[3] = {0, p->cfg.tcp_port, p->cfg.tls_port};
         for (int tp = 0; tp < 3; tp++) {
@@ -318,9 +317,9 @@ static size_t make_key(const struct sip_msg *m, struct sip_str method, char *out
                      (int)v->host.len, v->host.p, v->port, (int)method.len, method.p);
     } else {
         n = snprintf(out, KEY_MAX, "2543|%.*s|%.*s|%u|%.*s|%.*s:%u|%.*s", (int)m->call_id.len,
-                     m->call_id.p, (int)m->addr[m->from].tag.len, m->addr[m->from].tag.p,
-                     m->cseq, (int)m->ruri.raw.len, m->ruri.raw.p, (int)v->host.len, v->host.p,
-                     v->port, (int)method.len, method.p);
+                     m->call_id.p, (int)m->addr[m->from].tag.len, m->addr[m->from].tag.p, m->cseq,
+                     (int)m->ruri.raw.len, m->ruri.raw.p, (int)v->host.len, v->host.p, v->port,
+                     (int)method.len, method.p);
     }
     return n < 0 ? 0 : ((size_t)n >= KEY_MAX ? KEY_MAX - 1 : (size_t)n);
 }
@@ -411,8 +410,9 @@ void proxy_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *req,
         proxy_mac_hex(p, parts, 4, tag, 16);
     }
     sip_peer_ip_text(&t->from, ip, sizeof(ip));
-    struct sip_reply r = {status, phrase, sip_str_make(tag, strlen(tag)), sip_str_make(ip, strlen(ip)),
-                          t->from.port, extra};
+    struct sip_reply r = {
+        status,       phrase, sip_str_make(tag, strlen(tag)), sip_str_make(ip, strlen(ip)),
+        t->from.port, extra};
     long n = sip_reply_build(req, &r, p->out, sizeof(p->out));
     if (n < 0) {
         return;
@@ -439,7 +439,7 @@ static void reply_stateless(struct sip_proxy *p, const struct sip_peer *from,
 {
     char ip[64];
     sip_peer_ip_text(from, ip, sizeof(ip));
-    struct sip_reply r = {status, phrase, SIP_STR_LIT("sl"), sip_str_make(ip, strlen(ip)),
+    struct sip_reply r = {status,     phrase, SIP_STR_LIT("sl"), sip_str_make(ip, strlen(ip)),
                           from->port, extra};
     long n = sip_reply_build(req, &r, p->out, sizeof(p->out));
     if (n > 0) {
@@ -491,13 +491,12 @@ static bool dialog_forming(const struct sip_msg *m)
 /* RFC 3261 §18.2.1 and RFC 3581 §4: the previous hop's Via gets received when its sent-by is
  * not the address the request came from, and its rport filled in when it asked for one, so
  * that responses and the next hops see the address that really works through a NAT. */
-static void fix_top_via(struct sip_build *bd, const struct sip_msg *m,
-                        const struct sip_peer *from)
+static void fix_top_via(struct sip_build *bd, const struct sip_msg *m, const struct sip_peer *from)
 {
     const struct sip_via *v = &m->via[0];
     struct sip_peer sent_by;
-    bool same = sip_peer_from_text(v->host, from->port, &sent_by) == 0 &&
-                sip_peer_same_ip(&sent_by, from);
+    bool same =
+        sip_peer_from_text(v->host, from->port, &sent_by) == 0 && sip_peer_same_ip(&sent_by, from);
     bool want_rport = v->has_rport && v->rport_value.len == 0;
     if ((same && !want_rport) || v->has_received) {
         return;
@@ -506,7 +505,8 @@ static void fix_top_via(struct sip_build *bd, const struct sip_msg *m,
     sip_peer_ip_text(from, ip, sizeof(ip));
     long n = sip_reply_top_via(m, sip_str_make(ip, strlen(ip)), from->port, line, sizeof(line));
     if (n > 0) {
-        sip_build_replace(bd, sip_msg_first(m, SIP_HDR_VIA), sip_build_fmt(bd, "%.*s", (int)n, line));
+        sip_build_replace(bd, sip_msg_first(m, SIP_HDR_VIA),
+                          sip_build_fmt(bd, "%.*s", (int)n, line));
     }
 }
 
@@ -532,8 +532,8 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
      * the request is sent again over UDP (sip_proxy_on_unreachable, "the element SHOULD retry
      * the request, using UDP"). */
     struct target by_size;
-    if (tg->hop.transport == SIP_TP_UDP && !tg->is_flow && !t->force_udp &&
-        p->cfg.tcp_port != 0 && m->len + SIZE_ADDED_BY_US > SIZE_UDP_MAX) {
+    if (tg->hop.transport == SIP_TP_UDP && !tg->is_flow && !t->force_udp && p->cfg.tcp_port != 0 &&
+        m->len + SIZE_ADDED_BY_US > SIZE_UDP_MAX) {
         by_size = *tg;
         by_size.hop.transport = SIP_TP_TCP;
         by_size.hop.conn = 0;
@@ -544,8 +544,8 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
     if (proxy_via_back(&m->via[0], &t->from, &back) != 0) {
         back = t->from;
     }
-    proxy_branch_id(p, m, (uint32_t)(t - p->pool), t->gen, bi,
-                    (uint32_t)(p->counter++ ^ p->seed), &back, loop_hash(m), b->id, sizeof(b->id));
+    proxy_branch_id(p, m, (uint32_t)(t - p->pool), t->gen, bi, (uint32_t)(p->counter++ ^ p->seed),
+                    &back, loop_hash(m), b->id, sizeof(b->id));
     struct sip_build bd;
     sip_build_init(&bd, m, p->iov, sizeof(p->iov) / sizeof(p->iov[0]), p->scratch,
                    sizeof(p->scratch));
@@ -562,8 +562,8 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
     fix_top_via(&bd, m, &t->from);
     proxy_nat_masquerade(p, m, &bd, &t->from, &tg->hop);
     if (tg->path.len > 0) {
-        sip_build_prepend(&bd, sip_build_fmt(&bd, "Route: %.*s\r\n", (int)tg->path.len,
-                                             tg->path.p));
+        sip_build_prepend(&bd,
+                          sip_build_fmt(&bd, "Route: %.*s\r\n", (int)tg->path.len, tg->path.p));
     }
     if (dialog_forming(m)) {
         /* RFC 5658 §4: a request that crosses from one side to the other (inside to outside,
@@ -574,8 +574,8 @@ static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_
         proxy_side_route(p, &tg->hop, next, sizeof(next));
         proxy_rr_proof(p, m, &t->from, &tg->hop, proof, sizeof(proof));
         if (strcmp(prev, next) != 0) {
-            sip_build_prepend(&bd, sip_build_fmt(&bd, "Record-Route: <sip:%s;lr%s>\r\n", prev,
-                                                 proof));
+            sip_build_prepend(&bd,
+                              sip_build_fmt(&bd, "Record-Route: <sip:%s;lr%s>\r\n", prev, proof));
         }
         sip_build_prepend(&bd, sip_build_fmt(&bd, "Record-Route: <sip:%s;lr%s>\r\n", next, proof));
     }
@@ -768,9 +768,10 @@ static void on_ack(struct sip_proxy *p, const struct sip_peer *from, const struc
         if (next == &m->ruri && b.flow_failed) {
             return; /* an ACK is never answered; its flow is gone */
         }
-        if (next != &m->ruri && (proxy_resolve(p, next, &tg.hop, tg.name) != 0 ||
-                                 (!proxy_is_inside(p, from) &&
-                                  proxy_is_inside(p, &tg.hop) != proxy_is_inside(p, &b.received)))) {
+        if (next != &m->ruri &&
+            (proxy_resolve(p, next, &tg.hop, tg.name) != 0 ||
+             (!proxy_is_inside(p, from) &&
+              proxy_is_inside(p, &tg.hop) != proxy_is_inside(p, &b.received)))) {
             return;
         }
     } else if (pop && proxy_nat_route_flow(p, m, &b)) {
@@ -783,8 +784,8 @@ static void on_ack(struct sip_proxy *p, const struct sip_peer *from, const struc
         /* the same next hop as the INVITE had: --upstream for a domain not served here */
         struct sip_uri up;
         const struct sip_uri *hop_uri = next;
-        if (next == &m->ruri && p->cfg.upstream[0] != '\0' &&
-            !proxy_domain_served(p, &m->ruri) && !proxy_uri_is_self(p, &m->ruri) &&
+        if (next == &m->ruri && p->cfg.upstream[0] != '\0' && !proxy_domain_served(p, &m->ruri) &&
+            !proxy_uri_is_self(p, &m->ruri) &&
             sip_uri_parse(sip_str_make(p->cfg.upstream, strlen(p->cfg.upstream)), &up) == 0) {
             hop_uri = &up;
         }
@@ -793,8 +794,7 @@ static void on_ack(struct sip_proxy *p, const struct sip_peer *from, const struc
         }
         /* from the outside, only along a dialog sipring record-routed towards that hop */
         if (!proxy_is_inside(p, from) &&
-            !proxy_rr_allows(p, m, &m->addr[sip_msg_first(m, SIP_HDR_ROUTE)->item].uri,
-                             &tg.hop)) {
+            !proxy_rr_allows(p, m, &m->addr[sip_msg_first(m, SIP_HDR_ROUTE)->item].uri, &tg.hop)) {
             p->stats.not_relayed++;
             return;
         }
@@ -820,8 +820,8 @@ static void on_cancel(struct sip_proxy *p, const struct sip_peer *from, const st
 }
 
 /* Location lookup for a served domain; returns the number of targets. */
-static size_t location_targets(struct sip_proxy *p, const struct sip_msg *m,
-                               struct sip_binding *bs, size_t cap)
+static size_t location_targets(struct sip_proxy *p, const struct sip_msg *m, struct sip_binding *bs,
+                               size_t cap)
 {
     char aor[SIP_LOC_AOR_MAX];
     if (sip_aor_of(&m->ruri, aor, sizeof(aor)) == 0) {
@@ -933,8 +933,8 @@ static bool auth_ok(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m
         snprintf(realm, sizeof(realm), "%s", p->cfg.domains[0]);
     }
     char hdrs[1024];
-    enum sip_auth_result r = p->auth->ops->check(p->auth->self, m, !reg, realm, p->now, hdrs,
-                                                 sizeof(hdrs));
+    enum sip_auth_result r =
+        p->auth->ops->check(p->auth->self, m, !reg, realm, p->now, hdrs, sizeof(hdrs));
     if (r == SIP_AUTH_OK) {
         t->authed = true; /* a DNS wait or fail-over routes it again: one check */
         return true;
@@ -951,7 +951,8 @@ static bool auth_ok(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m
         proxy_reply(p, t, m, 403, "Forbidden (account locked after failures, retry later)",
                     SIP_STR_LIT("Retry-After: 60\r\n"));
     } else {
-        proxy_reply(p, t, m, reg ? 401 : 407, reg ? "Unauthorized" : "Proxy Authentication Required",
+        proxy_reply(p, t, m, reg ? 401 : 407,
+                    reg ? "Unauthorized" : "Proxy Authentication Required",
                     sip_str_make(hdrs, strlen(hdrs)));
     }
     return false;
@@ -1185,8 +1186,8 @@ static unsigned validate(struct sip_proxy *p, struct ptxn *t, const struct sip_m
         char *u = p->scratch;
         size_t used = (size_t)snprintf(u, sizeof(p->scratch), "Unsupported: ");
         for (; pr; pr = sip_msg_next(m, pr)) {
-            int n = snprintf(u + used, sizeof(p->scratch) - used, "%s%.*s",
-                             used > 13 ? ", " : "", (int)pr->value.len, pr->value.p);
+            int n = snprintf(u + used, sizeof(p->scratch) - used, "%s%.*s", used > 13 ? ", " : "",
+                             (int)pr->value.len, pr->value.p);
             used = n < 0 ? used : used + (size_t)n;
             if (used >= sizeof(p->scratch) - 4) {
                 break;
@@ -1204,9 +1205,9 @@ static unsigned validate(struct sip_proxy *p, struct ptxn *t, const struct sip_m
  * them confirms a target; they get nothing. */
 static bool is_scanner(const struct sip_msg *m)
 {
-    static const char *const tools[] = {"friendly-scanner", "sipvicious", "sipcli", "sip-scan",
-                                        "sipsak", "sundayddr", "iwar", "vaxsipuseragent",
-                                        "pplsip", "smap", "sip hacker", "voipbuster"};
+    static const char *const tools[] = {
+        "friendly-scanner", "sipvicious", "sipcli", "sip-scan",   "sipsak",    "sundayddr", "iwar",
+        "vaxsipuseragent",  "pplsip",     "smap",   "sip hacker", "voipbuster"};
     const struct sip_hdr *ua = sip_msg_first(m, SIP_HDR_USER_AGENT);
     if (ua == NULL) {
         return false;
@@ -1262,9 +1263,10 @@ static void on_request(struct sip_proxy *p, const struct sip_peer *from, const s
         if (p->stats.source_capped++ % 1000 == 0) {
             char ip[64];
             sip_peer_ip_text(from, ip, sizeof(ip));
-            proxy_log(p, "%s holds %u transactions (--max-source-transactions): 503 to its "
-                      "new requests (%llu so far on this worker)", ip, p->cfg.source_txn_max,
-                      (unsigned long long)p->stats.source_capped);
+            proxy_log(p,
+                      "%s holds %u transactions (--max-source-transactions): 503 to its "
+                      "new requests (%llu so far on this worker)",
+                      ip, p->cfg.source_txn_max, (unsigned long long)p->stats.source_capped);
         }
         reply_stateless(p, from, m, 503, "Service Unavailable (too many transactions from you)",
                         SIP_STR_LIT("Retry-After: 5\r\n"));

@@ -33,7 +33,7 @@ struct sip_mac {
 struct sip_proxy_cfg {
     struct sip_peer self[SIP_PROXY_MAX_SELF]; /* addresses sipring listens on (port included) */
     size_t self_count;
-    char advertise[64]; /* host[:port] put in Via and Record-Route */
+    char advertise[64];                      /* host[:port] put in Via and Record-Route */
     char domains[SIP_PROXY_MAX_DOMAINS][64]; /* served domains (lower case) */
     size_t domain_count;
     struct sip_cidr inside[SIP_PROXY_MAX_INSIDE]; /* trusted networks */
@@ -44,7 +44,7 @@ struct sip_proxy_cfg {
     uint32_t min_expires;
     uint32_t max_expires;
     uint32_t default_expires;
-    uint32_t timer_c_ms; /* §16.6 step 11: > 3 minutes; 0 = 180000 */
+    uint32_t timer_c_ms;       /* §16.6 step 11: > 3 minutes; 0 = 180000 */
     char public_advertise[64]; /* host[:port] for Contacts sent outside; "" = advertise */
     struct sip_mac mac;        /* required: sip_proxy_new fails without sign */
     struct sip_limits limits;  /* --max-msg-size, --max-headers; all zero: the defaults */
@@ -81,14 +81,14 @@ struct sip_proxy_stats {
     uint64_t bad;
     uint64_t absorbed;
     uint64_t txn_created;
-    uint64_t txn_refused; /* pool full or draining: 503 */
+    uint64_t txn_refused;   /* pool full or draining: 503 */
     uint64_t source_capped; /* an outside source over --max-source-transactions: 503 */
     uint64_t forwarded;
     uint64_t replied;
     uint64_t stateless;
-    uint64_t scanners; /* requests dropped for a scanner's User-Agent */
-    uint64_t auth_failed; /* credentials that did not verify */
-    uint64_t trunk_auth;  /* requests re-sent with our credentials to the upstream */
+    uint64_t scanners;        /* requests dropped for a scanner's User-Agent */
+    uint64_t auth_failed;     /* credentials that did not verify */
+    uint64_t trunk_auth;      /* requests re-sent with our credentials to the upstream */
     uint64_t stray_responses; /* responses to nothing of ours */
     uint64_t not_relayed;     /* requests from the outside refused: nothing of ours proved */
 };

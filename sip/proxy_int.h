@@ -33,8 +33,8 @@ struct branch {
     uint64_t timer_c_at;   /* INVITE branches: RFC 3261 §16.6 step 11 timer C, 0 if off */
     bool provisional_seen;
     bool cancel_wanted;
-    bool auth_tried; /* trunk mode: this branch already carries our credentials */
-    bool superseded; /* trunk mode: challenged and re-sent as another branch */
+    bool auth_tried;    /* trunk mode: this branch already carries our credentials */
+    bool superseded;    /* trunk mode: challenged and re-sent as another branch */
     bool size_switched; /* sent over TCP for its size where UDP was the transport */
 };
 
@@ -87,29 +87,29 @@ struct sip_proxy {
     bool draining;
     char self_host[64]; /* advertise without port */
     uint16_t self_port;
-    char public_host[64]; /* public_advertise without port, or "" */
-    char side_addr[2][3][80]; /* [inside][transport]: host:port the side reaches us at */
-    struct sip_peer path_ok[16]; /* registrars seen to keep our Path (RFC 3327 §5.3) */
+    char public_host[64];             /* public_advertise without port, or "" */
+    char side_addr[2][3][80];         /* [inside][transport]: host:port the side reaches us at */
+    struct sip_peer path_ok[16];      /* registrars seen to keep our Path (RFC 3327 §5.3) */
     struct sip_peer upstream_hops[8]; /* addresses --upstream resolved to: not capped per source */
     uint8_t upstream_n, upstream_next;
-    struct sip_addr_count *src;  /* live transactions per outside source (issue 13, class 5:
+    struct sip_addr_count *src; /* live transactions per outside source (issue 13, class 5:
                                   * every resource a peer can make sipring hold is capped per
                                   * source); SRC_SLOTS, allocated with the pool */
     uint8_t path_ok_n, path_ok_next;
     const char *send_name; /* the next send's TLS name (see the sink), or NULL */
     struct sip_resolver *resolver;
-    struct sip_auth *auth; /* NULL: nobody is challenged */
+    struct sip_auth *auth;     /* NULL: nobody is challenged */
     struct proxy_trunk *trunk; /* NULL: not a trunk client (proxy_trunk.c) */
-    uint32_t dns_parked;    /* transactions with dns_wait */
-    uint8_t resolve_skip;   /* in: servers to pass over (proxy_resolve) */
-    bool resolve_more;      /* out: more servers after the one returned */
-    struct sip_msg reroute; /* a parked or failed-over request, parsed again */
-    struct sip_msg in;  /* the message being handled */
-    struct sip_msg aux; /* re-parses of kept copies */
+    uint32_t dns_parked;       /* transactions with dns_wait */
+    uint8_t resolve_skip;      /* in: servers to pass over (proxy_resolve) */
+    bool resolve_more;         /* out: more servers after the one returned */
+    struct sip_msg reroute;    /* a parked or failed-over request, parsed again */
+    struct sip_msg in;         /* the message being handled */
+    struct sip_msg aux;        /* re-parses of kept copies */
     struct sip_msg aux2;
-    struct sip_media *media;       /* NULL: SDP is forwarded unchanged */
+    struct sip_media *media;        /* NULL: SDP is forwarded unchanged */
     const struct sip_peer *in_from; /* source of the message being handled */
-    char masq_uri[SIP_LOC_URI_MAX];  /* a binding's contact, for the target of a request */
+    char masq_uri[SIP_LOC_URI_MAX]; /* a binding's contact, for the target of a request */
     char sdp_out[8192];             /* rewritten SDP of the message being forwarded */
     char scratch[8192];
     char out[70000];
@@ -143,8 +143,7 @@ bool proxy_domain_served(const struct sip_proxy *p, const struct sip_uri *u);
 /* proxy_resolve: the next hop of u; name (64 bytes, or NULL) gets the host it names. Returns
  * 0, -1 (no such host), or 1 when the resolver has no answer yet (the caller parks). A domain's
  * servers after the first p->resolve_skip; p->resolve_more tells whether others follow. */
-int proxy_resolve(struct sip_proxy *p, const struct sip_uri *u, struct sip_peer *out,
-                  char *name);
+int proxy_resolve(struct sip_proxy *p, const struct sip_uri *u, struct sip_peer *out, char *name);
 /* proxy_reroute: routes t's request again (after a DNS answer, or to the next server). */
 void proxy_reroute(struct sip_proxy *p, struct ptxn *t);
 
@@ -163,9 +162,9 @@ const char *proxy_side_route(const struct sip_proxy *p, const struct sip_peer *p
                              size_t cap);
 
 /* proxy_mac.c */
-#define PROXY_RR_MAC_HEX 12     /* 48 bits per direction: no online guessing gets there */
+#define PROXY_RR_MAC_HEX 12 /* 48 bits per direction: no online guessing gets there */
 #define PROXY_BRANCH_MAC_HEX 12
-#define PROXY_RR_PROOF_MAX 32   /* ";sr=" and two MACs */
+#define PROXY_RR_PROOF_MAX 32 /* ";sr=" and two MACs */
 /* proxy_mac_hex: the first nhex (<= 64) hex digits of the MAC over parts, NUL-terminated. */
 void proxy_mac_hex(const struct sip_proxy *p, const struct sip_str *parts, size_t n, char *out,
                    size_t nhex);
@@ -185,9 +184,9 @@ bool proxy_rr_allows(const struct sip_proxy *p, const struct sip_msg *m,
                      const struct sip_uri *route, const struct sip_peer *dest);
 /* proxy_branch_id: our Via branch for branch b of transaction idx/gen, whose responses go back
  * to `back` (see proxy_via_back). */
-void proxy_branch_id(const struct sip_proxy *p, const struct sip_msg *m, uint32_t idx,
-                     uint32_t gen, int b, uint32_t salt, const struct sip_peer *back,
-                     uint32_t loop, char *out, size_t cap);
+void proxy_branch_id(const struct sip_proxy *p, const struct sip_msg *m, uint32_t idx, uint32_t gen,
+                     int b, uint32_t salt, const struct sip_peer *back, uint32_t loop, char *out,
+                     size_t cap);
 /* proxy_branch_ours: whether the top Via branch of the response m is one sipring made for a
  * request whose responses go back to `back`. */
 bool proxy_branch_ours(const struct sip_proxy *p, const struct sip_msg *m,
@@ -206,7 +205,8 @@ void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct s
 int proxy_nat_target(struct sip_proxy *p, const struct sip_uri *u, struct sip_binding *b);
 void proxy_nat_keepalive(struct sip_proxy *p, uint64_t now);
 bool proxy_nat_route_flow(struct sip_proxy *p, const struct sip_msg *m, struct sip_binding *b);
-void proxy_nat_learn_path(struct sip_proxy *p, const struct sip_msg *m, const struct sip_peer *from);
+void proxy_nat_learn_path(struct sip_proxy *p, const struct sip_msg *m,
+                          const struct sip_peer *from);
 bool proxy_nat_keepalive_reply(struct sip_proxy *p, const struct sip_msg *m);
 
 /* proxy_media.c */

@@ -106,9 +106,9 @@ static void branch_mac(const struct sip_proxy *p, struct sip_str call_id, struct
     proxy_mac_hex(p, parts, 5, out, PROXY_BRANCH_MAC_HEX);
 }
 
-void proxy_branch_id(const struct sip_proxy *p, const struct sip_msg *m, uint32_t idx,
-                     uint32_t gen, int b, uint32_t salt, const struct sip_peer *back, uint32_t loop,
-                     char *out, size_t cap)
+void proxy_branch_id(const struct sip_proxy *p, const struct sip_msg *m, uint32_t idx, uint32_t gen,
+                     int b, uint32_t salt, const struct sip_peer *back, uint32_t loop, char *out,
+                     size_t cap)
 {
     char prefix[48], mac[PROXY_BRANCH_MAC_HEX + 1];
     int n = snprintf(prefix, sizeof(prefix), "z9hG4bK%x.%x.%d.%06x", idx, gen, b, salt & 0xffffffu);

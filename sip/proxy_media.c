@@ -35,8 +35,8 @@ int proxy_media_rewrite(struct sip_proxy *p, const struct sip_msg *m, struct sip
         .from_tag = m->addr[m->from].tag,
         .is_request = m->is_request,
         .is_initial = m->is_request && !to->has_tag,
-        .is_ack_or_prack = m->is_request && (m->method_id == SIP_METHOD_ACK ||
-                                             m->method_id == SIP_METHOD_PRACK),
+        .is_ack_or_prack =
+            m->is_request && (m->method_id == SIP_METHOD_ACK || m->method_id == SIP_METHOD_PRACK),
         .sender = sender,
         .receiver = receiver,
         .sender_inside = proxy_is_inside(p, sender),

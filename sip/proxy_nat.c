@@ -14,7 +14,7 @@
 #include "proxy_int.h"
 
 #define TOKEN_PREFIX "sr"
-#define TOKEN_LEN 18 /* "sr" + 16 hex digits */
+#define TOKEN_LEN 18           /* "sr" + 16 hex digits */
 #define DIALOG_CONTACT_S 43200 /* refreshed by every message that carries the Contact */
 
 static const struct sip_addr *first_contact(const struct sip_msg *m)
@@ -141,7 +141,8 @@ static void st_mac(const struct sip_proxy *p, const uint8_t *payload, size_t n, 
     proxy_mac_hex(p, parts, 2, hex, 2 * ST_MAC);
     for (int i = 0; i < ST_MAC; i++) {
         unsigned hi = (unsigned)(hex[2 * i] <= '9' ? hex[2 * i] - '0' : hex[2 * i] - 'a' + 10);
-        unsigned lo = (unsigned)(hex[2 * i + 1] <= '9' ? hex[2 * i + 1] - '0' : hex[2 * i + 1] - 'a' + 10);
+        unsigned lo =
+            (unsigned)(hex[2 * i + 1] <= '9' ? hex[2 * i + 1] - '0' : hex[2 * i + 1] - 'a' + 10);
         mac[i] = (uint8_t)(hi << 4 | lo);
     }
 }
@@ -263,7 +264,8 @@ void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct s
     /* RFC 3327: a REGISTER from a UA that supports Path gets ours, with the flow token in it;
      * a registrar seen to keep it needs no masqueraded Contact, the others get one too. */
     bool registrar_keeps_path = is_register && path_known(p, receiver);
-    bool add_path = is_register && (registrar_keeps_path || has_option(m, SIP_HDR_SUPPORTED, "path"));
+    bool add_path =
+        is_register && (registrar_keeps_path || has_option(m, SIP_HDR_SUPPORTED, "path"));
     bool path_added = false;
     for (const struct sip_hdr *h = sip_msg_first(m, SIP_HDR_CONTACT); h; h = sip_msg_next(m, h)) {
         const struct sip_addr *a = &m->addr[h->item];
@@ -278,9 +280,10 @@ void proxy_nat_masquerade(struct sip_proxy *p, const struct sip_msg *m, struct s
                             (int)a->uri.raw.len, a->uri.raw.p);
                 continue;
             }
-            sip_build_replace(bd, h, sip_build_fmt(bd, "Contact: <sip:%s@%s>%s%.*s\r\n", st,
-                                                   host, a->params.len ? ";" : "",
-                                                   (int)a->params.len, a->params.p));
+            sip_build_replace(bd, h,
+                              sip_build_fmt(bd, "Contact: <sip:%s@%s>%s%.*s\r\n", st, host,
+                                            a->params.len ? ";" : "", (int)a->params.len,
+                                            a->params.p));
             continue;
         }
         struct sip_binding b;
@@ -404,16 +407,15 @@ void proxy_nat_keepalive(struct sip_proxy *p, uint64_t now)
             char hash[9], mac[13];
             snprintf(hash, sizeof(hash), "%08x", sip_contact_hash(b->contact));
             keepalive_mac(p, hash, sip_str_make(b->aor, strlen(b->aor)), mac);
-            int len = snprintf(p->out, sizeof(p->out),
-                               "OPTIONS %s SIP/2.0\r\nVia: SIP/2.0/%s %s;branch=z9hG4bKka%llx\r\n"
-                               "Max-Forwards: 70\r\nFrom: <sip:keepalive@%s>;tag=ka%08x\r\n"
-                               "To: <%s>\r\nCall-ID: ka.%s.%s.%s\r\nCSeq: 1 OPTIONS\r\n"
-                               "Content-Length: 0\r\n\r\n",
-                               b->contact, sip_transport_name(b->received.transport),
-                               proxy_side_addr(p, &b->received),
-                               (unsigned long long)(p->counter++ ^ p->seed),
-                               proxy_side_addr(p, &b->received),
-                               (uint32_t)p->seed, b->contact, hash, mac, b->aor);
+            int len = snprintf(
+                p->out, sizeof(p->out),
+                "OPTIONS %s SIP/2.0\r\nVia: SIP/2.0/%s %s;branch=z9hG4bKka%llx\r\n"
+                "Max-Forwards: 70\r\nFrom: <sip:keepalive@%s>;tag=ka%08x\r\n"
+                "To: <%s>\r\nCall-ID: ka.%s.%s.%s\r\nCSeq: 1 OPTIONS\r\n"
+                "Content-Length: 0\r\n\r\n",
+                b->contact, sip_transport_name(b->received.transport),
+                proxy_side_addr(p, &b->received), (unsigned long long)(p->counter++ ^ p->seed),
+                proxy_side_addr(p, &b->received), (uint32_t)p->seed, b->contact, hash, mac, b->aor);
             if (len > 0 && (size_t)len < sizeof(p->out)) {
                 proxy_send(p, &b->received, p->out, (size_t)len);
             }
@@ -457,7 +459,9 @@ void sip_proxy_on_flow_closed(struct sip_proxy *p, const struct sip_peer *flow)
     if (n > 0) {
         char ip[64];
         sip_peer_ip_text(flow, ip, sizeof(ip));
-        proxy_debug(p, "nat: the %s flow from %s:%u closed: %zu bindings reached through it "
-                    "failed", sip_transport_name(flow->transport), ip, flow->port, n);
+        proxy_debug(p,
+                    "nat: the %s flow from %s:%u closed: %zu bindings reached through it "
+                    "failed",
+                    sip_transport_name(flow->transport), ip, flow->port, n);
     }
 }

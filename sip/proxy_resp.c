@@ -39,14 +39,15 @@ static long build_hop_request(struct sip_proxy *p, const struct branch *b, const
         return -1;
     }
     const struct sip_hdr *via = sip_msg_first(r, SIP_HDR_VIA);
-    const struct sip_hdr *to = resp ? sip_msg_first(resp, SIP_HDR_TO) : sip_msg_first(r, SIP_HDR_TO);
+    const struct sip_hdr *to =
+        resp ? sip_msg_first(resp, SIP_HDR_TO) : sip_msg_first(r, SIP_HDR_TO);
     const struct sip_hdr *from = sip_msg_first(r, SIP_HDR_FROM);
     int n = snprintf(out, cap,
                      "%s %.*s SIP/2.0\r\nVia: %.*s\r\nFrom: %.*s\r\nTo: %.*s\r\nCall-ID: %.*s\r\n"
                      "CSeq: %u %s\r\nMax-Forwards: 70\r\n",
-                     method, (int)r->ruri.raw.len, r->ruri.raw.p, (int)via->value.len,
-                     via->value.p, (int)from->value.len, from->value.p, (int)to->value.len,
-                     to->value.p, (int)r->call_id.len, r->call_id.p, r->cseq, method);
+                     method, (int)r->ruri.raw.len, r->ruri.raw.p, (int)via->value.len, via->value.p,
+                     (int)from->value.len, from->value.p, (int)to->value.len, to->value.p,
+                     (int)r->call_id.len, r->call_id.p, r->cseq, method);
     if (n < 0 || (size_t)n >= cap) {
         return -1;
     }
@@ -118,8 +119,8 @@ void proxy_forward_response_up(struct sip_proxy *p, struct ptxn *t, const struct
     if (m->cseq != t->cseq) {
         /* trunk mode raised the request's CSeq: the UA gets back the number it sent */
         sip_build_replace(&bd, sip_msg_first(m, SIP_HDR_CSEQ),
-                          sip_build_fmt(&bd, "CSeq: %u %.*s\r\n", t->cseq,
-                                        (int)m->cseq_method.len, m->cseq_method.p));
+                          sip_build_fmt(&bd, "CSeq: %u %.*s\r\n", t->cseq, (int)m->cseq_method.len,
+                                        m->cseq_method.p));
     }
     if (p->in_from != NULL && m->buf == p->in.buf) {
         if (proxy_media_rewrite(p, m, &bd, p->in_from, &t->from, true) == SIP_MEDIA_NO_CALL) {
@@ -192,7 +193,8 @@ static void choose_best(struct sip_proxy *p, struct ptxn *t)
             proxy_media_end(p, p->aux.call_id);
         }
     }
-    if (b->resp != NULL && sip_msg_parse(&p->aux2, b->resp, b->resp_len, SIP_PARSE_DGRAM, NULL) > 0) {
+    if (b->resp != NULL &&
+        sip_msg_parse(&p->aux2, b->resp, b->resp_len, SIP_PARSE_DGRAM, NULL) > 0) {
         proxy_forward_response_up(p, t, &p->aux2, true);
     } else if (sip_msg_parse(&p->aux2, t->req, t->req_len, SIP_PARSE_DGRAM, NULL) > 0) {
         proxy_reply(p, t, &p->aux2, b->final_status,
@@ -232,8 +234,10 @@ void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const s
                            sizeof(p->scratch));
             sip_build_pop_via(&bd);
             if (proxy_media_rewrite(p, m, &bd, from, &to, false) == SIP_MEDIA_NO_CALL) {
-                proxy_debug(p, "a 2xx for Call-ID %.*s outlived its transaction and its "
-                            "call: dropped", (int)m->call_id.len, m->call_id.p);
+                proxy_debug(p,
+                            "a 2xx for Call-ID %.*s outlived its transaction and its "
+                            "call: dropped",
+                            (int)m->call_id.len, m->call_id.p);
                 return;
             }
             proxy_nat_masquerade(p, m, &bd, from, &to);

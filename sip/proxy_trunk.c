@@ -71,7 +71,8 @@ static struct trunk_dialog *dialog_find(struct proxy_trunk *tr, struct sip_str c
             d->used_ms = now;
             return d;
         }
-        if (victim == NULL || (victim->hash != 0 && (d->hash == 0 || d->used_ms < victim->used_ms))) {
+        if (victim == NULL ||
+            (victim->hash != 0 && (d->hash == 0 || d->used_ms < victim->used_ms))) {
             victim = d;
         }
     }
@@ -215,8 +216,7 @@ static void reg_send(struct sip_proxy *p, struct proxy_trunk *tr, const struct s
         proxy_trunk_note_upstream(p, &tr->to);
     }
     char domain[160];
-    snprintf(domain, sizeof(domain), "%s",
-             tr->cfg.domain[0] ? tr->cfg.domain : "");
+    snprintf(domain, sizeof(domain), "%s", tr->cfg.domain[0] ? tr->cfg.domain : "");
     if (domain[0] == '\0') {
         snprintf(domain, sizeof(domain), "%.*s", (int)up.host.len, up.host.p);
     }
@@ -236,15 +236,16 @@ static void reg_send(struct sip_proxy *p, struct proxy_trunk *tr, const struct s
     tr->cseq++;
     snprintf(tr->branch, sizeof(tr->branch), "z9hG4bKtrunk.%08x.%x", (unsigned)p->seed, tr->cseq);
     const char *side = proxy_side_addr(p, &tr->to);
-    int n = snprintf(tr->req, sizeof(tr->req),
-                     "REGISTER %s SIP/2.0\r\nVia: SIP/2.0/%s %s;branch=%s;rport\r\n"
-                     "Max-Forwards: 70\r\nFrom: <sip:%s@%s>;tag=%08x\r\nTo: <sip:%s@%s>\r\n"
-                     "Call-ID: %s\r\nCSeq: %u REGISTER\r\nContact: <sip:%s@%s%s%s>\r\n"
-                     "Expires: %u\r\n%sUser-Agent: sipring\r\nContent-Length: 0\r\n\r\n",
-                     ruri, sip_transport_name(tr->to.transport), side, tr->branch, tr->cfg.user,
-                     domain, (unsigned)(p->seed >> 8), tr->cfg.user, domain, tr->cfg.call_id,
-                     tr->cseq, tr->cfg.user, side, sip_transport_param(tr->to.transport)[0] ? ";" : "",
-                     sip_transport_param(tr->to.transport), tr->cfg.expires_s, auth);
+    int n =
+        snprintf(tr->req, sizeof(tr->req),
+                 "REGISTER %s SIP/2.0\r\nVia: SIP/2.0/%s %s;branch=%s;rport\r\n"
+                 "Max-Forwards: 70\r\nFrom: <sip:%s@%s>;tag=%08x\r\nTo: <sip:%s@%s>\r\n"
+                 "Call-ID: %s\r\nCSeq: %u REGISTER\r\nContact: <sip:%s@%s%s%s>\r\n"
+                 "Expires: %u\r\n%sUser-Agent: sipring\r\nContent-Length: 0\r\n\r\n",
+                 ruri, sip_transport_name(tr->to.transport), side, tr->branch, tr->cfg.user, domain,
+                 (unsigned)(p->seed >> 8), tr->cfg.user, domain, tr->cfg.call_id, tr->cseq,
+                 tr->cfg.user, side, sip_transport_param(tr->to.transport)[0] ? ";" : "",
+                 sip_transport_param(tr->to.transport), tr->cfg.expires_s, auth);
     if (n < 0 || (size_t)n >= sizeof(tr->req)) {
         tr->state = REG_OFF;
         return;
@@ -355,9 +356,10 @@ bool proxy_trunk_answer(struct sip_proxy *p, struct ptxn *t, struct branch *b,
     char line[1024];
     long ln = credentials_line(p, resp, r->method, r->ruri.raw, line, sizeof(line));
     if (ln < 0) {
-        proxy_log(p, "trunk: cannot answer the %u challenge of %s (Call-ID %.*s): algorithm "
-                  "or qop not supported", resp->status, p->cfg.upstream, (int)r->call_id.len,
-                  r->call_id.p);
+        proxy_log(p,
+                  "trunk: cannot answer the %u challenge of %s (Call-ID %.*s): algorithm "
+                  "or qop not supported",
+                  resp->status, p->cfg.upstream, (int)r->call_id.len, r->call_id.p);
         return false;
     }
     struct trunk_dialog *d = dialog_find(tr, r->call_id, r->addr[r->from].tag, true, p->now);
@@ -376,12 +378,13 @@ bool proxy_trunk_answer(struct sip_proxy *p, struct ptxn *t, struct branch *b,
     sip_build_init(&bd, r, p->iov, sizeof(p->iov) / sizeof(p->iov[0]), p->scratch,
                    sizeof(p->scratch));
     const struct sip_hdr *via = sip_msg_first(r, SIP_HDR_VIA);
-    sip_build_replace(&bd, via, sip_build_fmt(&bd, "Via: SIP/2.0/%s %s;branch=%s\r\n",
-                                              sip_transport_name(b->to.transport),
-                                              proxy_side_addr(p, &b->to), nb->id));
-    sip_build_replace(&bd, sip_msg_first(r, SIP_HDR_CSEQ),
-                      sip_build_fmt(&bd, "CSeq: %u %.*s\r\n", r->cseq + 1, (int)r->method.len,
-                                    r->method.p));
+    sip_build_replace(&bd, via,
+                      sip_build_fmt(&bd, "Via: SIP/2.0/%s %s;branch=%s\r\n",
+                                    sip_transport_name(b->to.transport), proxy_side_addr(p, &b->to),
+                                    nb->id));
+    sip_build_replace(
+        &bd, sip_msg_first(r, SIP_HDR_CSEQ),
+        sip_build_fmt(&bd, "CSeq: %u %.*s\r\n", r->cseq + 1, (int)r->method.len, r->method.p));
     sip_build_append(&bd, sip_str_make(line, (size_t)ln));
     long n = sip_build_finish(&bd);
     if (n < 0 || (size_t)n > sizeof(p->out) ||
@@ -415,8 +418,7 @@ void proxy_trunk_cseq_out(struct sip_proxy *p, const struct sip_msg *m, struct s
     if (p->trunk == NULL || !m->is_request) {
         return;
     }
-    struct trunk_dialog *d =
-        dialog_find(p->trunk, m->call_id, m->addr[m->from].tag, false, p->now);
+    struct trunk_dialog *d = dialog_find(p->trunk, m->call_id, m->addr[m->from].tag, false, p->now);
     if (d == NULL || d->delta == 0) {
         return;
     }
@@ -430,8 +432,7 @@ void proxy_trunk_dialog_end(struct sip_proxy *p, const struct sip_msg *m)
     if (p->trunk == NULL) {
         return;
     }
-    struct trunk_dialog *d =
-        dialog_find(p->trunk, m->call_id, m->addr[m->from].tag, false, p->now);
+    struct trunk_dialog *d = dialog_find(p->trunk, m->call_id, m->addr[m->from].tag, false, p->now);
     if (d != NULL) {
         memset(d, 0, sizeof(*d));
     }

@@ -10,7 +10,8 @@ static uint32_t expires_of(const struct sip_proxy *p, const struct sip_msg *m,
                            const struct sip_addr *c)
 {
     /* §10.3 step 6: the contact's expires parameter, else the Expires header, else our default. */
-    uint32_t e = c->has_expires ? c->expires : (m->has_expires ? m->expires : p->cfg.default_expires);
+    uint32_t e =
+        c->has_expires ? c->expires : (m->has_expires ? m->expires : p->cfg.default_expires);
     return e > p->cfg.max_expires ? p->cfg.max_expires : e;
 }
 

@@ -18,8 +18,8 @@ struct sip_resolver_ops {
      * URI names (transport= or sips:), or -1; port: the URI's, or 0. Returns how many were
      * written to out (with transport and port set), 0 when the answer is not known yet, -1
      * when the domain has no SIP server. */
-    int (*locate)(void *self, const char *host, int transport, uint16_t port,
-                  struct sip_peer *out, size_t max);
+    int (*locate)(void *self, const char *host, int transport, uint16_t port, struct sip_peer *out,
+                  size_t max);
 };
 
 struct sip_resolver {

@@ -33,9 +33,8 @@ int sip_cur_quoted(struct sip_cur *c, struct sip_str *out)
 static struct sip_str gen_value(struct sip_cur *c)
 {
     const char *b = c->p;
-    while (c->p < c->e &&
-           (sip_is((unsigned char)*c->p, SIP_C_TOKEN) || *c->p == ':' || *c->p == '[' ||
-            *c->p == ']')) {
+    while (c->p < c->e && (sip_is((unsigned char)*c->p, SIP_C_TOKEN) || *c->p == ':' ||
+                           *c->p == '[' || *c->p == ']')) {
         c->p++;
     }
     return sip_str_from_range(b, c->p);

@@ -136,8 +136,7 @@ int sdes_key_find(const struct sdp_media *m, uint32_t tag, enum sdes_suite suite
                   struct sdes_key *k)
 {
     for (unsigned i = 0; i < m->crypto_count; i++) {
-        if (m->crypto[i].tag == tag && sdes_key_read(&m->crypto[i], k) == 0 &&
-            k->suite == suite) {
+        if (m->crypto[i].tag == tag && sdes_key_read(&m->crypto[i], k) == 0 && k->suite == suite) {
             return 0;
         }
     }

@@ -50,7 +50,7 @@ struct sdp_media {
     struct sdp_conn conn;
     bool has_rtcp;
     uint16_t rtcp_port;
-    struct sip_str rtcp_line; /* value after "a=rtcp:" */
+    struct sip_str rtcp_line;  /* value after "a=rtcp:" */
     struct sdp_conn rtcp_conn; /* is_set when a=rtcp carries an address */
     bool rtcp_mux;
     enum sdp_dir dir;

@@ -118,9 +118,9 @@ static void put_media(struct out *o, struct sip_str v, uint16_t port, struct sip
 
 static bool is_ice_line(struct sip_str line)
 {
-    static const char *const ice[] = {"a=candidate:", "a=remote-candidates:", "a=ice-ufrag:",
-                                      "a=ice-pwd:", "a=ice-options:", "a=ice-lite",
-                                      "a=ice-mismatch", "a=end-of-candidates", "a=ice-pacing:"};
+    static const char *const ice[] = {"a=candidate:",   "a=remote-candidates:", "a=ice-ufrag:",
+                                      "a=ice-pwd:",     "a=ice-options:",       "a=ice-lite",
+                                      "a=ice-mismatch", "a=end-of-candidates",  "a=ice-pacing:"};
     for (size_t i = 0; i < sizeof(ice) / sizeof(ice[0]); i++) {
         if (starts(line, ice[i])) {
             return true;

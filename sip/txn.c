@@ -106,8 +106,7 @@ static unsigned client_non_invite_response(struct sip_txn *x, unsigned status, u
         x->state = SIP_TXN_PROCEEDING;
         return SIP_TXN_PASS_UP;
     }
-    return SIP_TXN_PASS_UP |
-           wait_or_end(x, SIP_TXN_COMPLETED, x->reliable ? 0 : x->t.t4_ms, now);
+    return SIP_TXN_PASS_UP | wait_or_end(x, SIP_TXN_COMPLETED, x->reliable ? 0 : x->t.t4_ms, now);
 }
 
 unsigned sip_txn_client_on_response(struct sip_txn *x, unsigned status, uint64_t now)
@@ -116,8 +115,8 @@ unsigned sip_txn_client_on_response(struct sip_txn *x, unsigned status, uint64_t
                                             : client_non_invite_response(x, status, now);
 }
 
-void sip_txn_server_start(struct sip_txn *x, bool invite, bool reliable,
-                          const struct sip_timers *t, uint64_t now)
+void sip_txn_server_start(struct sip_txn *x, bool invite, bool reliable, const struct sip_timers *t,
+                          uint64_t now)
 {
     (void)now;
     memset(x, 0, sizeof(*x));

@@ -71,8 +71,8 @@ unsigned sip_txn_client_start(struct sip_txn *x, bool invite, bool reliable,
 unsigned sip_txn_client_on_response(struct sip_txn *x, unsigned status, uint64_t now_ms);
 
 /* sip_txn_server_start: a server transaction for a request just received (the first copy). */
-void sip_txn_server_start(struct sip_txn *x, bool invite, bool reliable,
-                          const struct sip_timers *t, uint64_t now_ms);
+void sip_txn_server_start(struct sip_txn *x, bool invite, bool reliable, const struct sip_timers *t,
+                          uint64_t now_ms);
 
 /* sip_txn_server_on_request: a retransmission of the request (is_ack false), or the ACK of a
  * non-2xx final response (is_ack true), matched this server transaction. */

@@ -289,8 +289,8 @@ static int parse_sip(struct sip_uri *u, const char *p, const char *e)
     }
     const char *semi = memchr(p, ';', (size_t)(end - p));
     const char *hp_end = semi ? semi : end;
-    int used = sip_hostport_parse(sip_str_from_range(p, hp_end), &u->host, &u->host_kind,
-                                  &u->port, &u->has_port);
+    int used = sip_hostport_parse(sip_str_from_range(p, hp_end), &u->host, &u->host_kind, &u->port,
+                                  &u->has_port);
     if (used < 0 || p + used != hp_end) {
         return -1;
     }
@@ -509,11 +509,10 @@ static bool headers_eq(struct sip_str a, struct sip_str b)
             }
             struct sip_str other = sip_str_from_range(ob, q);
             const char *oeq = memchr(other.p, '=', other.len);
-            found = oeq != NULL &&
-                    unescaped_eq(sip_str_from_range(one.p, eq), sip_str_from_range(ob, oeq),
-                                 true) &&
-                    unescaped_eq(sip_str_from_range(eq + 1, p), sip_str_from_range(oeq + 1, q),
-                                 false);
+            found =
+                oeq != NULL &&
+                unescaped_eq(sip_str_from_range(one.p, eq), sip_str_from_range(ob, oeq), true) &&
+                unescaped_eq(sip_str_from_range(eq + 1, p), sip_str_from_range(oeq + 1, q), false);
             q++;
         }
         if (!found) {

@@ -20,8 +20,8 @@
 struct user {
     char name[64];
     char realm[64];
-    char ha1_md5[33];    /* "" if none */
-    char ha1_sha256[65]; /* "" if none */
+    char ha1_md5[33];        /* "" if none */
+    char ha1_sha256[65];     /* "" if none */
     char aors[AOR_LIST_MAX]; /* the AORs it may register, comma-separated; "": name@realm */
 };
 
@@ -30,7 +30,7 @@ struct user {
 struct account_fails {
     _Atomic uint64_t window_ms; /* start of the minute failures are counted in */
     _Atomic uint32_t fails;
-    _Atomic uint32_t level;         /* locks so far without a success in between */
+    _Atomic uint32_t level; /* locks so far without a success in between */
     _Atomic uint64_t locked_until_ms;
 };
 
@@ -104,15 +104,17 @@ struct auth_users *auth_users_load(const char *path)
         }
         size_t hl = c2 ? strlen(c2 + 1) : 0;
         if (c3 != NULL && (strlen(c3 + 1) >= AOR_LIST_MAX || strchr(c3 + 1, '@') == NULL)) {
-            fprintf(stderr, "sipring: %s:%d: the AORs after the HA1 must be user@domain, "
-                    "comma-separated, under %d characters\n", path, lineno, AOR_LIST_MAX);
+            fprintf(stderr,
+                    "sipring: %s:%d: the AORs after the HA1 must be user@domain, "
+                    "comma-separated, under %d characters\n",
+                    path, lineno, AOR_LIST_MAX);
             bad = 1;
             continue;
         }
         if (c1 == NULL || c2 == NULL || c1 == line || c2 == c1 + 1 || c1 - line >= 64 ||
             c2 - c1 - 1 >= 64 || (hl != 32 && hl != 64) || !is_hex(c2 + 1, hl)) {
-            fprintf(stderr, "sipring: %s:%d: expected user:realm:HA1 (32 or 64 hex digits)\n",
-                    path, lineno);
+            fprintf(stderr, "sipring: %s:%d: expected user:realm:HA1 (32 or 64 hex digits)\n", path,
+                    lineno);
             bad = 1;
             continue;
         }
@@ -277,7 +279,8 @@ static void account_result(const struct auth_checker *c, const struct user *u, b
     atomic_store(&f->locked_until_ms, now + lock);
     atomic_store(&f->fails, 0);
     log_warn("account %s@%s locked for %llu s: more than %u failed authentications within a "
-             "minute", u->name, u->realm, (unsigned long long)(lock / 1000), c->max_failures);
+             "minute",
+             u->name, u->realm, (unsigned long long)(lock / 1000), c->max_failures);
 }
 
 /* aor_allowed: RFC 3261 §10.3 step 6's "the registrar ... determines if the authenticated
@@ -373,9 +376,9 @@ static enum verdict verify(struct auth_checker *c, const struct sip_msg *m,
     char hex[65], ha2[65], resp[65];
     struct tls_bytes a2[2] = {{m->method.p, m->method.len}, {d->uri.p, d->uri.len}};
     tls_digest_hex(sha, a2, 2, ha2);
-    struct tls_bytes r[6] = {{ha1, strlen(ha1)},       {d->nonce.p, d->nonce.len},
-                             {d->nc.p, d->nc.len},     {d->cnonce.p, d->cnonce.len},
-                             {d->qop.p, d->qop.len},   {ha2, strlen(ha2)}};
+    struct tls_bytes r[6] = {{ha1, strlen(ha1)},     {d->nonce.p, d->nonce.len},
+                             {d->nc.p, d->nc.len},   {d->cnonce.p, d->cnonce.len},
+                             {d->qop.p, d->qop.len}, {ha2, strlen(ha2)}};
     tls_digest_hex(sha, r, 6, resp);
     memcpy(hex, d->response.p, d->response.len);
     hex[d->response.len] = '\0';
@@ -404,8 +407,8 @@ static enum verdict verify(struct auth_checker *c, const struct sip_msg *m,
     char ncs[9];
     memcpy(ncs, d->nc.p, 8);
     ncs[8] = '\0';
-    enum nc_verdict nv = nc_check(c, d->nonce, (uint32_t)strtoul(ncs, NULL, 16),
-                                  now - (uint64_t)age, now);
+    enum nc_verdict nv =
+        nc_check(c, d->nonce, (uint32_t)strtoul(ncs, NULL, 16), now - (uint64_t)age, now);
     if (nv == NC_NO_ROOM) {
         return V_STALE;
     }
@@ -518,7 +521,8 @@ static long client_answer(void *self, const struct sip_digest *ch, struct sip_st
         return -1;
     }
     char ha1[65], ha2[65], resp[65], cnonce[17];
-    struct tls_bytes a1[3] = {{c->user, strlen(c->user)}, {ch->realm.p, ch->realm.len},
+    struct tls_bytes a1[3] = {{c->user, strlen(c->user)},
+                              {ch->realm.p, ch->realm.len},
                               {c->password, strlen(c->password)}};
     tls_digest_hex(sha, a1, 3, ha1);
     struct tls_bytes a2[2] = {{method.p, method.len}, {uri.p, uri.len}};
@@ -528,20 +532,21 @@ static long client_answer(void *self, const struct sip_digest *ch, struct sip_st
     tls_random(&rnd, sizeof(rnd));
     snprintf(cnonce, sizeof(cnonce), "%08x%08x", (unsigned)(rnd >> 32) ^ c->count++, (unsigned)rnd);
     if (qop) {
-        struct tls_bytes r[6] = {{ha1, strlen(ha1)},  {ch->nonce.p, ch->nonce.len},
-                                 {"00000001", 8},     {cnonce, 16},
-                                 {"auth", 4},         {ha2, strlen(ha2)}};
+        struct tls_bytes r[6] = {{ha1, strlen(ha1)}, {ch->nonce.p, ch->nonce.len},
+                                 {"00000001", 8},    {cnonce, 16},
+                                 {"auth", 4},        {ha2, strlen(ha2)}};
         tls_digest_hex(sha, r, 6, resp);
     } else {
-        struct tls_bytes r[3] = {{ha1, strlen(ha1)}, {ch->nonce.p, ch->nonce.len}, {ha2, strlen(ha2)}};
+        struct tls_bytes r[3] = {
+            {ha1, strlen(ha1)}, {ch->nonce.p, ch->nonce.len}, {ha2, strlen(ha2)}};
         tls_digest_hex(sha, r, 3, resp);
     }
     int n = snprintf(out, cap,
                      "Digest username=\"%s\", realm=\"%.*s\", nonce=\"%.*s\", uri=\"%.*s\", "
                      "response=\"%s\", algorithm=%s%s%s%s%s%.*s%s",
                      c->user, (int)ch->realm.len, ch->realm.p, (int)ch->nonce.len, ch->nonce.p,
-                     (int)uri.len, uri.p, resp, sha ? "SHA-256" : "MD5",
-                     qop ? ", cnonce=\"" : "", qop ? cnonce : "", qop ? "\", qop=auth, nc=00000001" : "",
+                     (int)uri.len, uri.p, resp, sha ? "SHA-256" : "MD5", qop ? ", cnonce=\"" : "",
+                     qop ? cnonce : "", qop ? "\", qop=auth, nc=00000001" : "",
                      ch->opaque.len > 0 ? ", opaque=\"" : "", (int)ch->opaque.len, ch->opaque.p,
                      ch->opaque.len > 0 ? "\"" : "");
     return n < 0 || (size_t)n >= cap ? -1 : n;

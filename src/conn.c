@@ -16,8 +16,8 @@
 #include "worker.h"
 
 #define RBUF_INIT 4096
-#define NBUF 16896          /* one TLS record and its header */
-#define SETUP_MS 10000      /* connect plus TLS handshake */
+#define NBUF 16896     /* one TLS record and its header */
+#define SETUP_MS 10000 /* connect plus TLS handshake */
 #define SWEEP_MS 1000
 /* Slowloris (issue 13, class 5): a message must be complete within MSG_DEADLINE_MS of its first
  * byte (at the largest --max-msg-size, a floor of some 6.5 KB/s), and a connection from a peer
@@ -467,7 +467,8 @@ static void frame(struct conn *c)
 {
     size_t off = 0;
     while (c->state == ST_OPEN && off < c->rlen) {
-        struct sip_frame f = sip_frame_next(c->rbuf + off, c->rlen - off, c->cs->cfg->max_msg_bytes);
+        struct sip_frame f =
+            sip_frame_next(c->rbuf + off, c->rlen - off, c->cs->cfg->max_msg_bytes);
         off += f.skip;
         if (f.kind == SIP_FRAME_AGAIN) {
             break;
@@ -512,8 +513,8 @@ static void on_recv(struct conn *c, int res)
     if (res <= 0) {
         if (c->tls != NULL && !tls_conn_ready(c->tls)) {
             c->cs->st.tls_failed++;
-            conn_fail(c, "TLS handshake", res == 0 ? "connection closed during the handshake"
-                                                  : strerror(-res));
+            conn_fail(c, "TLS handshake",
+                      res == 0 ? "connection closed during the handshake" : strerror(-res));
         } else {
             conn_close(c);
         }
@@ -764,7 +765,8 @@ void conns_send(struct conns *cs, const struct sip_peer *to, const char *name,
             sip_peer_host_text(to, ip, sizeof(ip));
             log_peer(LOG_LVL_WARN, "cannot connect", to,
                      "cannot open a %s connection to %s:%u (connection limits, or no TLS "
-                     "configured)", sip_transport_name(to->transport), ip, to->port);
+                     "configured)",
+                     sip_transport_name(to->transport), ip, to->port);
             struct sip_peer p = *to;
             p.conn = 0;
             worker_report_unreachable(cs->w, &p);
@@ -786,8 +788,7 @@ void conns_on_timer(struct conns *cs, uint64_t now)
         bool setting_up = c->state == ST_CONNECTING ||
                           (c->state == ST_OPEN && c->tls != NULL && !tls_conn_ready(c->tls));
         if (setting_up && now >= c->setup_deadline) {
-            conn_fail(c, c->state == ST_CONNECTING ? "connection" : "TLS handshake",
-                      "timed out");
+            conn_fail(c, c->state == ST_CONNECTING ? "connection" : "TLS handshake", "timed out");
         } else if (c->state == ST_OPEN && now - c->last_ms > idle && c->qhead == NULL) {
             cs->st.idle_closed++;
             conn_close(c);

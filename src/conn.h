@@ -61,8 +61,7 @@ int conn_shared_init(struct conn_shared *s, unsigned workers, uint32_t max_conne
 void conn_shared_free(struct conn_shared *s);
 
 struct conn_stats {
-    uint64_t accepted, opened, refused, failed, slow_closed, idle_closed, bad_framing,
-        tls_failed;
+    uint64_t accepted, opened, refused, failed, slow_closed, idle_closed, bad_framing, tls_failed;
 };
 
 /* conns_new: the table of worker w; listens on every tcp: and tls: address of cfg (tls needs

@@ -15,7 +15,7 @@ struct source {
     double tokens;
     uint64_t last_ms;
     uint64_t banned_until;
-    uint64_t dropped; /* during the current ban */
+    uint64_t dropped;     /* during the current ban */
     uint64_t fail_window; /* start of the minute auth failures are counted in */
     uint32_t fails;
 };
@@ -181,8 +181,7 @@ void guard_charge(struct guard *g, const struct sip_peer *from, uint64_t now)
 }
 
 /* take_token: one request from s; false (and a ban) when it is over its rate. */
-static bool take_token(struct guard *g, struct source *s, const struct sip_peer *from,
-                       uint64_t now)
+static bool take_token(struct guard *g, struct source *s, const struct sip_peer *from, uint64_t now)
 {
     s->tokens += (double)(now - s->last_ms) * g->rate / 1000.0;
     if (s->tokens > g->burst) {
@@ -254,8 +253,9 @@ void guard_auth_failed(struct guard *g, const struct sip_peer *from, uint64_t no
     }
     char ip[64];
     sip_peer_ip_text(from, ip, sizeof(ip));
-    log_warn("banned %s for %llu s: more than %u failed authentications within a minute (worker %u)", ip,
-             (unsigned long long)(g->ban_ms / 1000), limit, g->wid);
+    log_warn(
+        "banned %s for %llu s: more than %u failed authentications within a minute (worker %u)", ip,
+        (unsigned long long)(g->ban_ms / 1000), limit, g->wid);
 }
 
 const struct guard_stats *guard_stats(const struct guard *g)

@@ -83,7 +83,7 @@ static size_t l_flow_down(void *self, const struct sip_peer *flow)
 }
 
 static const struct sip_location_ops locked_ops = {l_save,   l_remove,  l_lookup, l_find,
-                                                   l_expire, l_nat_due, l_alive, l_flow_down};
+                                                   l_expire, l_nat_due, l_alive,  l_flow_down};
 
 struct sip_location *location_locked_new(struct sip_location *inner)
 {

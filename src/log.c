@@ -60,7 +60,8 @@ void log_limited(struct log_limit *lim, enum log_level level, const char *fmt, .
     }
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    unsigned long long now = (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
+    unsigned long long now =
+        (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
     if (now < lim->next_ms) {
         lim->suppressed++;
         return;
@@ -117,9 +118,10 @@ void log_peer(enum log_level level, const char *reason, const struct sip_peer *p
     }
     if (now - burst_window_ms >= LOG_LIMIT_MS) {
         if (burst_dropped > 0) {
-            log_msg(LOG_LVL_WARN, "%llu log lines about peers left out in the last %d s (more "
-                    "than %d per %d s)", burst_dropped, LOG_LIMIT_MS / 1000, LOG_PEER_BURST,
-                    LOG_LIMIT_MS / 1000);
+            log_msg(LOG_LVL_WARN,
+                    "%llu log lines about peers left out in the last %d s (more "
+                    "than %d per %d s)",
+                    burst_dropped, LOG_LIMIT_MS / 1000, LOG_PEER_BURST, LOG_LIMIT_MS / 1000);
         }
         burst_window_ms = now;
         burst_used = burst_dropped = 0;
@@ -142,8 +144,8 @@ void log_peer(enum log_level level, const char *reason, const struct sip_peer *p
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
     if (left_out > 0) {
-        log_msg(level, "%s (%llu more like it from this address in the last %d s)", line,
-                left_out, LOG_LIMIT_MS / 1000);
+        log_msg(level, "%s (%llu more like it from this address in the last %d s)", line, left_out,
+                LOG_LIMIT_MS / 1000);
     } else {
         log_msg(level, "%s", line);
     }

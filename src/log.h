@@ -41,11 +41,11 @@ void log_peer(enum log_level level, const char *reason, const struct sip_peer *p
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
-#define log_debug(...)                                                                        \
-    do {                                                                                      \
-        if (log_enabled(LOG_LVL_DEBUG)) {                                                     \
-            log_msg(LOG_LVL_DEBUG, __VA_ARGS__);                                              \
-        }                                                                                     \
+#define log_debug(...)                                                                             \
+    do {                                                                                           \
+        if (log_enabled(LOG_LVL_DEBUG)) {                                                          \
+            log_msg(LOG_LVL_DEBUG, __VA_ARGS__);                                                   \
+        }                                                                                          \
     } while (0)
 
 #endif

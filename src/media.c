@@ -44,8 +44,8 @@ struct msess {
     uint16_t port[MEDIA_STREAMS][2]; /* RTP port per stream and leg; 0: none */
     int32_t st[MEDIA_STREAMS];       /* index into the stream pool; -1: none */
     uint64_t touched_ms;
-    int16_t src;        /* 1 + its outside creator's slot in media.src while unanswered; 0 */
-    int16_t callee;     /* 1 + its callee's slot in media.callee while unanswered; 0 */
+    int16_t src;         /* 1 + its outside creator's slot in media.src while unanswered; 0 */
+    int16_t callee;      /* 1 + its callee's slot in media.callee while unanswered; 0 */
     bool leg_inside[2];  /* the side each leg is on: its port takes packets from that side only */
     uint8_t creator_leg; /* the leg whose SDP created it */
 };
@@ -88,8 +88,8 @@ struct media {
     uint32_t source_calls_max; /* --max-source-calls; 0: no cap */
     uint32_t callee_calls_max; /* --max-callee-calls; 0: no cap */
     struct mcallee callee[SRC_SLOTS];
-    const struct config *cfg;  /* --inside, for the side of a packet's source */
-    struct log_limit full_log; /* the relay is full: one line per interval */
+    const struct config *cfg;             /* --inside, for the side of a packet's source */
+    struct log_limit full_log;            /* the relay is full: one line per interval */
     struct sip_addr_count src[SRC_SLOTS]; /* unanswered calls per outside source: a caller that
                                            * never gets an answer holds relay ports */
     char crypto_text[SDP_MAX_MEDIA][SDES_SUITE_COUNT * SDES_LINE_MAX]; /* until the rewrite */
@@ -311,10 +311,11 @@ static void close_session(struct media *m, struct msess *s, const char *why)
         }
     }
     if (log_enabled(LOG_LVL_DEBUG) || strangers > 0) {
-        log_msg(strangers > 0 ? LOG_LVL_INFO : LOG_LVL_DEBUG,
-                "media: Call-ID %.*s closed (%s): %llu packets relayed, %llu from strangers dropped",
-                (int)s->call_id_len, s->call_id, why, (unsigned long long)relayed,
-                (unsigned long long)strangers);
+        log_msg(
+            strangers > 0 ? LOG_LVL_INFO : LOG_LVL_DEBUG,
+            "media: Call-ID %.*s closed (%s): %llu packets relayed, %llu from strangers dropped",
+            (int)s->call_id_len, s->call_id, why, (unsigned long long)relayed,
+            (unsigned long long)strangers);
     }
     int32_t *pp = &m->bucket[s->hash % SESS_BUCKETS];
     while (*pp != si) {
@@ -397,7 +398,8 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
                            mm->is_request, mm->is_ack_or_prack)) {
         log_peer(LOG_LVL_INFO, "plain RTP refused", mm->sender,
                  "media: Call-ID %.*s offers plain RTP from the outside; --srtp-outside "
-                 "required: refused with 488", (int)mm->call_id.len, mm->call_id.p);
+                 "required: refused with 488",
+                 (int)mm->call_id.len, mm->call_id.p);
         m->stats.srtp_refused++;
         if (s != NULL && s->nstreams == 0) {
             close_session(m, s, "refused");
@@ -414,9 +416,9 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
         char ip[64];
         sip_peer_ip_text(mm->sender, ip, sizeof(ip));
         log_peer(LOG_LVL_WARN, "source calls capped", mm->sender,
-                    "media: %s has %u unanswered calls (--max-source-calls): 503 to its next "
-                    "(%llu refused so far on this worker)", ip, m->source_calls_max,
-                    (unsigned long long)m->stats.source_capped);
+                 "media: %s has %u unanswered calls (--max-source-calls): 503 to its next "
+                 "(%llu refused so far on this worker)",
+                 ip, m->source_calls_max, (unsigned long long)m->stats.source_capped);
         return SIP_MEDIA_FULL;
     }
     int16_t cslot = 0;
@@ -425,8 +427,9 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
         m->stats.callee_capped++;
         log_peer(LOG_LVL_WARN, "callee calls capped", mm->sender,
                  "media: %.*s has %u unanswered calls from the outside (--max-callee-calls): "
-                 "503 to the next (%llu refused so far on this worker)", (int)mm->callee.len,
-                 mm->callee.p, m->callee_calls_max, (unsigned long long)m->stats.callee_capped);
+                 "503 to the next (%llu refused so far on this worker)",
+                 (int)mm->callee.len, mm->callee.p, m->callee_calls_max,
+                 (unsigned long long)m->stats.callee_capped);
         return SIP_MEDIA_FULL;
     }
     if (s == NULL && (s = create(m, mm, h)) == NULL) {
@@ -434,8 +437,10 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
         if (cslot > 0) {
             m->callee[cslot - 1].n--;
         }
-        log_limited(&m->full_log, LOG_LVL_WARN, "media: no room for the call %.*s (relay "
-                    "sessions full)", (int)mm->call_id.len, mm->call_id.p);
+        log_limited(&m->full_log, LOG_LVL_WARN,
+                    "media: no room for the call %.*s (relay "
+                    "sessions full)",
+                    (int)mm->call_id.len, mm->call_id.p);
         return SIP_MEDIA_FULL;
     }
     if (slot > 0) {
@@ -444,9 +449,9 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
     if (cslot > 0) {
         s->callee = cslot;
     }
-    bool tag_is_caller = mm->from_tag.len == s->caller_tag_len &&
-                         (s->caller_tag_len == 0 ||
-                          memcmp(mm->from_tag.p, s->caller_tag, s->caller_tag_len) == 0);
+    bool tag_is_caller =
+        mm->from_tag.len == s->caller_tag_len &&
+        (s->caller_tag_len == 0 || memcmp(mm->from_tag.p, s->caller_tag, s->caller_tag_len) == 0);
     unsigned in = (mm->is_request ? tag_is_caller : !tag_is_caller) ? 0 : 1, out = in ^ 1;
     if (fresh) {
         s->creator_leg = (uint8_t)in;
@@ -486,8 +491,10 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
             }
         }
         if (s->port[i][out] == 0 || s->st[i] < 0) {
-            log_limited(&m->full_log, LOG_LVL_WARN, "media: no free relay ports (--rtp-ports) "
-                        "for Call-ID %.*s", (int)mm->call_id.len, mm->call_id.p);
+            log_limited(&m->full_log, LOG_LVL_WARN,
+                        "media: no free relay ports (--rtp-ports) "
+                        "for Call-ID %.*s",
+                        (int)mm->call_id.len, mm->call_id.p);
             close_session(m, s, "no ports");
             return SIP_MEDIA_FULL;
         }
@@ -496,15 +503,14 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
         /* Behind NAT: the SDP names a private address other than the one the signaling came
          * from. A public one is a media server apart from the signaling (a provider's media
          * gateway, an SBC): its SDP is the truth, and only it may latch. */
-        bool nat = rtp_addr_is_set(&a) && !rtp_addr_same_ip(&a, &signal) &&
-                   rtp_addr_is_private(&a);
+        bool nat = rtp_addr_is_set(&a) && !rtp_addr_same_ip(&a, &signal) && rtp_addr_is_private(&a);
         struct rtp_leg *leg = &m->streams[s->st[i]].st.leg[in];
         rtp_leg_announce(leg, &a, md->has_rtcp ? md->rtcp_port : 0, md->rtcp_mux, nat, &signal);
         rw->port[i] = s->port[i][out];
         struct media_srtp **sr = &m->streams[s->st[i]].srtp;
         bool had = media_srtp_outside_leg(*sr) >= 0;
-        struct media_srtp_sdp sd = {md, in, !mm->sender_inside, !mm->receiver_inside,
-                                    mm->is_request, mm->is_ack_or_prack};
+        struct media_srtp_sdp sd = {
+            md, in, !mm->sender_inside, !mm->receiver_inside, mm->is_request, mm->is_ack_or_prack};
         media_srtp_on_sdp(sr, &m->srtp, &sd, i, rw, m->crypto_text[i], sizeof(m->crypto_text[i]));
         if (!had && media_srtp_outside_leg(*sr) >= 0) {
             m->stats.srtp_streams++;
@@ -637,8 +643,8 @@ void media_on_timer(struct media *m, uint64_t now_ms)
     }
 }
 
-struct media *media_new(struct worker *w, const struct config *cfg, unsigned share,
-                        unsigned shares, const char *inside_addr)
+struct media *media_new(struct worker *w, const struct config *cfg, unsigned share, unsigned shares,
+                        const char *inside_addr)
 {
     struct media *m = calloc(1, sizeof(*m));
     if (m == NULL) {
@@ -650,8 +656,8 @@ struct media *media_new(struct worker *w, const struct config *cfg, unsigned sha
         m->bucket[i] = -1;
     }
     if (rtp_ports_init(&m->ports, cfg->rtp_port_min, cfg->rtp_port_max, share, shares) != 0) {
-        log_error("media: --rtp-ports %u-%u leaves no port pair for worker %u",
-                  cfg->rtp_port_min, cfg->rtp_port_max, share);
+        log_error("media: --rtp-ports %u-%u leaves no port pair for worker %u", cfg->rtp_port_min,
+                  cfg->rtp_port_max, share);
         media_free(m);
         return NULL;
     }
@@ -663,7 +669,8 @@ struct media *media_new(struct worker *w, const struct config *cfg, unsigned sha
     m->sess = calloc(m->cap, sizeof(*m->sess));
     m->streams = calloc(m->cap, sizeof(*m->streams));
     if (m->socks == NULL || m->sess == NULL || m->streams == NULL ||
-        bufring_setup(&m->rx, worker_ring(w), MEDIA_BUF_GROUP, MEDIA_BUF_COUNT, MEDIA_BUF_SIZE) != 0) {
+        bufring_setup(&m->rx, worker_ring(w), MEDIA_BUF_GROUP, MEDIA_BUF_COUNT, MEDIA_BUF_SIZE) !=
+            0) {
         log_error("media: out of memory for the relay of worker %u", share);
         media_free(m);
         return NULL;

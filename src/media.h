@@ -21,17 +21,18 @@ struct media;
 struct media_stats {
     uint64_t sessions_opened, sessions_timed_out, relayed, dropped_stranger, dropped_bad,
         dropped_no_dest, port_exhausted;
-    uint64_t srtp_streams; /* streams whose outside leg sipring secures */
-    uint64_t srtp_failed;  /* packets that failed SRTP checks (forged, replayed) or protection */
-    uint64_t srtp_refused; /* plain offers from the outside refused (--srtp-outside required) */
+    uint64_t srtp_streams;  /* streams whose outside leg sipring secures */
+    uint64_t srtp_failed;   /* packets that failed SRTP checks (forged, replayed) or protection */
+    uint64_t srtp_refused;  /* plain offers from the outside refused (--srtp-outside required) */
     uint64_t source_capped; /* new calls refused: their outside source had too many unanswered */
-    uint64_t callee_capped; /* new calls refused: their callee had too many unanswered from outside */
+    uint64_t
+        callee_capped; /* new calls refused: their callee had too many unanswered from outside */
 };
 
 /* media_new: the relay of worker w (worker `share` of `shares`), advertising inside_addr to the
  * inside and cfg->public_address (or inside_addr) to the outside. NULL on failure (logged). */
-struct media *media_new(struct worker *w, const struct config *cfg, unsigned share,
-                        unsigned shares, const char *inside_addr);
+struct media *media_new(struct worker *w, const struct config *cfg, unsigned share, unsigned shares,
+                        const char *inside_addr);
 void media_free(struct media *m);
 
 /* media_iface: the interface to give the proxy (sip_proxy_set_media). */

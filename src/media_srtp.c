@@ -8,8 +8,6 @@
 #include "../tls/tls.h"
 #include "log.h"
 
-
-
 /* What the last offer on the stream was, and so what its answer must do. */
 enum offer_kind {
     OFFER_NONE = 0,
@@ -21,10 +19,10 @@ enum offer_kind {
 
 struct media_srtp {
     enum offer_kind kind;
-    int8_t offerer;      /* leg of the last offer; -1 none */
-    int8_t outside_leg;  /* -1 while not translating */
-    bool is_answered;    /* the last offer has had an answer */
-    bool offer_secure;   /* an outside offer said RTP/SAVP(F), not best-effort RTP/AVP */
+    int8_t offerer;     /* leg of the last offer; -1 none */
+    int8_t outside_leg; /* -1 while not translating */
+    bool is_answered;   /* the last offer has had an answer */
+    bool offer_secure;  /* an outside offer said RTP/SAVP(F), not best-effort RTP/AVP */
     uint8_t n_ours;
     struct sdes_key ours[SDES_SUITE_COUNT]; /* keys sipring offered or answered with */
     struct sdes_key theirs;                 /* the outside's key from its offer */
@@ -133,8 +131,8 @@ static int put_lines(const struct sdes_key *keys, unsigned n, unsigned i, struct
 
 /* on_offer: a new offer from leg in->in. */
 static int on_offer(struct media_srtp *s, const struct media_srtp_cfg *cfg,
-                    const struct media_srtp_sdp *in, unsigned i, struct sdp_rewrite *rw,
-                    char *text, size_t cap)
+                    const struct media_srtp_sdp *in, unsigned i, struct sdp_rewrite *rw, char *text,
+                    size_t cap)
 {
     const struct sdp_media *md = in->md;
     s->offerer = (int8_t)in->in;
@@ -151,8 +149,8 @@ static int on_offer(struct media_srtp *s, const struct media_srtp_cfg *cfg,
         } else {
             /* SAVP with suites we do not take, DTLS, or plain RTP (refused before, if
              * required): the inside gets the offer as it is */
-            s->kind = md->crypto_count > 0 || !is_plain_profile(md->proto) ? OFFER_PASS
-                                                                           : OFFER_PLAIN;
+            s->kind =
+                md->crypto_count > 0 || !is_plain_profile(md->proto) ? OFFER_PASS : OFFER_PLAIN;
         }
         return 0;
     }
@@ -232,8 +230,8 @@ int media_srtp_on_sdp(struct media_srtp **ps, const struct media_srtp_cfg *cfg,
     if (cfg->mode == MEDIA_SRTP_OFF || in->in_outside == in->out_outside) {
         return 0;
     }
-    bool is_answer = s != NULL && s->offerer == (int8_t)(in->in ^ 1) &&
-                     (!in->is_request || in->is_ack_or_prack);
+    bool is_answer =
+        s != NULL && s->offerer == (int8_t)(in->in ^ 1) && (!in->is_request || in->is_ack_or_prack);
     if (is_answer) {
         return in->md->port == 0 ? 0 : on_answer(s, in, i, rw, text, cap);
     }
@@ -269,8 +267,7 @@ int media_srtp_from_outside(struct media_srtp *s, uint8_t *pkt, size_t *len, boo
     return s->rx != NULL ? rtp_srtp_unprotect(s->rx, pkt, len, is_rtcp) : -1;
 }
 
-int media_srtp_to_outside(struct media_srtp *s, uint8_t *pkt, size_t *len, size_t cap,
-                          bool is_rtcp)
+int media_srtp_to_outside(struct media_srtp *s, uint8_t *pkt, size_t *len, size_t cap, bool is_rtcp)
 {
     return s->tx != NULL ? rtp_srtp_protect(s->tx, pkt, len, cap, is_rtcp) : -1;
 }

@@ -39,10 +39,10 @@ struct media_srtp;
 /* One m= line of SDP crossing the relay, as media_srtp_on_sdp needs it. */
 struct media_srtp_sdp {
     const struct sdp_media *md;
-    unsigned in;               /* the leg (0 or 1) that sent it */
+    unsigned in; /* the leg (0 or 1) that sent it */
     bool in_outside, out_outside;
     bool is_request;
-    bool is_ack_or_prack;      /* requests that can only carry an answer */
+    bool is_ack_or_prack; /* requests that can only carry an answer */
 };
 
 /* media_srtp_refuses: whether an SDP from the outside to the inside must be refused with 488

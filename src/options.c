@@ -344,7 +344,7 @@ static int apply_srtp_outside(struct config *c, const char *v)
 
 /* SUITE[,SUITE...]: each one of sip/sdes.h's, none twice. The default offers the suite every
  * SDES peer has first, then the AEAD ones (RFC 7714), then the short tag. */
-#define SRTP_SUITES_DEFAULT \
+#define SRTP_SUITES_DEFAULT                                                                        \
     "AES_CM_128_HMAC_SHA1_80,AEAD_AES_128_GCM,AEAD_AES_256_GCM,AES_CM_128_HMAC_SHA1_32"
 
 static int apply_srtp_suites(struct config *c, const char *v)
@@ -543,8 +543,7 @@ static const struct opt_def opts[] = {
     {"listen", 'l', "PROTO:ADDR:PORT",
      "udp:0.0.0.0:5060 tcp:0.0.0.0:5060, and tls:0.0.0.0:5061 with --tls-cert",
      "udp:, tcp: or tls: then ADDR:PORT, IPv6 addresses in brackets (tcp:[::]:5060)",
-     "Listen for SIP on this transport and address; repeat for several.", apply_listen,
-     OPT_REPEAT},
+     "Listen for SIP on this transport and address; repeat for several.", apply_listen, OPT_REPEAT},
     {"log-level", 'L', "LEVEL", "info", "one of error, warn, info, debug",
      "Log events of this level and more severe.", apply_log_level, 0},
     {"log", 0, "SINK", "stderr", "stderr or syslog", "Where log lines go.", apply_log, 0},
@@ -576,8 +575,8 @@ static const struct opt_def opts[] = {
      "Registration interval asked of the upstream; refreshed at 3/4 of what it grants.",
      apply_upstream_expires, 0},
     {"advertise", 'a', "HOST[:PORT]", "the listen address, or the first interface address",
-     "a host or IP with an optional port",
-     "Address put in Via and Record-Route.", apply_advertise, 0},
+     "a host or IP with an optional port", "Address put in Via and Record-Route.", apply_advertise,
+     0},
     {"t1", 0, "MS", "500", "an integer from 10 to 60000",
      "SIP timer T1 (RTT estimate) in milliseconds.", apply_t1, 0},
     {"t2", 0, "MS", "4000", "an integer from 100 to 600000",
@@ -588,7 +587,8 @@ static const struct opt_def opts[] = {
      "Most transactions at once; beyond, requests get 503.", apply_max_txn, 0},
     {"media-relay", 0, "yes|no", "yes", "yes or no",
      "Anchor the media of every call on sipring's RTP relay, rewriting SDP.", apply_media_relay, 0},
-    {"rtp-ports", 0, "MIN-MAX", "30000-39999", "two ports from 1024 to 65535, MIN-MAX, at least 4 apart",
+    {"rtp-ports", 0, "MIN-MAX", "30000-39999",
+     "two ports from 1024 to 65535, MIN-MAX, at least 4 apart",
      "Ports for relayed RTP/RTCP pairs (even RTP, odd RTCP).", apply_rtp_ports, 0},
     {"media-timeout", 0, "SECONDS", "60", "an integer from 5 to 86400",
      "Close a call's relay ports after this long without a packet.", apply_media_timeout, 0},
@@ -599,8 +599,8 @@ static const struct opt_def opts[] = {
     {"tls-cert", 0, "FILE", NULL, "a readable PEM file",
      "Certificate chain (leaf first) sipring shows as TLS server, and as client when asked.",
      apply_tls_cert, 0},
-    {"tls-key", 0, "FILE", NULL, "a readable PEM file", "Private key of --tls-cert.",
-     apply_tls_key, 0},
+    {"tls-key", 0, "FILE", NULL, "a readable PEM file", "Private key of --tls-cert.", apply_tls_key,
+     0},
     {"tls-ca", 0, "FILE", "/etc/ssl/certs/ca-certificates.crt", "a readable PEM file",
      "CA certificates that TLS peers are verified against.", apply_tls_ca, 0},
     {"tls-verify", 0, "yes|no", "yes", "yes or no",
@@ -611,8 +611,7 @@ static const struct opt_def opts[] = {
     {"srtp-outside", 0, "MODE", "off", "off, optional or required",
      "SRTP (SDES keys) on the outside leg of calls between the sides, plain RTP inside.",
      apply_srtp_outside, 0},
-    {"srtp-suites", 0, "LIST", SRTP_SUITES_DEFAULT,
-     "a comma-separated list of those four suites",
+    {"srtp-suites", 0, "LIST", SRTP_SUITES_DEFAULT, "a comma-separated list of those four suites",
      "SRTP suites offered, in this order, and accepted from the outside.", apply_srtp_suites, 0},
     {"max-connections", 0, "COUNT", "4096", "an integer from 1 to 65535",
      "Most TCP and TLS connections at once, in and out.", apply_max_conn, 0},
@@ -621,12 +620,12 @@ static const struct opt_def opts[] = {
     {"tcp-idle-timeout", 0, "SECONDS", "600", "an integer from 10 to 86400",
      "Close a TCP or TLS connection after this long without traffic.", apply_tcp_idle, 0},
     {"max-send-queue", 0, "BYTES", "1048576", "an integer from 65536 to 67108864",
-     "Bytes queued for one slow TCP or TLS peer before its connection is closed.",
-     apply_send_queue, 0},
+     "Bytes queued for one slow TCP or TLS peer before its connection is closed.", apply_send_queue,
+     0},
     {"dns-server", 0, "IP[:PORT]", "the first nameserver of /etc/resolv.conf",
      "an IPv4 address, or an IPv6 one in brackets, with an optional port",
-     "Nameserver for locating the SIP servers of domains (NAPTR, SRV, A, AAAA).",
-     apply_dns_server, 0},
+     "Nameserver for locating the SIP servers of domains (NAPTR, SRV, A, AAAA).", apply_dns_server,
+     0},
     {"allow", 0, "[SIDE:]CIDR", NULL,
      "a network, optionally after inside: or outside: (outside:203.0.113.0/24)",
      "Accept SIP only from these networks (repeat; none: from everywhere).", apply_allow,
@@ -670,7 +669,8 @@ static const struct opt_def opts[] = {
      "Request-URI may have per worker; beyond, 503 with Retry-After. 0: no cap.",
      apply_max_callee_calls, 0},
     {"threads", 0, "COUNT", "0", "an integer from 0 to 64",
-     "Worker threads, each with its own ring and sockets; 0: one per online CPU.", apply_threads, 0},
+     "Worker threads, each with its own ring and sockets; 0: one per online CPU.", apply_threads,
+     0},
     {"min-expires", 0, "SECONDS", "60", "an integer from 1 to 86400",
      "Shortest registration accepted (shorter: 423 with Min-Expires).", apply_min_expires, 0},
     {"max-expires", 0, "SECONDS", "3600", "an integer from 60 to 604800",
@@ -680,8 +680,8 @@ static const struct opt_def opts[] = {
      "ones.",
      apply_drain, 0},
     {"config", 'c', "FILE", NULL, "a readable file path",
-     "Read options from FILE (name = value lines); command-line options override it.",
-     apply_config, OPT_CLI_ONLY},
+     "Read options from FILE (name = value lines); command-line options override it.", apply_config,
+     OPT_CLI_ONLY},
     {"check-config", 0, NULL, NULL, "", "Validate the configuration, report problems, exit.",
      apply_check, OPT_CLI_ONLY | OPT_NO_ARG},
     {"help", 'h', NULL, NULL, "", "Print this help and exit.", NULL, OPT_CLI_ONLY | OPT_NO_ARG},
@@ -698,8 +698,8 @@ void options_help(void *vout)
         const struct opt_def *o = &opts[i];
         char left[64];
         if (o->short_name) {
-            snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name, o->name,
-                     o->arg ? " " : "", o->arg ? o->arg : "");
+            snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name, o->name, o->arg ? " " : "",
+                     o->arg ? o->arg : "");
         } else {
             snprintf(left, sizeof(left), "    --%s%s%s", o->name, o->arg ? " " : "",
                      o->arg ? o->arg : "");
@@ -899,7 +899,8 @@ enum options_result options_load(struct config *c, int argc, char **argv)
         bad = 1;
     }
     if (c->upstream_user[0] != '\0' && c->upstream_password[0] == '\0') {
-        fprintf(stderr, "sipring: --upstream-user needs --upstream-password or --upstream-password-file\n");
+        fprintf(stderr,
+                "sipring: --upstream-user needs --upstream-password or --upstream-password-file\n");
         bad = 1;
     }
     if ((c->tls_cert[0] != '\0') != (c->tls_key[0] != '\0')) {
@@ -914,7 +915,7 @@ enum options_result options_load(struct config *c, int argc, char **argv)
         }
     }
     if (c->inside_count == 0) {
-        static const char *const defaults[] = {"127.0.0.0/8", "::1/128", "10.0.0.0/8",
+        static const char *const defaults[] = {"127.0.0.0/8",   "::1/128",        "10.0.0.0/8",
                                                "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"};
         for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
             apply_inside(c, defaults[i]);

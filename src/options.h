@@ -67,14 +67,14 @@ struct config {
     uint32_t rate_limit; /* requests/s per outside source; 0: off */
     uint32_t ban_time_s;
     uint32_t max_auth_failures; /* per source and minute; 0: no limit */
-    char users[256]; /* digest users file, or "" */
+    char users[256];            /* digest users file, or "" */
     char secret_file[256]; /* the MAC key's file (created 0600 if missing), or "": per process */
     bool open_registrar;   /* without --users, REGISTER from the outside too */
     uint32_t max_source_transactions; /* live transactions per outside IP and worker; 0: off */
     uint32_t max_source_calls; /* unanswered relayed calls per outside IP and worker; 0: off */
     uint32_t max_callee_calls; /* unanswered relayed calls from outside per callee and worker */
-    uint8_t srtp_outside; /* enum media_srtp_mode: off, optional, required */
-    uint8_t srtp_suites[4]; /* enum sdes_suite, in the order offered */
+    uint8_t srtp_outside;      /* enum media_srtp_mode: off, optional, required */
+    uint8_t srtp_suites[4];    /* enum sdes_suite, in the order offered */
     uint8_t srtp_suite_count;
     char upstream_user[64];      /* trunk mode: sipring's user at the upstream, or "" */
     char upstream_password[128]; /* never printed */
@@ -84,9 +84,9 @@ struct config {
 
 /* Outcome of options_load(). */
 enum options_result {
-    OPTIONS_RUN = 0,  /* configuration complete: run */
-    OPTIONS_EXIT_OK,  /* --help, --version, or --check-config that passed: exit 0 */
-    OPTIONS_EXIT_BAD, /* --check-config that found problems: exit 1 */
+    OPTIONS_RUN = 0,    /* configuration complete: run */
+    OPTIONS_EXIT_OK,    /* --help, --version, or --check-config that passed: exit 0 */
+    OPTIONS_EXIT_BAD,   /* --check-config that found problems: exit 1 */
     OPTIONS_EXIT_USAGE, /* a bad option or value: exit 2 (one line already printed) */
 };
 

@@ -320,7 +320,8 @@ static bool job_run(struct resolver *r, struct job *j)
                 int k = j->nsrvq++;
                 snprintf(j->srvq[k].name, SIP_DNS_NAME_MAX, "%s", x->u.naptr.replacement);
                 j->srvq[k].tp = tp;
-                j->srvq[k].port = (uint16_t)(x->u.naptr.order << 8 | (x->u.naptr.preference & 0xff));
+                j->srvq[k].port =
+                    (uint16_t)(x->u.naptr.order << 8 | (x->u.naptr.preference & 0xff));
                 for (; k > 0 && j->srvq[k].port < j->srvq[k - 1].port; k--) {
                     struct target t = j->srvq[k];
                     j->srvq[k] = j->srvq[k - 1];
@@ -619,7 +620,8 @@ struct resolver *resolver_new(struct worker *w, const struct config *cfg, struct
         char ip[64];
         sip_peer_host_text(&r->ns, ip, sizeof(ip));
         log_warn("dns: cannot reach the nameserver %s:%u (%s): only /etc/hosts and IP "
-                 "addresses will be found", ip, r->ns.port, strerror(errno));
+                 "addresses will be found",
+                 ip, r->ns.port, strerror(errno));
         if (r->fd >= 0) {
             close(r->fd);
         }

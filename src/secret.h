@@ -11,8 +11,8 @@
 
 struct tls_hmac_key;
 struct secret {
-    uint8_t mac_key[32];   /* Record-Route proofs, branches, Contact tokens (sip_mac) */
-    uint8_t nonce_key[32]; /* digest nonces (src/auth.c) */
+    uint8_t mac_key[32];      /* Record-Route proofs, branches, Contact tokens (sip_mac) */
+    uint8_t nonce_key[32];    /* digest nonces (src/auth.c) */
     struct tls_hmac_key *mac; /* mac_key, ready to sign with (secret_load makes it) */
 };
 

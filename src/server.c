@@ -204,7 +204,8 @@ static void report(const struct workers *all)
             denied += g->denied;
             rate_dropped += g->rate_dropped;
             bans += g->bans;
-            auth_bans = g->auth_bans > auth_bans ? g->auth_bans : auth_bans; /* each worker counts all */
+            auth_bans =
+                g->auth_bans > auth_bans ? g->auth_bans : auth_bans; /* each worker counts all */
         }
         if (all->w[i].proxy != NULL) {
             scanners += sip_proxy_stats(all->w[i].proxy)->scanners;
@@ -219,11 +220,11 @@ static void report(const struct workers *all)
              "scanner requests dropped %llu, failed authentications %llu (%llu bans), trunk "
              "challenges answered %llu; not relayed (no proof) %llu, stray responses %llu, "
              "over --max-source-transactions %llu",
-             (unsigned long long)denied, (unsigned long long)rate_dropped,
-             (unsigned long long)bans, (unsigned long long)scanners,
-             (unsigned long long)auth_failed, (unsigned long long)auth_bans,
-             (unsigned long long)trunk_auth, (unsigned long long)not_relayed,
-             (unsigned long long)stray, (unsigned long long)capped);
+             (unsigned long long)denied, (unsigned long long)rate_dropped, (unsigned long long)bans,
+             (unsigned long long)scanners, (unsigned long long)auth_failed,
+             (unsigned long long)auth_bans, (unsigned long long)trunk_auth,
+             (unsigned long long)not_relayed, (unsigned long long)stray,
+             (unsigned long long)capped);
     struct conn_stats cst = {0};
     size_t copen = 0;
     for (unsigned i = 0; i < all->count; i++) {
@@ -252,12 +253,13 @@ static void report(const struct workers *all)
              "%llu, not RTP %llu, no destination %llu; port exhaustion %llu; SRTP streams %llu, "
              "failed SRTP checks %llu, plain offers refused %llu; calls refused over "
              "--max-source-calls %llu, --max-callee-calls %llu",
-             (unsigned long long)ms.sessions_opened, open, (unsigned long long)ms.sessions_timed_out,
-             (unsigned long long)ms.relayed, (unsigned long long)ms.dropped_stranger,
-             (unsigned long long)ms.dropped_bad, (unsigned long long)ms.dropped_no_dest,
-             (unsigned long long)ms.port_exhausted, (unsigned long long)ms.srtp_streams,
-             (unsigned long long)ms.srtp_failed, (unsigned long long)ms.srtp_refused,
-             (unsigned long long)ms.source_capped, (unsigned long long)ms.callee_capped);
+             (unsigned long long)ms.sessions_opened, open,
+             (unsigned long long)ms.sessions_timed_out, (unsigned long long)ms.relayed,
+             (unsigned long long)ms.dropped_stranger, (unsigned long long)ms.dropped_bad,
+             (unsigned long long)ms.dropped_no_dest, (unsigned long long)ms.port_exhausted,
+             (unsigned long long)ms.srtp_streams, (unsigned long long)ms.srtp_failed,
+             (unsigned long long)ms.srtp_refused, (unsigned long long)ms.source_capped,
+             (unsigned long long)ms.callee_capped);
 }
 
 /* listen_taken: whether another process already listens on l. Our own sockets share a port
@@ -280,8 +282,8 @@ static bool listen_taken(const struct listen_addr *l)
     if (l->addr.ss_family == AF_INET6) {
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     }
-    bool taken = bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) != 0 &&
-                 errno == EADDRINUSE;
+    bool taken =
+        bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) != 0 && errno == EADDRINUSE;
     close(fd);
     return taken;
 }

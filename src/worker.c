@@ -42,17 +42,17 @@ enum op {
     OP_RECV = 1,
     OP_SEND,
     OP_SIGNAL,
-    OP_HANDOFF,     /* from another worker: payload is a struct handoff * to handle and free */
-    OP_CTRL,        /* from another worker: payload is an enum ctrl */
-    OP_RELOAD,      /* from worker 0: payload is a struct reload * */
-    OP_POST_FAILED, /* our MSG_RING failed (success is skipped): payload as posted */
-    OP_RTP,         /* a relay socket: payload for media_on_recv */
-    OP_ACCEPT,      /* a stream listener: payload is its index in conns */
-    OP_STREAM,      /* a stream connection: payload for conns_on_cqe */
+    OP_HANDOFF,      /* from another worker: payload is a struct handoff * to handle and free */
+    OP_CTRL,         /* from another worker: payload is an enum ctrl */
+    OP_RELOAD,       /* from worker 0: payload is a struct reload * */
+    OP_POST_FAILED,  /* our MSG_RING failed (success is skipped): payload as posted */
+    OP_RTP,          /* a relay socket: payload for media_on_recv */
+    OP_ACCEPT,       /* a stream listener: payload is its index in conns */
+    OP_STREAM,       /* a stream connection: payload for conns_on_cqe */
     OP_SEND_HANDOFF, /* from another worker: payload is a struct handoff * to send and free */
-    OP_UNREACH,     /* from another worker: payload is a struct handoff * naming a peer */
-    OP_DNS,         /* the resolver's socket */
-    OP_AUTH_FAILED, /* from another worker: payload is a struct handoff * naming the source */
+    OP_UNREACH,      /* from another worker: payload is a struct handoff * naming a peer */
+    OP_DNS,          /* the resolver's socket */
+    OP_AUTH_FAILED,  /* from another worker: payload is a struct handoff * naming the source */
 };
 
 enum ctrl { CTRL_DRAIN = 1, CTRL_STOP };
@@ -273,12 +273,15 @@ static void queue_send(struct worker *w, int fd, const struct sip_peer *to, cons
     if (len > sizeof(slot->buf)) {
         if (len > 65507 || (dst = slot->big = malloc(len)) == NULL) {
             w->dropped++;
-            log_limited(&w->big_log, LOG_LVL_WARN, "a %zu-byte datagram cannot be sent over UDP: "
-                        "dropped", len);
+            log_limited(&w->big_log, LOG_LVL_WARN,
+                        "a %zu-byte datagram cannot be sent over UDP: "
+                        "dropped",
+                        len);
             return;
         }
         w->big_sent++;
-        log_limited(&w->big_log, LOG_LVL_INFO, "sending a %zu-byte datagram over UDP: the IP "
+        log_limited(&w->big_log, LOG_LVL_INFO,
+                    "sending a %zu-byte datagram over UDP: the IP "
                     "layer fragments it (RFC 3261 §18.1.1 prefers TCP where the peer takes it)",
                     len);
     }
@@ -291,8 +294,8 @@ static void queue_send(struct worker *w, int fd, const struct sip_peer *to, cons
     w->free_slot = slot->next_free;
     socklen_t tolen = worker_sockaddr_of(to, &slot->to);
     slot->iov = (struct iovec){dst, len};
-    slot->mh = (struct msghdr){.msg_name = &slot->to, .msg_namelen = tolen, .msg_iov = &slot->iov,
-                               .msg_iovlen = 1};
+    slot->mh = (struct msghdr){
+        .msg_name = &slot->to, .msg_namelen = tolen, .msg_iov = &slot->iov, .msg_iovlen = 1};
     struct io_uring_sqe *sqe = get_sqe(w);
     io_uring_prep_sendmsg(sqe, fd, &slot->mh, 0);
     io_uring_sqe_set_data64(sqe, ud(OP_SEND, (uint32_t)idx));
@@ -327,8 +330,8 @@ static int send_fd(struct worker *w, const struct sip_peer *to)
     }
     signed char want = is_inside(w->all->cfg, to) ? 1 : 0;
     for (size_t i = 0; i < w->nfds; i++) {
-        if (w->fds[i] >= 0 && w->side[i] == want && w->all->cfg->listen[i].addr.ss_family ==
-                                      (to->family == 6 ? AF_INET6 : AF_INET)) {
+        if (w->fds[i] >= 0 && w->side[i] == want &&
+            w->all->cfg->listen[i].addr.ss_family == (to->family == 6 ? AF_INET6 : AF_INET)) {
             return w->fds[i];
         }
     }
@@ -422,8 +425,8 @@ static bool hand_over(struct worker *w, unsigned owner, const struct sip_peer *f
     return hand_over_op(w, OP_HANDOFF, owner, from, NULL, &iov, 1);
 }
 
-void worker_post_send(struct worker *w, unsigned owner, const struct sip_peer *to,
-                      const char *name, const struct iovec *iov, size_t n)
+void worker_post_send(struct worker *w, unsigned owner, const struct sip_peer *to, const char *name,
+                      const struct iovec *iov, size_t n)
 {
     if (!hand_over_op(w, OP_SEND_HANDOFF, owner, to, name, iov, n)) {
         w->dropped++;
@@ -488,7 +491,7 @@ static void on_recv(struct worker *w, struct io_uring_cqe *cqe, uint32_t li)
         struct sip_peer from;
         worker_peer_of(io_uring_recvmsg_name(out), &from);
         worker_on_message(w, &from, io_uring_recvmsg_payload(out, &w->recv_mh),
-                    io_uring_recvmsg_payload_length(out, cqe->res, &w->recv_mh));
+                          io_uring_recvmsg_payload_length(out, cqe->res, &w->recv_mh));
     } else {
         w->dropped++;
     }
@@ -498,8 +501,8 @@ static void on_recv(struct worker *w, struct io_uring_cqe *cqe, uint32_t li)
 static void start_drain(struct worker *w, const char *why)
 {
     if (!w->draining) {
-        log_info("worker %u: %s: draining %zu pending transactions, new requests get 503",
-                 w->id, why, sip_proxy_pending(w->proxy));
+        log_info("worker %u: %s: draining %zu pending transactions, new requests get 503", w->id,
+                 why, sip_proxy_pending(w->proxy));
         w->draining = true;
         sip_proxy_drain(w->proxy);
     }
@@ -725,8 +728,8 @@ static int setup(struct worker *w)
         log_error("no random bytes for the proxy's tags and branches");
         return -1;
     }
-    struct sip_proxy_sink sink = {sink_send, sink_log, log_enabled(LOG_LVL_DEBUG), w,
-                                  sink_auth_failed, sink_stray_response};
+    struct sip_proxy_sink sink = {sink_send, sink_log,         log_enabled(LOG_LVL_DEBUG),
+                                  w,         sink_auth_failed, sink_stray_response};
     struct sip_proxy_cfg pc = w->all->pc;
     pc.keepalive_sender = w->id == 0; /* the store is shared: one worker pings for all */
     w->proxy = sip_proxy_new(&pc, w->all->loc, sink, seed);
@@ -799,8 +802,10 @@ static int ring_wait(struct worker *w, uint64_t timeout_ms)
         io_uring_smp_store_release(sq->ktail, sq->sqe_tail);
     }
     unsigned to_submit = io_uring_sq_ready(&w->ring);
-    struct io_uring_getevents_arg arg = {.sigmask = 0, .sigmask_sz = _NSIG / 8,
-                                         .pad = BATCH_WAIT_US, .ts = (uint64_t)(uintptr_t)&ts};
+    struct io_uring_getevents_arg arg = {.sigmask = 0,
+                                         .sigmask_sz = _NSIG / 8,
+                                         .pad = BATCH_WAIT_US,
+                                         .ts = (uint64_t)(uintptr_t)&ts};
     long rc = syscall(__NR_io_uring_enter, w->ring.ring_fd, to_submit, BATCH_WAIT_NR,
                       IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof(arg));
     return rc < 0 ? -errno : (int)rc;

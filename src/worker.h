@@ -70,12 +70,12 @@ struct worker {
     int free_slot;
     struct sip_proxy *proxy;
     struct media *media; /* NULL with --media-relay no */
-    struct conns *conns;  /* TCP and TLS connections */
+    struct conns *conns; /* TCP and TLS connections */
     struct resolver *resolver;
     struct guard *guard;
     struct auth_checker *auth;
     struct auth_client *trunk_cred; /* trunk mode: our credentials for the upstream */
-    struct sip_peer unreach[64]; /* stream peers found unreachable this turn */
+    struct sip_peer unreach[64];    /* stream peers found unreachable this turn */
     size_t unreach_n;
     int sigfd; /* worker 0 only; -1 elsewhere */
     struct signalfd_siginfo siginfo;
@@ -113,8 +113,8 @@ bool worker_acl(const struct worker *w, const struct sip_peer *from);
 void worker_on_message(struct worker *w, const struct sip_peer *from, const char *payload,
                        size_t plen);
 /* worker_post_send: a message for a connection that worker `owner` holds. */
-void worker_post_send(struct worker *w, unsigned owner, const struct sip_peer *to,
-                      const char *name, const struct iovec *iov, size_t n);
+void worker_post_send(struct worker *w, unsigned owner, const struct sip_peer *to, const char *name,
+                      const struct iovec *iov, size_t n);
 /* worker_report_unreachable: sending to `to` failed for good (see sip_proxy_on_unreachable). */
 void worker_report_unreachable(struct worker *w, const struct sip_peer *to);
 /* worker_peer_of: a sockaddr_in or sockaddr_in6 as a sip_peer. */

@@ -61,7 +61,8 @@ Test(build, proxy_request_edits)
     finish_and_reparse(&b);
     cr_expect_eq(out.via_count, 2);
     cr_expect(eq(out.via[0].branch, "z9hG4bKnew1"));
-    cr_expect(eq(out.via[1].branch, in.via[0].branch.p ? "z9hG4bK-524287-1---77d1e3a9c0b2f4e5" : ""));
+    cr_expect(
+        eq(out.via[1].branch, in.via[0].branch.p ? "z9hG4bK-524287-1---77d1e3a9c0b2f4e5" : ""));
     cr_expect_eq(out.max_forwards, 69);
     cr_expect(eq(out.addr[sip_msg_first(&out, SIP_HDR_CONTACT)->item].uri.host, "203.0.113.5"));
     cr_expect(out.addr[sip_msg_first(&out, SIP_HDR_RECORD_ROUTE)->item].uri.has_lr);
@@ -115,8 +116,11 @@ Test(reply, copies_dialog_fields_and_fills_rport)
     size_t len = 0;
     char *buf = corpus_read("sip/bench/register.sip", &len);
     cr_assert_gt(sip_msg_parse(&in, buf, len, SIP_PARSE_DGRAM, NULL), 0);
-    struct sip_reply r = {.status = 200, .phrase = "OK", .to_tag = SIP_STR_LIT("abc"),
-                          .received = SIP_STR_LIT("198.51.100.7"), .rport = 40112};
+    struct sip_reply r = {.status = 200,
+                          .phrase = "OK",
+                          .to_tag = SIP_STR_LIT("abc"),
+                          .received = SIP_STR_LIT("198.51.100.7"),
+                          .rport = 40112};
     long n = sip_reply_build(&in, &r, flat, sizeof(flat));
     cr_assert_gt(n, 0);
     cr_assert_eq(sip_msg_parse(&out, flat, (size_t)n, SIP_PARSE_STREAM, NULL), n);
@@ -144,11 +148,15 @@ Test(reply, every_regression_input_gets_a_reply_that_parses)
         size_t len = 0;
         char *buf = corpus_read(names[i], &len);
         cr_assert_gt(sip_msg_parse(&in, buf, len, SIP_PARSE_DGRAM, NULL), 0, "%s", names[i]);
-        struct sip_reply r = {.status = 200, .phrase = "OK", .to_tag = SIP_STR_LIT("t"),
-                              .received = SIP_STR_LIT("192.0.2.1"), .rport = 5060};
+        struct sip_reply r = {.status = 200,
+                              .phrase = "OK",
+                              .to_tag = SIP_STR_LIT("t"),
+                              .received = SIP_STR_LIT("192.0.2.1"),
+                              .rport = 5060};
         long n = sip_reply_build(&in, &r, flat, sizeof(flat));
         cr_assert_gt(n, 0, "%s", names[i]);
-        cr_expect_eq(sip_msg_parse(&out, flat, (size_t)n, SIP_PARSE_STREAM, NULL), n, "%s", names[i]);
+        cr_expect_eq(sip_msg_parse(&out, flat, (size_t)n, SIP_PARSE_STREAM, NULL), n, "%s",
+                     names[i]);
         free(buf);
     }
 }

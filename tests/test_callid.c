@@ -16,7 +16,8 @@ Test(callid, request_response_and_compact_form_hash_alike)
                      "Call-ID: a84b4c76e66710@pc33.atlanta.com\r\nCSeq: 1 INVITE\r\n\r\n");
     uint32_t resp = h("SIP/2.0 200 OK\r\nCSeq: 1 INVITE\r\n"
                       "i  :\t a84b4c76e66710@pc33.atlanta.com  \r\n\r\n");
-    uint32_t upper = h("ACK sip:bob@example.com SIP/2.0\r\nCALL-ID:a84b4c76e66710@pc33.atlanta.com\r\n\r\n");
+    uint32_t upper =
+        h("ACK sip:bob@example.com SIP/2.0\r\nCALL-ID:a84b4c76e66710@pc33.atlanta.com\r\n\r\n");
     cr_assert_neq(req, 0);
     cr_assert_eq(req, resp);
     cr_assert_eq(req, upper);
@@ -24,7 +25,8 @@ Test(callid, request_response_and_compact_form_hash_alike)
 
 Test(callid, values_differing_in_case_differ)
 {
-    cr_assert_neq(h("BYE x SIP/2.0\r\nCall-ID: abc\r\n\r\n"), h("BYE x SIP/2.0\r\nCall-ID: ABC\r\n\r\n"));
+    cr_assert_neq(h("BYE x SIP/2.0\r\nCall-ID: abc\r\n\r\n"),
+                  h("BYE x SIP/2.0\r\nCall-ID: ABC\r\n\r\n"));
 }
 
 Test(callid, missing_empty_or_only_in_body_is_zero)

@@ -38,7 +38,8 @@ static void edge_setup(void)
     cfg.keepalive_sender = true;
     cfg.tcp_port = 5060;
     loc = sip_location_mem_new(64);
-    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL, NULL}, 7);
+    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL, NULL},
+                      7);
     nout = 0;
     nat = peer("10.0.0.2", 40000);
     prov = peer("198.51.100.7", 5060);
@@ -67,8 +68,9 @@ static long find_sent(const struct sip_peer *to, const char *start, size_t from)
     return -1;
 }
 
-static const char sdp_lan[] = "v=0\r\no=- 1 1 IN IP4 192.168.1.20\r\ns=-\r\nc=IN IP4 192.168.1.20\r\n"
-                              "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+static const char sdp_lan[] =
+    "v=0\r\no=- 1 1 IN IP4 192.168.1.20\r\ns=-\r\nc=IN IP4 192.168.1.20\r\n"
+    "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
 static const char sdp_far[] = "v=0\r\no=- 2 2 IN IP4 203.0.113.9\r\ns=-\r\nc=IN IP4 203.0.113.9\r\n"
                               "t=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
 
@@ -146,11 +148,9 @@ static void lan_in_dialog(const char *method, const char *ruri, const char *rout
 /* RFC 3261 §12.1.2, §16.12; RFC 5658: behind a record-routing provider the far phone's
  * Contact is reached through the provider, so sipring leaves it alone; ACK and BYE follow the
  * route set to the provider with the far Contact as Request-URI, and the BYE's 200 comes back. */
-Test(dialog, lan_call_through_a_record_routing_provider, .init = edge_setup,
-     .fini = edge_teardown)
+Test(dialog, lan_call_through_a_record_routing_provider, .init = edge_setup, .fini = edge_teardown)
 {
-    static const char *const far[] = {"<sip:bob@203.0.113.9:5070>",
-                                      "<sip:bob@192.168.50.9:5070>"};
+    static const char *const far[] = {"<sip:bob@203.0.113.9:5070>", "<sip:bob@192.168.50.9:5070>"};
     for (size_t k = 0; k < 2; k++) {
         char cid[16];
         snprintf(cid, sizeof(cid), "rr%zu", k);
@@ -169,7 +169,8 @@ Test(dialog, lan_call_through_a_record_routing_provider, .init = edge_setup,
         char want[80];
         snprintf(want, sizeof(want), "Contact: %s\r\n", far[k]);
         cr_expect(strstr(text((size_t)ok), want) != NULL,
-                  "the far Contact reaches the phone as the provider sent it: %s", text((size_t)ok));
+                  "the far Contact reaches the phone as the provider sent it: %s",
+                  text((size_t)ok));
         const char *routes = OUR_ROUTES ", <sip:198.51.100.7;lr>";
         char ruri[64];
         snprintf(ruri, sizeof(ruri), "%.*s", (int)strlen(far[k]) - 2, far[k] + 1);
@@ -192,11 +193,12 @@ Test(dialog, lan_call_through_a_record_routing_provider, .init = edge_setup,
         char resp[2048];
         const struct sip_hdr *v1 = sip_msg_first(&m, SIP_HDR_VIA);
         const struct sip_hdr *v2 = sip_msg_next(&m, v1);
-        int n = snprintf(resp, sizeof(resp),
-                         "SIP/2.0 200 OK\r\nVia: %.*s\r\nVia: %.*s\r\n"
-                         "From: <sip:alice@198.51.100.7>;tag=al\r\nTo: <sip:bob@198.51.100.7>;tag=bo\r\n"
-                         "Call-ID: %s\r\nCSeq: 11 BYE\r\nContent-Length: 0\r\n\r\n",
-                         (int)v1->value.len, v1->value.p, (int)v2->value.len, v2->value.p, cid);
+        int n = snprintf(
+            resp, sizeof(resp),
+            "SIP/2.0 200 OK\r\nVia: %.*s\r\nVia: %.*s\r\n"
+            "From: <sip:alice@198.51.100.7>;tag=al\r\nTo: <sip:bob@198.51.100.7>;tag=bo\r\n"
+            "Call-ID: %s\r\nCSeq: 11 BYE\r\nContent-Length: 0\r\n\r\n",
+            (int)v1->value.len, v1->value.p, (int)v2->value.len, v2->value.p, cid);
         nout = 0;
         sip_proxy_on_datagram(p, &prov, resp, (size_t)n, 4100 + k * 100000);
         cr_expect_geq(find_sent(&nat, "SIP/2.0 200", 0), 0, "the BYE's 200 comes back");
@@ -244,8 +246,7 @@ static void provider_in_dialog(const char *method, const char *tok, const char *
  * dialog: sipring translates its token back whatever Routes remain after its own; the request
  * follows those Routes (§16.12), or the UA's flow when none is left. Routes that lead from the
  * outside anywhere but towards the token's UA are refused. */
-Test(dialog, token_is_translated_whatever_routes_remain, .init = edge_setup,
-     .fini = edge_teardown)
+Test(dialog, token_is_translated_whatever_routes_remain, .init = edge_setup, .fini = edge_teardown)
 {
     char tok[TOK_MAX];
     dialog_up("tok", tok);
@@ -280,8 +281,8 @@ Test(dialog, token_is_translated_whatever_routes_remain, .init = edge_setup,
 /* A far UA that talks to sipring directly from behind its own NAT (private Contact, no
  * Record-Route of anyone else) is masqueraded towards the LAN; the LAN phone's ACK and BYE
  * carry that token and, here, a further Route: translated all the same. */
-Test(dialog, far_ua_behind_nat_is_masqueraded_and_translated_with_routes_left,
-     .init = edge_setup, .fini = edge_teardown)
+Test(dialog, far_ua_behind_nat_is_masqueraded_and_translated_with_routes_left, .init = edge_setup,
+     .fini = edge_teardown)
 {
     size_t inv = lan_invite("far", false, 1000);
     provider_200(inv, NULL, "<sip:bob@192.168.50.9:5070>", NULL, 1100);
@@ -328,8 +329,7 @@ static const struct sip_media_ops counting_ops = {counting_sdp, counting_end};
 /* RFC 3261 §13.3.1.4: the far side retransmits its 2xx until it sees the ACK, also after a
  * BYE. Within the transaction the retransmission goes up as the same bytes, and the relay is
  * not asked again; once the transaction is gone, a 2xx may update a running call only. */
-Test(dialog, retransmitted_2xx_after_bye_opens_no_ports, .init = edge_setup,
-     .fini = edge_teardown)
+Test(dialog, retransmitted_2xx_after_bye_opens_no_ports, .init = edge_setup, .fini = edge_teardown)
 {
     struct sip_media media = {&counting_ops, NULL};
     sip_proxy_set_media(p, &media);
@@ -396,17 +396,18 @@ static const struct sip_resolver_ops later_ops = {later_locate};
 
 /* RFC 3261 §18.3: over UDP, Content-Length may be left out (liblinphone's REGISTER). The copy
  * kept while DNS answers is read again as the datagram it was. */
-Test(dialog, bodiless_udp_request_without_content_length_survives_a_dns_wait,
-     .init = edge_setup, .fini = edge_teardown)
+Test(dialog, bodiless_udp_request_without_content_length_survives_a_dns_wait, .init = edge_setup,
+     .fini = edge_teardown)
 {
     struct sip_resolver r = {&later_ops, NULL};
     sip_proxy_set_resolver(p, &r);
     dns_ready = false;
-    feed(&nat, "REGISTER sip:provider.test SIP/2.0\r\n"
-               "Via: SIP/2.0/UDP 192.168.1.20:5060;branch=z9hG4bKnocl;rport\r\n"
-               "Max-Forwards: 70\r\nFrom: <sip:alice@provider.test>;tag=r\r\n"
-               "To: <sip:alice@provider.test>\r\nCall-ID: nocl\r\nCSeq: 1 REGISTER\r\n"
-               "Contact: <sip:alice@192.168.1.20:5060>\r\n\r\n",
+    feed(&nat,
+         "REGISTER sip:provider.test SIP/2.0\r\n"
+         "Via: SIP/2.0/UDP 192.168.1.20:5060;branch=z9hG4bKnocl;rport\r\n"
+         "Max-Forwards: 70\r\nFrom: <sip:alice@provider.test>;tag=r\r\n"
+         "To: <sip:alice@provider.test>\r\nCall-ID: nocl\r\nCSeq: 1 REGISTER\r\n"
+         "Contact: <sip:alice@192.168.1.20:5060>\r\n\r\n",
          1000);
     cr_assert_eq(nout, 0, "parked: nothing sent yet");
     dns_ready = true;
@@ -419,11 +420,12 @@ Test(dialog, bodiless_udp_request_without_content_length_survives_a_dns_wait,
 /* RFC 4475 §3.1.2.16, RFC 3261 §8.2: a request in another SIP version gets 505. */
 Test(dialog, unknown_sip_version_gets_505, .init = edge_setup, .fini = edge_teardown)
 {
-    feed(&nat, "OPTIONS sip:t.watson@10.0.0.1 SIP/7.0\r\n"
-               "Via: SIP/7.0/UDP 192.168.1.20;branch=z9hG4bKkmzaaq897;rport\r\n"
-               "Max-Forwards: 70\r\nFrom: A. Bell <sip:a.g.bell@10.0.0.1>;tag=qweoiqpe\r\n"
-               "To: T. Watson <sip:t.watson@10.0.0.1>\r\nCall-ID: 23431.w@10.0.0.5\r\n"
-               "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+    feed(&nat,
+         "OPTIONS sip:t.watson@10.0.0.1 SIP/7.0\r\n"
+         "Via: SIP/7.0/UDP 192.168.1.20;branch=z9hG4bKkmzaaq897;rport\r\n"
+         "Max-Forwards: 70\r\nFrom: A. Bell <sip:a.g.bell@10.0.0.1>;tag=qweoiqpe\r\n"
+         "To: T. Watson <sip:t.watson@10.0.0.1>\r\nCall-ID: 23431.w@10.0.0.5\r\n"
+         "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
          1000);
     cr_assert_eq(nout, 1);
     cr_expect_eq(status_of(&out[0]), 505, "%s", text(0));
@@ -453,7 +455,9 @@ static void register_tcp(bool outbound, uint64_t now)
              "Contact: <sip:tina@192.168.1.30:5060;transport=tcp>%s\r\n"
              "Expires: 600\r\nContent-Length: 0\r\n\r\n",
              outbound, 1 + outbound,
-             outbound ? ";reg-id=1;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"" : "");
+             outbound
+                 ? ";reg-id=1;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\""
+                 : "");
     nout = 0;
     feed(&t, req, now);
     cr_assert_eq(nout, 1);
@@ -463,11 +467,12 @@ static void register_tcp(bool outbound, uint64_t now)
 static void call_tina(const char *branch, uint64_t now)
 {
     char req[2048];
-    snprintf(req, sizeof(req),
-             "INVITE sip:tina@edge.test SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.7;branch=%s\r\n"
-             "Max-Forwards: 70\r\nFrom: <sip:bob@198.51.100.7>;tag=b\r\nTo: <sip:tina@edge.test>\r\n"
-             "Call-ID: %s\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
-             branch, branch);
+    snprintf(
+        req, sizeof(req),
+        "INVITE sip:tina@edge.test SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.7;branch=%s\r\n"
+        "Max-Forwards: 70\r\nFrom: <sip:bob@198.51.100.7>;tag=b\r\nTo: <sip:tina@edge.test>\r\n"
+        "Call-ID: %s\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+        branch, branch);
     nout = 0;
     feed(&prov, req, now);
 }
@@ -509,7 +514,8 @@ Test(dialog, stream_keepalives_are_crlf_pings_and_stop_with_the_flow, .init = ed
         sip_proxy_on_timer(p, now);
         for (size_t i = 0; i < nout; i++) {
             if (sip_peer_eq(&out[i].to, &t)) {
-                cr_expect(out[i].len == 4 && memcmp(out[i].data, "\r\n\r\n", 4) == 0, "a CRLF ping");
+                cr_expect(out[i].len == 4 && memcmp(out[i].data, "\r\n\r\n", 4) == 0,
+                          "a CRLF ping");
                 cr_expect_eq(out[i].to.conn, 7);
                 pings++;
             }
@@ -555,7 +561,8 @@ Test(dialog, large_request_goes_over_tcp_then_udp_when_refused, .init = edge_set
     cr_assert_eq(nout, 1, "%zu sent", nout);
     cr_expect(sip_peer_eq(&out[0].to, &prov) && out[0].to.transport == SIP_TP_TCP,
               "over TCP to the same address");
-    cr_expect(strstr(text(0), "Via: SIP/2.0/TCP 192.0.2.1:5060;branch=") != NULL, "%.200s", text(0));
+    cr_expect(strstr(text(0), "Via: SIP/2.0/TCP 192.0.2.1:5060;branch=") != NULL, "%.200s",
+              text(0));
     sip_proxy_on_unreachable(p, &tcp, 1100);
     long udp = find_sent(&prov, "MESSAGE sip:bob@198.51.100.7 ", 1);
     cr_assert_geq(udp, 0, "sent again (%zu sent)", nout);
@@ -576,8 +583,8 @@ Test(dialog, every_in_dialog_method_follows_the_route_set_both_ways, .init = edg
     static const char *const methods[] = {"UPDATE", "PRACK", "INFO", "REFER", "NOTIFY"};
     for (size_t k = 0; k < sizeof(methods) / sizeof(methods[0]); k++) {
         const char *mt = methods[k];
-        lan_in_dialog(mt, "sip:bob@203.0.113.9:5070", OUR_ROUTES ", <sip:198.51.100.7;lr>",
-                      "meth", 20 + (unsigned)k, 2000 + k * 10);
+        lan_in_dialog(mt, "sip:bob@203.0.113.9:5070", OUR_ROUTES ", <sip:198.51.100.7;lr>", "meth",
+                      20 + (unsigned)k, 2000 + k * 10);
         char line[80];
         snprintf(line, sizeof(line), "%s sip:bob@203.0.113.9:5070 SIP/2.0\r\n", mt);
         cr_expect_geq(find_sent(&prov, line, 0), 0, "%s from the LAN reaches the provider", mt);

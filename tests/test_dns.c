@@ -9,10 +9,9 @@ Test(dns, query_layout)
 {
     uint8_t q[300];
     long n = sip_dns_query(q, sizeof(q), 0x1234, "_sip._udp.Example.com.", SIP_DNS_SRV);
-    static const uint8_t want[] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
-                                   4, '_', 's', 'i', 'p', 4, '_', 'u', 'd', 'p',
-                                   7, 'E', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
-                                   0, 33, 0, 1};
+    static const uint8_t want[] = {0x12, 0x34, 0x01, 0x00, 0, 1,   0,   0,   0,   0, 0,   0,   4,
+                                   '_',  's',  'i',  'p',  4, '_', 'u', 'd', 'p', 7, 'E', 'x', 'a',
+                                   'm',  'p',  'l',  'e',  3, 'c', 'o', 'm', 0,   0, 33,  0,   1};
     cr_assert_eq(n, (long)sizeof(want));
     cr_expect_eq(memcmp(q, want, sizeof(want)), 0);
     cr_expect_eq(sip_dns_query(q, sizeof(q), 1, "a..b", SIP_DNS_A), -1, "empty label");
@@ -31,16 +30,19 @@ static size_t srv_response(uint8_t *m)
     m[7] = 2;    /* answers */
     m[11] = 1;   /* additional */
     size_t o = (size_t)n;
-    static const uint8_t rr1[] = {0xc0, 12, 0, 33, 0, 1, 0, 0, 0x0e, 0x10, 0, 18,
-                                  0, 10, 0, 60, 0x13, 0xc4,
-                                  3, 's', 'i', 'p', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0};
+    static const uint8_t rr1[] = {0xc0, 12,  0,   33,  0,    1,    0, 0,   0x0e, 0x10, 0, 18,
+                                  0,    10,  0,   60,  0x13, 0xc4, 3, 's', 'i',  'p',  7, 'e',
+                                  'x',  'a', 'm', 'p', 'l',  'e',  3, 'c', 'o',  'm',  0};
     /* rdlength: 6 + 17 = 23, fix it */
     memcpy(m + o, rr1, sizeof(rr1));
     m[o + 11] = 23;
     size_t target1 = o + 18;
     o += sizeof(rr1);
-    const uint8_t rr2[] = {0xc0, 12, 0, 33, 0, 1, 0, 0, 0, 60, 0, 12,
-                           0, 20, 0, 0, 0x13, 0xc5, 4, 's', 'i', 'p', '2', 0xc0, (uint8_t)(target1 + 4)};
+    const uint8_t rr2[] = {0xc0, 12,   0,    33,   0,
+                           1,    0,    0,    0,    60,
+                           0,    12,   0,    20,   0,
+                           0,    0x13, 0xc5, 4,    's',
+                           'i',  'p',  '2',  0xc0, (uint8_t)(target1 + 4)};
     memcpy(m + o, rr2, sizeof(rr2));
     m[o + 11] = (uint8_t)(sizeof(rr2) - 12);
     o += sizeof(rr2);
@@ -97,9 +99,9 @@ Test(dns, naptr)
     m[2] = 0x81;
     m[7] = 1;
     size_t o = (size_t)n;
-    const uint8_t rr[] = {0xc0, 12, 0, 35, 0, 1, 0, 0, 0, 30, 0, 0,
-                          0, 10, 0, 50, 1, 'S', 7, 'S', 'I', 'P', '+', 'D', '2', 'T', 0,
-                          4, '_', 's', 'i', 'p', 4, '_', 't', 'c', 'p', 0xc0, 12};
+    const uint8_t rr[] = {0xc0, 12, 0,   35,  0,   1,   0,   0,   0,   30,  0,   0,    0,
+                          10,   0,  50,  1,   'S', 7,   'S', 'I', 'P', '+', 'D', '2',  'T',
+                          0,    4,  '_', 's', 'i', 'p', 4,   '_', 't', 'c', 'p', 0xc0, 12};
     memcpy(m + o, rr, sizeof(rr));
     m[o + 11] = (uint8_t)(sizeof(rr) - 12);
     struct sip_dns_answer a;

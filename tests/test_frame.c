@@ -23,7 +23,8 @@ Test(frame, whole_message_with_body)
 Test(frame, compact_and_spaced_content_length)
 {
     cr_expect_eq(fr(INV "l : 2\r\n\r\nxy").kind, SIP_FRAME_MESSAGE);
-    cr_expect_eq(fr(INV "content-LENGTH:  2 \r\n\r\nxy").len, strlen(INV "content-LENGTH:  2 \r\n\r\nxy"));
+    cr_expect_eq(fr(INV "content-LENGTH:  2 \r\n\r\nxy").len,
+                 strlen(INV "content-LENGTH:  2 \r\n\r\nxy"));
 }
 
 Test(frame, incomplete_headers_or_body_wait)

@@ -32,7 +32,8 @@ static void setup(void)
     cfg.keepalive_sender = true;
     cfg.mac = test_mac(42);
     loc = sip_location_mem_new(64);
-    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL, NULL}, 42);
+    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL, NULL},
+                      42);
     nout = 0;
 }
 
@@ -74,8 +75,8 @@ static void answer(size_t idx, unsigned status, const char *to_tag, uint64_t now
     n += (size_t)snprintf(resp + n, sizeof(resp) - n,
                           "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@x>;tag=%s\r\n"
                           "Call-ID: %.*s\r\nCSeq: %u %.*s\r\nContent-Length: 0\r\n\r\n",
-                          to_tag, (int)m.call_id.len, m.call_id.p, m.cseq,
-                          (int)m.cseq_method.len, m.cseq_method.p);
+                          to_tag, (int)m.call_id.len, m.call_id.p, m.cseq, (int)m.cseq_method.len,
+                          m.cseq_method.p);
     sip_proxy_on_datagram(p, &out[idx].to, resp, n, now);
 }
 
@@ -136,10 +137,11 @@ Test(proxy, cancel, .init = setup, .fini = teardown)
     feed(ua(), invite("sip:b@10.0.0.9:5080", "z9hG4bKr4"), 0);
     answer(1, 180, "tb", 10);
     char cancel[1024];
-    snprintf(cancel, sizeof(cancel),
-             "CANCEL sip:b@10.0.0.9:5080 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKr4\r\n"
-             "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@10.0.0.9:5080>\r\nCall-ID: c1@ua\r\n"
-             "CSeq: 7 CANCEL\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
+    snprintf(
+        cancel, sizeof(cancel),
+        "CANCEL sip:b@10.0.0.9:5080 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKr4\r\n"
+        "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@10.0.0.9:5080>\r\nCall-ID: c1@ua\r\n"
+        "CSeq: 7 CANCEL\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
     size_t before = nout;
     feed(ua(), cancel, 20);
     cr_assert_geq(nout, before + 2);
@@ -149,7 +151,8 @@ Test(proxy, cancel, .init = setup, .fini = teardown)
     cr_expect_eq(status_of(&out[nout - 1]), 487);
     /* A CANCEL for nothing: 481. */
     snprintf(cancel, sizeof(cancel),
-             "CANCEL sip:b@10.0.0.9:5080 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKnone\r\n"
+             "CANCEL sip:b@10.0.0.9:5080 SIP/2.0\r\nVia: SIP/2.0/UDP "
+             "10.0.0.5:5070;branch=z9hG4bKnone\r\n"
              "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@10.0.0.9:5080>\r\nCall-ID: c9@ua\r\n"
              "CSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n");
     feed(ua(), cancel, 40);
@@ -160,11 +163,12 @@ Test(proxy, cancel, .init = setup, .fini = teardown)
  * and CANCELs the other branch. */
 Test(proxy, register_and_fork, .init = setup, .fini = teardown)
 {
-    const char *reg = "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.7:5060;branch=z9hG4bKg1\r\n"
-                      "From: <sip:bob@example.com>;tag=r1\r\nTo: <sip:bob@example.com>\r\n"
-                      "Call-ID: reg1\r\nCSeq: 1 REGISTER\r\n"
-                      "Contact: <sip:bob@10.0.0.7:5060>;q=0.5, <sip:bob@10.0.0.8:5060>;q=0.9\r\n"
-                      "Expires: 600\r\nContent-Length: 0\r\n\r\n";
+    const char *reg =
+        "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.7:5060;branch=z9hG4bKg1\r\n"
+        "From: <sip:bob@example.com>;tag=r1\r\nTo: <sip:bob@example.com>\r\n"
+        "Call-ID: reg1\r\nCSeq: 1 REGISTER\r\n"
+        "Contact: <sip:bob@10.0.0.7:5060>;q=0.5, <sip:bob@10.0.0.8:5060>;q=0.9\r\n"
+        "Expires: 600\r\nContent-Length: 0\r\n\r\n";
     struct sip_peer b1 = peer("10.0.0.7", 5060), b2 = peer("10.0.0.8", 5060);
     feed(&b1, reg, 0);
     cr_assert_eq(nout, 1);
@@ -190,10 +194,11 @@ Test(proxy, register_and_fork, .init = setup, .fini = teardown)
 /* §10.3 step 6: a too short expiry gets 423 with Min-Expires. */
 Test(proxy, register_interval_too_brief, .init = setup, .fini = teardown)
 {
-    const char *reg = "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.7:5060;branch=z9hG4bKg2\r\n"
-                      "From: <sip:bob@example.com>;tag=r1\r\nTo: <sip:bob@example.com>\r\n"
-                      "Call-ID: reg2\r\nCSeq: 1 REGISTER\r\nContact: <sip:bob@10.0.0.7>;expires=10\r\n"
-                      "Content-Length: 0\r\n\r\n";
+    const char *reg =
+        "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.7:5060;branch=z9hG4bKg2\r\n"
+        "From: <sip:bob@example.com>;tag=r1\r\nTo: <sip:bob@example.com>\r\n"
+        "Call-ID: reg2\r\nCSeq: 1 REGISTER\r\nContact: <sip:bob@10.0.0.7>;expires=10\r\n"
+        "Content-Length: 0\r\n\r\n";
     struct sip_peer b1 = peer("10.0.0.7", 5060);
     feed(&b1, reg, 0);
     cr_assert_eq(nout, 1);
@@ -284,8 +289,9 @@ Test(proxy, forwarded_via_gets_received_and_rport, .init = setup, .fini = teardo
     feed(ua(), invite("sip:b@10.9.9.9", "z9hG4bKplain"), 1000);
     cr_assert_geq(nout, 2);
     out[1].data[out[1].len] = '\0';
-    cr_assert_not_null(strstr(out[1].data, "Via: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKplain\r\n"),
-                       "%s", out[1].data);
+    cr_assert_not_null(
+        strstr(out[1].data, "Via: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKplain\r\n"), "%s",
+        out[1].data);
 }
 
 /* Contact masquerading: a phone behind NAT (its Via and Contact say 192.168.1.2, its packets
@@ -312,7 +318,8 @@ Test(proxy, nated_contact_is_masqueraded_and_routed_back, .init = setup, .fini =
     cr_assert_eq(sscanf(c, "Contact: <sip:%20[^@]@192.0.2.1:5060>;expires=300", token), 1, "%s", c);
     char inv[1024];
     snprintf(inv, sizeof(inv),
-             "INVITE sip:%s@192.0.2.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.2:5060;branch=z9hG4bKin1\r\n"
+             "INVITE sip:%s@192.0.2.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP "
+             "198.51.100.2:5060;branch=z9hG4bKin1\r\n"
              "From: <sip:carrier@198.51.100.2>;tag=c1\r\nTo: <sip:phone@198.51.100.2>\r\n"
              "Call-ID: in1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
              token);
@@ -322,10 +329,11 @@ Test(proxy, nated_contact_is_masqueraded_and_routed_back, .init = setup, .fini =
     cr_assert(sip_peer_eq(&out[1].to, &nat), "through the phone's NAT binding");
     cr_assert(memcmp(out[1].data, "INVITE sip:phone@192.168.1.2:5060 SIP/2.0\r\n", 43) == 0);
     nout = 0;
-    feed(&prov, "INVITE sip:sr0123456789abcdef@192.0.2.1:5060 SIP/2.0\r\n"
-                "Via: SIP/2.0/UDP 198.51.100.2:5060;branch=z9hG4bKin2\r\n"
-                "From: <sip:carrier@198.51.100.2>;tag=c2\r\nTo: <sip:x@198.51.100.2>\r\n"
-                "Call-ID: in2\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+    feed(&prov,
+         "INVITE sip:sr0123456789abcdef@192.0.2.1:5060 SIP/2.0\r\n"
+         "Via: SIP/2.0/UDP 198.51.100.2:5060;branch=z9hG4bKin2\r\n"
+         "From: <sip:carrier@198.51.100.2>;tag=c2\r\nTo: <sip:x@198.51.100.2>\r\n"
+         "Call-ID: in2\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
          3000);
     cr_assert_eq(status_of(&out[nout - 1]), 404);
 }
@@ -345,11 +353,12 @@ static size_t count_to(const struct sip_peer *to, const char *prefix, size_t fro
 Test(proxy, nat_keepalive_marks_silent_uas_unreachable, .init = setup, .fini = teardown)
 {
     struct sip_peer nat = peer("10.0.0.5", 40000);
-    feed(&nat, "REGISTER sip:example.com SIP/2.0\r\n"
-               "Via: SIP/2.0/UDP 192.168.1.2:5060;branch=z9hG4bKka1;rport\r\n"
-               "From: <sip:carol@example.com>;tag=r1\r\nTo: <sip:carol@example.com>\r\n"
-               "Call-ID: ka-reg\r\nCSeq: 1 REGISTER\r\nContact: <sip:carol@192.168.1.2:5060>\r\n"
-               "Expires: 3600\r\nContent-Length: 0\r\n\r\n",
+    feed(&nat,
+         "REGISTER sip:example.com SIP/2.0\r\n"
+         "Via: SIP/2.0/UDP 192.168.1.2:5060;branch=z9hG4bKka1;rport\r\n"
+         "From: <sip:carol@example.com>;tag=r1\r\nTo: <sip:carol@example.com>\r\n"
+         "Call-ID: ka-reg\r\nCSeq: 1 REGISTER\r\nContact: <sip:carol@192.168.1.2:5060>\r\n"
+         "Expires: 3600\r\nContent-Length: 0\r\n\r\n",
          1000);
     cr_assert_eq(status_of(&out[0]), 200);
     sip_proxy_on_timer(p, 1000);
@@ -392,11 +401,12 @@ Test(proxy, path_to_a_registrar_that_keeps_it, .init = setup, .fini = teardown)
 {
     struct sip_peer nat = peer("10.0.0.5", 40000), reg = peer("198.51.100.2", 5060);
     char req[1024];
-    const char *fmt = "REGISTER sip:198.51.100.2 SIP/2.0\r\n"
-                      "Via: SIP/2.0/UDP 192.168.1.2:5060;branch=z9hG4bKp%d;rport\r\n"
-                      "From: <sip:phone@198.51.100.2>;tag=r1\r\nTo: <sip:phone@198.51.100.2>\r\n"
-                      "Call-ID: path1\r\nCSeq: %d REGISTER\r\nMax-Forwards: 70\r\nSupported: path\r\n"
-                      "Contact: <sip:phone@192.168.1.2:5060>;expires=300\r\nContent-Length: 0\r\n\r\n";
+    const char *fmt =
+        "REGISTER sip:198.51.100.2 SIP/2.0\r\n"
+        "Via: SIP/2.0/UDP 192.168.1.2:5060;branch=z9hG4bKp%d;rport\r\n"
+        "From: <sip:phone@198.51.100.2>;tag=r1\r\nTo: <sip:phone@198.51.100.2>\r\n"
+        "Call-ID: path1\r\nCSeq: %d REGISTER\r\nMax-Forwards: 70\r\nSupported: path\r\n"
+        "Contact: <sip:phone@192.168.1.2:5060>;expires=300\r\nContent-Length: 0\r\n\r\n";
     snprintf(req, sizeof(req), fmt, 1, 1);
     feed(&nat, req, 1000);
     cr_assert_eq(nout, 1);
@@ -405,7 +415,8 @@ Test(proxy, path_to_a_registrar_that_keeps_it, .init = setup, .fini = teardown)
     const char *path = strstr(out[0].data, "Path: <sip:sr");
     cr_assert_not_null(path, "%s", out[0].data);
     cr_assert_eq(sscanf(path, "Path: <sip:%20[^@]@192.0.2.1:5060;lr>", token), 1, "%s", path);
-    cr_assert_not_null(strstr(out[0].data, "Contact: <sip:sr"), "registrar not known yet: masquerade too");
+    cr_assert_not_null(strstr(out[0].data, "Contact: <sip:sr"),
+                       "registrar not known yet: masquerade too");
     /* the registrar's 200 returns the Path it stored */
     cr_assert_gt(sip_msg_parse(&m, out[0].data, out[0].len, SIP_PARSE_STREAM, NULL), 0);
     char resp[2048];
@@ -427,15 +438,18 @@ Test(proxy, path_to_a_registrar_that_keeps_it, .init = setup, .fini = teardown)
     out[0].data[out[0].len] = '\0';
     cr_assert_not_null(strstr(out[0].data, "Path: <sip:sr"), "%s", out[0].data);
     cr_assert_not_null(strstr(out[0].data, "Contact: <sip:phone@192.168.1.2:5060>;expires=300"),
-                       "a registrar that keeps Path gets the phone's own Contact:\n%s", out[0].data);
+                       "a registrar that keeps Path gets the phone's own Contact:\n%s",
+                       out[0].data);
     /* an incoming call routed along the Path */
     char inv[1024];
-    snprintf(inv, sizeof(inv),
-             "INVITE sip:phone@192.168.1.2:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.2:5060;branch=z9hG4bKpin\r\n"
-             "Route: <sip:%s@192.0.2.1:5060;lr>\r\nFrom: <sip:carrier@198.51.100.2>;tag=c1\r\n"
-             "To: <sip:phone@198.51.100.2>\r\nCall-ID: pin1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"
-             "Content-Length: 0\r\n\r\n",
-             token);
+    snprintf(
+        inv, sizeof(inv),
+        "INVITE sip:phone@192.168.1.2:5060 SIP/2.0\r\nVia: SIP/2.0/UDP "
+        "198.51.100.2:5060;branch=z9hG4bKpin\r\n"
+        "Route: <sip:%s@192.0.2.1:5060;lr>\r\nFrom: <sip:carrier@198.51.100.2>;tag=c1\r\n"
+        "To: <sip:phone@198.51.100.2>\r\nCall-ID: pin1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"
+        "Content-Length: 0\r\n\r\n",
+        token);
     nout = 0;
     feed(&reg, inv, 3000);
     cr_assert_eq(nout, 2, "100 and the INVITE to the phone");
@@ -469,8 +483,8 @@ static struct sip_peer tcp_ua(void)
     return u;
 }
 
-Test(proxy, stream_in_tls_out_gets_transport_aware_via_and_double_record_route,
-     .init = setup, .fini = teardown)
+Test(proxy, stream_in_tls_out_gets_transport_aware_via_and_double_record_route, .init = setup,
+     .fini = teardown)
 {
     struct sip_peer from = tcp_ua();
     feed(&from, invite("sip:b@198.51.100.7;transport=tls", "z9hG4bKt1"), 1000);
@@ -605,8 +619,10 @@ Test(proxy, a_call_the_relay_refuses_gets_503_when_full_and_488_by_policy, .init
         sip_proxy_set_media(p, &media);
         char req[2048];
         snprintf(req, sizeof(req),
-                 "INVITE sip:b@198.51.100.7 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKmf%zu\r\n"
-                 "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@198.51.100.7>\r\nCall-ID: full%zu@ua\r\n"
+                 "INVITE sip:b@198.51.100.7 SIP/2.0\r\nVia: SIP/2.0/UDP "
+                 "10.0.0.5:5070;branch=z9hG4bKmf%zu\r\n"
+                 "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@198.51.100.7>\r\nCall-ID: "
+                 "full%zu@ua\r\n"
                  "CSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\n"
                  "Content-Length: %zu\r\n\r\n%s",
                  i, i, sizeof(sdp) - 1, sdp);
@@ -647,7 +663,8 @@ static void trunk_setup(void)
     cfg.max_transactions = 64;
     cfg.timer_c_ms = 181000;
     cfg.mac = test_mac(42);
-    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL, NULL}, 42);
+    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL, NULL},
+                      42);
     static struct sip_credentials cred = {&fake_cred_ops, NULL};
     struct sip_proxy_trunk_cfg tc = {.user = "t1", .expires_s = 600};
     sip_proxy_set_trunk(p, &tc, &cred);
@@ -658,17 +675,19 @@ static void challenge(size_t idx, const struct sip_peer *from, uint64_t now)
 {
     cr_assert_gt(sip_msg_parse(&m, out[idx].data, out[idx].len, SIP_PARSE_STREAM, NULL), 0);
     char resp[4096];
-    size_t n = (size_t)snprintf(resp, sizeof(resp), "SIP/2.0 407 Proxy Authentication Required\r\n");
+    size_t n =
+        (size_t)snprintf(resp, sizeof(resp), "SIP/2.0 407 Proxy Authentication Required\r\n");
     for (const struct sip_hdr *h = sip_msg_first(&m, SIP_HDR_VIA); h; h = sip_msg_next(&m, h)) {
         n += (size_t)snprintf(resp + n, sizeof(resp) - n, "Via: %.*s\r\n", (int)h->value.len,
                               h->value.p);
     }
-    n += (size_t)snprintf(resp + n, sizeof(resp) - n,
-                          "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@x>;tag=prov\r\n"
-                          "Call-ID: %.*s\r\nCSeq: %u INVITE\r\n"
-                          "Proxy-Authenticate: Digest realm=\"prov\", nonce=\"n%zu\", qop=\"auth\"\r\n"
-                          "Content-Length: 0\r\n\r\n",
-                          (int)m.call_id.len, m.call_id.p, m.cseq, idx);
+    n += (size_t)snprintf(
+        resp + n, sizeof(resp) - n,
+        "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@x>;tag=prov\r\n"
+        "Call-ID: %.*s\r\nCSeq: %u INVITE\r\n"
+        "Proxy-Authenticate: Digest realm=\"prov\", nonce=\"n%zu\", qop=\"auth\"\r\n"
+        "Content-Length: 0\r\n\r\n",
+        (int)m.call_id.len, m.call_id.p, m.cseq, idx);
     sip_proxy_on_datagram(p, from, resp, n, now);
 }
 
@@ -700,8 +719,10 @@ Test(proxy, trunk_answers_the_upstreams_challenge_with_cseq_raised_and_hidden_fr
     cr_assert_not_null(again, "the INVITE is sent again");
     ((struct sent *)again)->data[again->len] = '\0';
     cr_expect_not_null(strstr(again->data, "CSeq: 8 INVITE\r\n"), "%s", again->data);
-    cr_expect_not_null(strstr(again->data, "Proxy-Authorization: Digest fake=\"INVITE sip:b@elsewhere.test n1\"\r\n"),
-                       "%s", again->data);
+    cr_expect_not_null(
+        strstr(again->data,
+               "Proxy-Authorization: Digest fake=\"INVITE sip:b@elsewhere.test n1\"\r\n"),
+        "%s", again->data);
     for (size_t i = mark; i < nout; i++) {
         cr_expect(!sip_peer_eq(&out[i].to, ua()), "the UA never sees the 407");
     }
@@ -716,17 +737,21 @@ Test(proxy, trunk_answers_the_upstreams_challenge_with_cseq_raised_and_hidden_fr
     cr_expect_not_null(strstr(ok->data, "CSeq: 7 INVITE\r\n"), "%s", ok->data);
     /* the UA's ACK and BYE follow the shift */
     mark = nout;
-    feed(ua(), "ACK sip:b@elsewhere.test SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKtka\r\n"
-               "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@x>;tag=b1\r\nCall-ID: c1@ua\r\n"
-               "CSeq: 7 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n", 1300);
+    feed(ua(),
+         "ACK sip:b@elsewhere.test SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKtka\r\n"
+         "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@x>;tag=b1\r\nCall-ID: c1@ua\r\n"
+         "CSeq: 7 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+         1300);
     const struct sent *ack2 = last_to(&up, mark, "ACK ");
     cr_assert_not_null(ack2);
     ((struct sent *)ack2)->data[ack2->len] = '\0';
     cr_expect_not_null(strstr(ack2->data, "CSeq: 8 ACK\r\n"), "%s", ack2->data);
     mark = nout;
-    feed(ua(), "BYE sip:b@elsewhere.test SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKtkb\r\n"
-               "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@x>;tag=b1\r\nCall-ID: c1@ua\r\n"
-               "CSeq: 8 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n", 1400);
+    feed(ua(),
+         "BYE sip:b@elsewhere.test SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKtkb\r\n"
+         "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@x>;tag=b1\r\nCall-ID: c1@ua\r\n"
+         "CSeq: 8 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+         1400);
     const struct sent *bye = last_to(&up, mark, "BYE ");
     cr_assert_not_null(bye);
     ((struct sent *)bye)->data[bye->len] = '\0';
@@ -755,17 +780,20 @@ Test(proxy, trunk_passes_up_a_second_challenge_and_one_from_elsewhere, .init = t
     cr_expect_not_null(strstr(up407->data, "CSeq: 7 INVITE\r\n"), "%s", up407->data);
     /* a request routed elsewhere (a Route to another host): its challenge is not ours */
     nout = 0;
-    snprintf(reqbuf, sizeof(reqbuf),
-             "INVITE sip:b@elsewhere.test SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKtk3\r\n"
-             "Route: <sip:198.51.100.7;lr>\r\nFrom: <sip:a@example.com>;tag=fb\r\n"
-             "To: <sip:b@elsewhere.test>\r\nCall-ID: c2@ua\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"
-             "Content-Length: 0\r\n\r\n");
+    snprintf(
+        reqbuf, sizeof(reqbuf),
+        "INVITE sip:b@elsewhere.test SIP/2.0\r\nVia: SIP/2.0/UDP "
+        "10.0.0.5:5070;branch=z9hG4bKtk3\r\n"
+        "Route: <sip:198.51.100.7;lr>\r\nFrom: <sip:a@example.com>;tag=fb\r\n"
+        "To: <sip:b@elsewhere.test>\r\nCall-ID: c2@ua\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"
+        "Content-Length: 0\r\n\r\n");
     feed(ua(), reqbuf, 2000);
     struct sip_peer other = peer("198.51.100.7", 5060);
     cr_assert_eq(nout, 2);
     cr_assert(sip_peer_eq(&out[1].to, &other));
     challenge(1, &other, 2100);
-    cr_expect_not_null(last_to(ua(), 2, "SIP/2.0 407"), "passed to the UA: sipring's password is not offered to strangers");
+    cr_expect_not_null(last_to(ua(), 2, "SIP/2.0 407"),
+                       "passed to the UA: sipring's password is not offered to strangers");
     cr_expect_null(last_to(&other, 2, "INVITE "));
 }
 
@@ -815,21 +843,23 @@ Test(proxy, trunk_registers_answering_401_and_423_then_refreshes, .init = trunk_
      .fini = teardown)
 {
     static struct sip_credentials cred = {&fake_cred_ops, NULL};
-    struct sip_proxy_trunk_cfg tc = {.user = "t1", .call_id = "trunk-x", .expires_s = 60,
-                                     .do_register = true};
+    struct sip_proxy_trunk_cfg tc = {
+        .user = "t1", .call_id = "trunk-x", .expires_s = 60, .do_register = true};
     sip_proxy_set_trunk(p, &tc, &cred);
     sip_proxy_on_timer(p, 1000);
     cr_assert_eq(nout, 1, "the first REGISTER");
     out[0].data[out[0].len] = '\0';
-    cr_expect_not_null(strstr(out[0].data, "REGISTER sip:203.0.113.50 SIP/2.0\r\n"), "%s", out[0].data);
+    cr_expect_not_null(strstr(out[0].data, "REGISTER sip:203.0.113.50 SIP/2.0\r\n"), "%s",
+                       out[0].data);
     cr_expect_not_null(strstr(out[0].data, "Expires: 60\r\n"));
     cr_expect_null(strstr(out[0].data, "Authorization"));
     reg_answer(0, "SIP/2.0 401 Unauthorized",
                "WWW-Authenticate: Digest realm=\"prov\", nonce=\"abc\", qop=\"auth\"\r\n", 1100);
     cr_assert_eq(nout, 2, "sent again with credentials");
     out[1].data[out[1].len] = '\0';
-    cr_expect_not_null(strstr(out[1].data, "Authorization: Digest fake=\"REGISTER sip:203.0.113.50 abc\"\r\n"),
-                       "%s", out[1].data);
+    cr_expect_not_null(
+        strstr(out[1].data, "Authorization: Digest fake=\"REGISTER sip:203.0.113.50 abc\"\r\n"),
+        "%s", out[1].data);
     cr_expect_not_null(strstr(out[1].data, "CSeq: 2 REGISTER\r\n"));
     reg_answer(1, "SIP/2.0 423 Interval Too Brief", "Min-Expires: 120\r\n", 1200);
     cr_assert_eq(nout, 3, "asked again for the registrar's minimum");

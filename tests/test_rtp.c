@@ -108,9 +108,9 @@ Test(rtp_stream, nat_side_latches_from_its_signaling_ip_and_relays_both_ways)
     cr_assert(rtp_addr_eq(&to, &nat_media), "back through the phone's NAT binding");
     /* RTCP from the phone's NAT on the RTCP port goes to the provider's port + 1 */
     struct rtp_addr nat_rtcp = v4(203, 0, 113, 5, 61001);
-    cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTCP, &nat_rtcp, rtcp_rr, sizeof(rtcp_rr), 4,
-                                      &to, &c),
-                 RTP_RELAY);
+    cr_assert_eq(
+        rtp_stream_on_packet(&s, 0, RTP_COMP_RTCP, &nat_rtcp, rtcp_rr, sizeof(rtcp_rr), 4, &to, &c),
+        RTP_RELAY);
     cr_assert_eq(to.port, 20001);
     cr_assert_eq(c, RTP_COMP_RTCP);
 }
@@ -128,16 +128,16 @@ Test(rtp_stream, strangers_never_latch_nor_pass_rtp_bleed)
     cr_assert_eq(rtp_stream_on_packet(&s, 1, RTP_COMP_RTP, &attacker, rtp_pcmu, sizeof(rtp_pcmu), 1,
                                       &to, &c),
                  RTP_DROP_STRANGER);
-    cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTP, &nat_media, rtp_pcmu, sizeof(rtp_pcmu), 2,
-                                      &to, &c),
+    cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTP, &nat_media, rtp_pcmu, sizeof(rtp_pcmu),
+                                      2, &to, &c),
                  RTP_RELAY);
     cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTP, &attacker, rtp_pcmu, sizeof(rtp_pcmu), 3,
                                       &to, &c),
                  RTP_DROP_STRANGER);
     /* Same IP as the phone's NAT but another port, after latching: a stranger too. */
     struct rtp_addr other_port = v4(203, 0, 113, 5, 61002);
-    cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTP, &other_port, rtp_pcmu,
-                                      sizeof(rtp_pcmu), 4, &to, &c),
+    cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTP, &other_port, rtp_pcmu, sizeof(rtp_pcmu),
+                                      4, &to, &c),
                  RTP_DROP_STRANGER);
     cr_assert_eq(s.leg[0].dropped_stranger, 3);
     cr_assert_eq(s.leg[1].dropped_stranger, 1);
@@ -178,30 +178,30 @@ Test(rtp_stream, rtcp_latches_only_from_the_rtp_source)
     setup_call(&s);
     struct rtp_addr to, spoof = v4(203, 0, 113, 5, 40000), nat_media = v4(203, 0, 113, 5, 61000);
     enum rtp_comp c;
-    cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTCP, &spoof, rtcp_rr, sizeof(rtcp_rr), 1,
-                                      &to, &c),
-                 RTP_DROP_STRANGER, "no RTP latched yet: no RTCP either");
+    cr_assert_eq(
+        rtp_stream_on_packet(&s, 0, RTP_COMP_RTCP, &spoof, rtcp_rr, sizeof(rtcp_rr), 1, &to, &c),
+        RTP_DROP_STRANGER, "no RTP latched yet: no RTCP either");
     struct rtp_addr early = v4(203, 0, 113, 5, 61001);
-    cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTCP, &early, rtcp_rr, sizeof(rtcp_rr), 2,
-                                      &to, &c),
-                 RTP_DROP_STRANGER, "even on the right port, RTP comes first");
+    cr_assert_eq(
+        rtp_stream_on_packet(&s, 0, RTP_COMP_RTCP, &early, rtcp_rr, sizeof(rtcp_rr), 2, &to, &c),
+        RTP_DROP_STRANGER, "even on the right port, RTP comes first");
     cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTP, &nat_media, rtp_pcmu, sizeof(rtp_pcmu),
                                       3, &to, &c),
                  RTP_RELAY);
-    cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTCP, &spoof, rtcp_rr, sizeof(rtcp_rr), 4,
-                                      &to, &c),
-                 RTP_DROP_STRANGER, "the phone's IP on another port");
-    cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTCP, &early, rtcp_rr, sizeof(rtcp_rr), 5,
-                                      &to, &c),
-                 RTP_RELAY, "the RTP source's port + 1");
-    cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTCP, &spoof, rtcp_rr, sizeof(rtcp_rr), 6,
-                                      &to, &c),
-                 RTP_DROP_STRANGER, "latched: strangers stay out");
+    cr_assert_eq(
+        rtp_stream_on_packet(&s, 0, RTP_COMP_RTCP, &spoof, rtcp_rr, sizeof(rtcp_rr), 4, &to, &c),
+        RTP_DROP_STRANGER, "the phone's IP on another port");
+    cr_assert_eq(
+        rtp_stream_on_packet(&s, 0, RTP_COMP_RTCP, &early, rtcp_rr, sizeof(rtcp_rr), 5, &to, &c),
+        RTP_RELAY, "the RTP source's port + 1");
+    cr_assert_eq(
+        rtp_stream_on_packet(&s, 0, RTP_COMP_RTCP, &spoof, rtcp_rr, sizeof(rtcp_rr), 6, &to, &c),
+        RTP_DROP_STRANGER, "latched: strangers stay out");
     /* the provider's side names its RTCP port (a=rtcp:20009): that port latches */
     struct rtp_addr prov_sdp = v4(198, 51, 100, 7, 20000), sig = v4(198, 51, 100, 1, 5060);
     rtp_leg_announce(&s.leg[1], &prov_sdp, 20009, false, false, &sig);
-    cr_assert_eq(rtp_stream_on_packet(&s, 1, RTP_COMP_RTP, &prov_sdp, rtp_pcmu, sizeof(rtp_pcmu),
-                                      7, &to, &c),
+    cr_assert_eq(rtp_stream_on_packet(&s, 1, RTP_COMP_RTP, &prov_sdp, rtp_pcmu, sizeof(rtp_pcmu), 7,
+                                      &to, &c),
                  RTP_RELAY);
     struct rtp_addr prov_rtcp = v4(198, 51, 100, 7, 20009);
     cr_assert_eq(rtp_stream_on_packet(&s, 1, RTP_COMP_RTCP, &prov_rtcp, rtcp_rr, sizeof(rtcp_rr), 8,
@@ -220,16 +220,16 @@ Test(rtp_stream, rtcp_mux_sends_rtcp_to_the_rtp_port)
     cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTP, &nat_media, rtp_pcmu, sizeof(rtp_pcmu),
                                       1, &to, &c),
                  RTP_RELAY);
-    cr_assert_eq(rtp_stream_on_packet(&s, 0, RTP_COMP_RTCP, &nat_rtcp, rtcp_rr, sizeof(rtcp_rr), 1,
-                                      &to, &c),
-                 RTP_RELAY);
+    cr_assert_eq(
+        rtp_stream_on_packet(&s, 0, RTP_COMP_RTCP, &nat_rtcp, rtcp_rr, sizeof(rtcp_rr), 1, &to, &c),
+        RTP_RELAY);
     cr_assert_eq(to.port, 20000);
     cr_assert_eq(c, RTP_COMP_RTP, "sent from the muxed side's RTP port");
 }
 
 Test(rtp_addr, private_ranges_are_the_nat_ones)
 {
-    struct rtp_addr priv[] = {v4(10, 1, 2, 3, 0), v4(172, 16, 0, 1, 0), v4(172, 31, 255, 1, 0),
+    struct rtp_addr priv[] = {v4(10, 1, 2, 3, 0),     v4(172, 16, 0, 1, 0), v4(172, 31, 255, 1, 0),
                               v4(192, 168, 1, 10, 0), v4(100, 64, 0, 1, 0), v4(169, 254, 1, 1, 0)};
     struct rtp_addr pub[] = {v4(172, 32, 0, 1, 0), v4(203, 0, 113, 5, 0), v4(100, 128, 0, 1, 0),
                              v4(127, 0, 0, 7, 0), v4(192, 169, 1, 1, 0)};
@@ -239,7 +239,8 @@ Test(rtp_addr, private_ranges_are_the_nat_ones)
     for (size_t i = 0; i < sizeof(pub) / sizeof(pub[0]); i++) {
         cr_assert_not(rtp_addr_is_private(&pub[i]), "%zu", i);
     }
-    struct rtp_addr ula = {.family = 6, .ip = {0xfd, 0x12}}, doc = {.family = 6, .ip = {0x20, 0x01, 0x0d, 0xb8}};
+    struct rtp_addr ula = {.family = 6, .ip = {0xfd, 0x12}},
+                    doc = {.family = 6, .ip = {0x20, 0x01, 0x0d, 0xb8}};
     cr_assert(rtp_addr_is_private(&ula));
     cr_assert_not(rtp_addr_is_private(&doc));
 }

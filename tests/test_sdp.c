@@ -10,23 +10,24 @@ static bool eq(struct sip_str s, const char *lit)
     return s.len == strlen(lit) && memcmp(s.p, lit, s.len) == 0;
 }
 
-static const char offer[] = "v=0\r\n"
-                            "o=- 20518 0 IN IP4 192.168.1.20\r\n"
-                            "s=-\r\n"
-                            "c=IN IP4 192.168.1.20\r\n"
-                            "t=0 0\r\n"
-                            "a=sendonly\r\n"
-                            "m=audio 49170 RTP/SAVP 0 8 101\r\n"
-                            "a=rtcp:49171 IN IP4 192.168.1.21\r\n"
-                            "a=crypto:1 AES_CM_128_HMAC_SHA1_80 "
-                            "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20|1:32\r\n"
-                            "a=crypto:2 AEAD_AES_128_GCM inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"
-                            "a=candidate:1 1 UDP 2130706431 192.168.1.20 49170 typ host\r\n"
-                            "a=candidate:2 1 UDP 1694498815 198.51.100.7 40000 typ srflx\r\n"
-                            "a=inactive\r\n"
-                            "m=video 51372/2 RTP/AVP 99\r\n"
-                            "c=IN IP6 2001:db8::2\r\n"
-                            "a=rtcp-mux\r\n";
+static const char offer[] =
+    "v=0\r\n"
+    "o=- 20518 0 IN IP4 192.168.1.20\r\n"
+    "s=-\r\n"
+    "c=IN IP4 192.168.1.20\r\n"
+    "t=0 0\r\n"
+    "a=sendonly\r\n"
+    "m=audio 49170 RTP/SAVP 0 8 101\r\n"
+    "a=rtcp:49171 IN IP4 192.168.1.21\r\n"
+    "a=crypto:1 AES_CM_128_HMAC_SHA1_80 "
+    "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20|1:32\r\n"
+    "a=crypto:2 AEAD_AES_128_GCM inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"
+    "a=candidate:1 1 UDP 2130706431 192.168.1.20 49170 typ host\r\n"
+    "a=candidate:2 1 UDP 1694498815 198.51.100.7 40000 typ srflx\r\n"
+    "a=inactive\r\n"
+    "m=video 51372/2 RTP/AVP 99\r\n"
+    "c=IN IP6 2001:db8::2\r\n"
+    "a=rtcp-mux\r\n";
 
 Test(sdp, offer_fields)
 {
@@ -68,9 +69,14 @@ Test(sdp, corpus_bodies)
 
 Test(sdp, malformed)
 {
-    const char *bad[] = {"", "o=x\r\n", "v=1\r\n", "v=0\r\nm=audio x RTP/AVP 0\r\n",
-                         "v=0\r\nm=audio 70000 RTP/AVP 0\r\n", "v=0\r\nc=IN IP4\r\n",
-                         "v=0\r\nbogus\r\n", "v=0\r\nm=audio 1/0 RTP/AVP 0\r\n",
+    const char *bad[] = {"",
+                         "o=x\r\n",
+                         "v=1\r\n",
+                         "v=0\r\nm=audio x RTP/AVP 0\r\n",
+                         "v=0\r\nm=audio 70000 RTP/AVP 0\r\n",
+                         "v=0\r\nc=IN IP4\r\n",
+                         "v=0\r\nbogus\r\n",
+                         "v=0\r\nm=audio 1/0 RTP/AVP 0\r\n",
                          "v=0\r\nm=audio 1 RTP/AVP 0\r\na=crypto:x\r\n"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct sdp s;
@@ -101,7 +107,8 @@ Test(sdp_rewrite, every_address_and_port_is_the_relay)
                                 "a=rtcp:51372\r\n";
     struct sdp s, r;
     cr_assert_eq(sdp_parse((struct sip_str){offer, sizeof(offer) - 1}, &s), 0);
-    struct sdp_rewrite rw = {.addr = "203.0.113.1", .strip_ice = true, .port = {30000, 30002, 30004}};
+    struct sdp_rewrite rw = {
+        .addr = "203.0.113.1", .strip_ice = true, .port = {30000, 30002, 30004}};
     char out[1024];
     long n = sdp_rewrite(&s, (struct sip_str){offer, sizeof(offer) - 1}, &rw, out, sizeof(out));
     cr_assert_gt(n, 0);
@@ -171,7 +178,8 @@ Test(sdp_rewrite, srtp_translation_changes_profile_and_crypto_lines)
     out[n] = '\0';
     cr_assert_eq(sdp_parse(sip_str_make(out, (size_t)n), &r), 0, "%s", out);
     cr_assert_not_null(strstr(out, "m=video 30006 RTP/SAVPF 96\r\na=rtcp-fb:96 nack\r\n"
-                                   "a=crypto:3 AEAD_AES_128_GCM"), "%s", out);
+                                   "a=crypto:3 AEAD_AES_128_GCM"),
+                       "%s", out);
     cr_assert_eq(r.media[1].crypto_count, 1);
     cr_assert_eq(r.media[0].crypto_count, 1, "the other stream keeps its line");
     cr_assert(sip_str_eq(r.media[1].proto, SIP_STR_LIT("RTP/SAVPF")));

@@ -37,16 +37,17 @@ Test(sdes, refuses_what_it_cannot_honour)
     static const char key30[] = "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR";
     struct sdes_key k;
     struct sdp_crypto bad[] = {
-        crypto_line("F8_128_HMAC_SHA1_80", key30, ""),                 /* unknown suite */
+        crypto_line("F8_128_HMAC_SHA1_80", key30, ""),                     /* unknown suite */
         crypto_line("AES_CM_128_HMAC_SHA1_80", key30, "UNENCRYPTED_SRTP"), /* session param */
         crypto_line("AES_CM_128_HMAC_SHA1_80",
                     "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20|1:4", ""), /* MKI */
         crypto_line("AES_CM_128_HMAC_SHA1_80",
                     "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR;"
-                    "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR", ""), /* two keys */
-        crypto_line("AEAD_AES_256_GCM", key30, ""),           /* 30 bytes where 44 are due */
+                    "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR",
+                    ""),                            /* two keys */
+        crypto_line("AEAD_AES_256_GCM", key30, ""), /* 30 bytes where 44 are due */
         crypto_line("AES_CM_128_HMAC_SHA1_80", "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVB!",
-                    ""),                                       /* not base64 */
+                    ""), /* not base64 */
         crypto_line("AES_CM_128_HMAC_SHA1_80", "PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR", ""),
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -69,10 +70,11 @@ Test(sdes, writes_what_it_reads_for_every_suite)
         cr_assert(memcmp(line + n - 2, "\r\n", 2) == 0);
         /* parse it back through the SDP parser, as a peer would */
         char body[512];
-        int bl = snprintf(body, sizeof(body),
-                          "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
-                          "m=audio 4000 RTP/SAVP 0\r\n%.*s",
-                          (int)n, line);
+        int bl =
+            snprintf(body, sizeof(body),
+                     "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+                     "m=audio 4000 RTP/SAVP 0\r\n%.*s",
+                     (int)n, line);
         struct sdp sdp;
         cr_assert_eq(sdp_parse(sip_str_make(body, (size_t)bl), &sdp), 0, "%s", body);
         struct sdes_key back;
@@ -118,8 +120,8 @@ static size_t rtp_packet(uint8_t *p, uint16_t seq)
 
 static size_t rtcp_packet(uint8_t *p)
 {
-    static const uint8_t sr[28] = {0x80, 200, 0, 6, 0, 0, 0, 0x42, 1, 2, 3, 4, 5, 6, 7, 8,
-                                   0,    0,   0, 1, 0, 0, 0, 10,   0, 0, 6, 64};
+    static const uint8_t sr[28] = {0x80, 200, 0, 6, 0, 0, 0, 0x42, 1, 2,  3, 4, 5, 6,
+                                   7,    8,   0, 0, 0, 1, 0, 0,    0, 10, 0, 0, 6, 64};
     memcpy(p, sr, sizeof(sr));
     return sizeof(sr);
 }

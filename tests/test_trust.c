@@ -136,8 +136,8 @@ static const char *request(const char *method, const char *ruri, const char *rou
 Test(trust, strict_route_from_a_stranger_reaches_nobody, .init = trust_setup,
      .fini = trust_teardown)
 {
-    static const char *const methods[] = {"INVITE", "OPTIONS", "MESSAGE", "REGISTER", "SUBSCRIBE",
-                                          "REFER"};
+    static const char *const methods[] = {"INVITE",   "OPTIONS",   "MESSAGE",
+                                          "REGISTER", "SUBSCRIBE", "REFER"};
     static const char *const ruris[] = {"sip:192.0.2.1", "sip:192.0.2.1:5060;lr", "sips:192.0.2.1",
                                         "sip:10.0.0.1:5060", "sip:edge.test"};
     static const char *const routes[] = {
@@ -169,13 +169,14 @@ Test(trust, strict_route_from_a_stranger_reaches_nobody, .init = trust_setup,
  * every form and any Request-URI, reach neither the toll host nor the inside. */
 Test(trust, our_route_and_a_to_tag_relay_nothing, .init = trust_setup, .fini = trust_teardown)
 {
-    static const char *const methods[] = {"BYE", "INVITE", "REFER", "ACK", "INFO", "NOTIFY",
-                                          "UPDATE"};
+    static const char *const methods[] = {"BYE",  "INVITE", "REFER", "ACK",
+                                          "INFO", "NOTIFY", "UPDATE"};
     static const char *const ruris[] = {"sip:+19005550100@203.0.113.66", "sip:b@10.0.0.9",
                                         "sip:b@203.0.113.66;transport=tcp"};
-    static const char *const routes[] = {"<sip:192.0.2.1;lr>", "<sip:192.0.2.1:5060;lr>, <sip:10.0.0.1;lr>",
-                                         "<sip:edge.test;lr>", "<sip:192.0.2.1;lr>, <sip:203.0.113.66;lr>",
-                                         "<sip:192.0.2.1;lr;sr=123456789abc.123456789abc>"};
+    static const char *const routes[] = {
+        "<sip:192.0.2.1;lr>", "<sip:192.0.2.1:5060;lr>, <sip:10.0.0.1;lr>", "<sip:edge.test;lr>",
+        "<sip:192.0.2.1;lr>, <sip:203.0.113.66;lr>",
+        "<sip:192.0.2.1;lr;sr=123456789abc.123456789abc>"};
     unsigned k = 0;
     for (size_t mi = 0; mi < sizeof(methods) / sizeof(methods[0]); mi++) {
         for (size_t ri = 0; ri < sizeof(ruris) / sizeof(ruris[0]); ri++) {
@@ -185,8 +186,8 @@ Test(trust, our_route_and_a_to_tag_relay_nothing, .init = trust_setup, .fini = t
                 snprintf(cid, sizeof(cid), "d%u", k);
                 nout = 0;
                 feed(&a, request(methods[mi], ruris[ri], routes[ro], "b", cid, &a, ""), 1000 + k);
-                cr_expect_eq(sent_to_ip(&toll) + sent_to_ip(&inside_host), 0, "%s %s Route %s relayed",
-                             methods[mi], ruris[ri], routes[ro]);
+                cr_expect_eq(sent_to_ip(&toll) + sent_to_ip(&inside_host), 0,
+                             "%s %s Route %s relayed", methods[mi], ruris[ri], routes[ro]);
             }
         }
     }
@@ -228,11 +229,12 @@ Test(trust, a_proof_serves_its_own_dialog_and_direction_only, .init = trust_setu
     /* the provider's in-dialog requests carry the Record-Routes in their order (§12.1.2);
      * its request to the LAN phone's own Contact is relayed */
     char r2[8192];
-    snprintf(r2, sizeof(r2),
-             "BYE sip:x@10.0.0.5:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.7;branch=z9hG4bKp1\r\n"
-             "Route: %s\r\nMax-Forwards: 70\r\nFrom: <sip:victim@edge.test>;tag=bo\r\n"
-             "To: <sip:x@10.0.0.5>;tag=x\r\nCall-ID: pf1\r\nCSeq: 5 BYE\r\nContent-Length: 0\r\n\r\n",
-             rr);
+    snprintf(
+        r2, sizeof(r2),
+        "BYE sip:x@10.0.0.5:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.7;branch=z9hG4bKp1\r\n"
+        "Route: %s\r\nMax-Forwards: 70\r\nFrom: <sip:victim@edge.test>;tag=bo\r\n"
+        "To: <sip:x@10.0.0.5>;tag=x\r\nCall-ID: pf1\r\nCSeq: 5 BYE\r\nContent-Length: 0\r\n\r\n",
+        rr);
     nout = 0;
     feed(&prov, r2, 2000);
     cr_expect_eq(sent_to_ip(&lan), 1, "along the dialog to the phone");
@@ -243,11 +245,12 @@ Test(trust, a_proof_serves_its_own_dialog_and_direction_only, .init = trust_setu
                {"sip:b@10.0.0.9", "pf1", &inside_host},
                {"sip:x@10.0.0.5:5060", "other", &lan}};
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-        snprintf(r2, sizeof(r2),
-                 "BYE %s SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.7;branch=z9hG4bKb%zu\r\n"
-                 "Route: %s\r\nMax-Forwards: 70\r\nFrom: <sip:victim@edge.test>;tag=bo\r\n"
-                 "To: <sip:x@10.0.0.5>;tag=x\r\nCall-ID: %s\r\nCSeq: 6 BYE\r\nContent-Length: 0\r\n\r\n",
-                 bad[k].ruri, k, rr, bad[k].call_id);
+        snprintf(
+            r2, sizeof(r2),
+            "BYE %s SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.7;branch=z9hG4bKb%zu\r\n"
+            "Route: %s\r\nMax-Forwards: 70\r\nFrom: <sip:victim@edge.test>;tag=bo\r\n"
+            "To: <sip:x@10.0.0.5>;tag=x\r\nCall-ID: %s\r\nCSeq: 6 BYE\r\nContent-Length: 0\r\n\r\n",
+            bad[k].ruri, k, rr, bad[k].call_id);
         nout = 0;
         feed(&prov, r2, 3000 + k);
         cr_expect_eq(sent_to_ip(bad[k].victim), 0, "case %zu relayed", k);
@@ -306,16 +309,18 @@ Test(trust, inside_requests_out_of_dialog_are_challenged, .init = trust_setup,
         char cid[16];
         snprintf(cid, sizeof(cid), "in%zu", k);
         nout = 0;
-        feed(&lan, request(methods[k], "sip:+19005550100@198.51.100.7", "<sip:10.0.0.1;lr>",
-                           "made-up", cid, &lan, ""),
+        feed(&lan,
+             request(methods[k], "sip:+19005550100@198.51.100.7", "<sip:10.0.0.1;lr>", "made-up",
+                     cid, &lan, ""),
              1000 + k);
         cr_expect_eq(sent_to_ip(&prov), 0, "%s with a made-up To tag went out", methods[k]);
         cr_expect_geq(find_sent(&lan, "SIP/2.0 407"), 0, "%s", methods[k]);
     }
     /* a real call: authenticated INVITE, then the BYE along its Record-Routes */
     nout = 0;
-    feed(&lan, request("INVITE", "sip:bob@198.51.100.7", "", "", "real", &lan,
-                       "Proxy-Authorization: Digest good\r\n"),
+    feed(&lan,
+         request("INVITE", "sip:bob@198.51.100.7", "", "", "real", &lan,
+                 "Proxy-Authorization: Digest good\r\n"),
          2000);
     long inv = find_sent(&prov, "INVITE ");
     cr_assert_geq(inv, 0);
@@ -358,12 +363,13 @@ Test(trust, forged_responses_go_nowhere, .init = trust_setup, .fini = trust_tear
                                          "10.0.0.5:5060;received=10.0.0.9;rport=5060"};
     for (size_t k = 0; k < 3; k++) {
         char resp[2048];
-        int n = snprintf(resp, sizeof(resp),
-                         "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1.0.0.0000"
-                         "01.0123456789ab-00000000\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bKv\r\n"
-                         "From: <sip:a@x>;tag=a\r\nTo: <sip:b@y>;tag=b\r\nCall-ID: forged%zu\r\n"
-                         "CSeq: 1 INVITE\r\nContact: <sip:b@203.0.113.66>\r\nContent-Length: 0\r\n\r\n",
-                         second[k], k);
+        int n =
+            snprintf(resp, sizeof(resp),
+                     "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1.0.0.0000"
+                     "01.0123456789ab-00000000\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bKv\r\n"
+                     "From: <sip:a@x>;tag=a\r\nTo: <sip:b@y>;tag=b\r\nCall-ID: forged%zu\r\n"
+                     "CSeq: 1 INVITE\r\nContact: <sip:b@203.0.113.66>\r\nContent-Length: 0\r\n\r\n",
+                     second[k], k);
         nout = 0;
         struct sip_peer a = attacker((unsigned)k, SIP_TP_UDP);
         sip_proxy_on_datagram(p, &a, resp, (size_t)n, 1000 + k);
@@ -405,7 +411,8 @@ Test(trust, outside_contacts_fill_no_store, .init = trust_setup, .fini = trust_t
         char r[2048], cid[16];
         snprintf(cid, sizeof(cid), "o%u", k);
         snprintf(r, sizeof(r),
-                 "OPTIONS sip:victim@edge.test SIP/2.0\r\nVia: SIP/2.0/UDP 192.168.9.%u:5060;branch=z9hG4bKo%u\r\n"
+                 "OPTIONS sip:victim@edge.test SIP/2.0\r\nVia: SIP/2.0/UDP "
+                 "192.168.9.%u:5060;branch=z9hG4bKo%u\r\n"
                  "Max-Forwards: 70\r\nFrom: <sip:x@y>;tag=x%u\r\nTo: <sip:victim@edge.test>\r\n"
                  "Call-ID: %s\r\nCSeq: 1 OPTIONS\r\nContact: <sip:x@192.168.9.%u:5060>\r\n"
                  "Content-Length: 0\r\n\r\n",
@@ -426,7 +433,8 @@ Test(trust, outside_contacts_fill_no_store, .init = trust_setup, .fini = trust_t
     nout = 0;
     char r[2048];
     snprintf(r, sizeof(r),
-             "OPTIONS sip:victim@edge.test SIP/2.0\r\nVia: SIP/2.0/UDP 192.168.9.7:5060;branch=z9hG4bKback\r\n"
+             "OPTIONS sip:victim@edge.test SIP/2.0\r\nVia: SIP/2.0/UDP "
+             "192.168.9.7:5060;branch=z9hG4bKback\r\n"
              "Max-Forwards: 70\r\nFrom: <sip:x@y>;tag=xb\r\nTo: <sip:victim@edge.test>\r\n"
              "Call-ID: back\r\nCSeq: 1 OPTIONS\r\nContact: <sip:x@192.168.9.7:5060>\r\n"
              "Content-Length: 0\r\n\r\n");
@@ -437,11 +445,12 @@ Test(trust, outside_contacts_fill_no_store, .init = trust_setup, .fini = trust_t
     const char *c = strstr(text((size_t)fwd), "Contact: <sip:");
     cr_assert_eq(sscanf(c, "Contact: <sip:%399[^@]@", tok), 1);
     char back[2048];
-    snprintf(back, sizeof(back),
-             "MESSAGE sip:%s@10.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKm\r\n"
-             "Max-Forwards: 70\r\nFrom: <sip:victim@edge.test>;tag=v\r\nTo: <sip:x@y>;tag=xb\r\n"
-             "Call-ID: back\r\nCSeq: 2 MESSAGE\r\nContent-Length: 0\r\n\r\n",
-             tok);
+    snprintf(
+        back, sizeof(back),
+        "MESSAGE sip:%s@10.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKm\r\n"
+        "Max-Forwards: 70\r\nFrom: <sip:victim@edge.test>;tag=v\r\nTo: <sip:x@y>;tag=xb\r\n"
+        "Call-ID: back\r\nCSeq: 2 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+        tok);
     nout = 0;
     feed(&lan, back, 3100);
     cr_expect_geq(find_sent(&a7, "MESSAGE sip:x@192.168.9.7:5060 SIP/2.0"), 0,

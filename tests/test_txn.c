@@ -7,8 +7,7 @@
 static const struct sip_timers T = {500, 4000, 5000};
 
 /* Runs the clock from *now to `until` in 1 ms steps, counting actions of kind `what`. */
-static int run_until(struct sip_txn *x, uint64_t *now, uint64_t until, unsigned what,
-                     unsigned *all)
+static int run_until(struct sip_txn *x, uint64_t *now, uint64_t until, unsigned what, unsigned *all)
 {
     int n = 0;
     for (; *now <= until; (*now)++) {

@@ -36,9 +36,10 @@ Test(uri, components)
 
 Test(uri, invalid)
 {
-    const char *bad[] = {"sip:", "sip:user@", "sip:[2001:db8::1", "sip:host:99999",
-                         "sip:host;=v", "sip:host;a=", "sip:ho st", "<sip:a@b>", "sip:a@b?x",
-                         "sip:[2001:db8:::1]", "sip:a%4@b", "nocolon", "tel:abc%"};
+    const char *bad[] = {"sip:",        "sip:user@",          "sip:[2001:db8::1", "sip:host:99999",
+                         "sip:host;=v", "sip:host;a=",        "sip:ho st",        "<sip:a@b>",
+                         "sip:a@b?x",   "sip:[2001:db8:::1]", "sip:a%4@b",        "nocolon",
+                         "tel:abc%"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct sip_uri u;
         cr_expect_neq(sip_uri_parse(sip_str_make(bad[i], strlen(bad[i])), &u), 0, "%s accepted",

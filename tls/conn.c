@@ -12,7 +12,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#define PAIR_BUF 32768  /* a whole TLS record (16 KB + overhead) fits each way */
+#define PAIR_BUF 32768 /* a whole TLS record (16 KB + overhead) fits each way */
 #define WRITE_CHUNK 16384
 #define SESSION_CACHE 64 /* client sessions kept for resumption, by peer name */
 

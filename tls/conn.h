@@ -17,14 +17,18 @@
 struct tls_ctx;
 struct tls_conn;
 
-enum tls_client_auth { TLS_CLIENT_AUTH_OFF = 0, TLS_CLIENT_AUTH_OPTIONAL, TLS_CLIENT_AUTH_REQUIRED };
+enum tls_client_auth {
+    TLS_CLIENT_AUTH_OFF = 0,
+    TLS_CLIENT_AUTH_OPTIONAL,
+    TLS_CLIENT_AUTH_REQUIRED
+};
 
 struct tls_ctx_cfg {
     const char *cert_file; /* PEM chain, leaf first; NULL: no certificate (client only) */
     const char *key_file;  /* PEM private key of the leaf */
     const char *ca_file;   /* PEM bundle to verify peers against */
     enum tls_client_auth client_auth; /* server: ask for and check client certificates */
-    bool verify_server;    /* client: check the server's chain and name (default on) */
+    bool verify_server;               /* client: check the server's chain and name (default on) */
 };
 
 /* tls_ctx_new: a context for both directions (accepted and opened connections), TLS 1.2 and

@@ -84,8 +84,8 @@ int tls_random(void *out, size_t len)
     return RAND_bytes(out, len) == 1 ? 0 : -1;
 }
 
-void tls_keyed_hash(const uint8_t *key, size_t key_len, const struct tls_bytes *parts,
-                    size_t n, uint8_t out[32])
+void tls_keyed_hash(const uint8_t *key, size_t key_len, const struct tls_bytes *parts, size_t n,
+                    uint8_t out[32])
 {
     HMAC_CTX ctx;
     HMAC_CTX_init(&ctx);

@@ -23,8 +23,8 @@ int tls_random(void *out, size_t len);
 
 /* tls_keyed_hash: HMAC-SHA256(key, part0 || 0x00 || part1 || 0x00 ...) into out[32]. The
  * separators keep ("ab","c") and ("a","bc") apart. */
-void tls_keyed_hash(const uint8_t *key, size_t key_len, const struct tls_bytes *parts,
-                    size_t n, uint8_t out[32]);
+void tls_keyed_hash(const uint8_t *key, size_t key_len, const struct tls_bytes *parts, size_t n,
+                    uint8_t out[32]);
 
 /* tls_hmac_key_new: a key for tls_hmac_sign, its HMAC pads hashed once (a MAC then costs the
  * message's blocks and two more, not the key's set-up each time). NULL if out of memory.

@@ -115,8 +115,9 @@ static long fake_answer(void *self, const struct sip_digest *ch, struct sip_str 
     if (ch->nonce.len == 0) {
         return -1;
     }
-    int n = snprintf(out, cap, "Digest username=\"t\", nonce=\"%.*s\", uri=\"%.*s\", response=\"%zu\"",
-                     (int)ch->nonce.len, ch->nonce.p, (int)uri.len, uri.p, method.len);
+    int n =
+        snprintf(out, cap, "Digest username=\"t\", nonce=\"%.*s\", uri=\"%.*s\", response=\"%zu\"",
+                 (int)ch->nonce.len, ch->nonce.p, (int)uri.len, uri.p, method.len);
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 static const struct sip_credentials_ops cred_ops = {fake_answer};
@@ -144,16 +145,18 @@ static void setup(void)
     cfg.nat_keepalive_ms = 30000;
     cfg.keepalive_sender = true;
     loc = sip_location_mem_new(256);
-    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){sink_send, NULL, false, NULL, NULL, NULL}, 42);
+    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){sink_send, NULL, false, NULL, NULL, NULL},
+                      42);
     sip_proxy_set_media(p, &media);
     sip_proxy_set_resolver(p, &resolver);
     sip_proxy_set_auth(p, &auth);
     strcpy(cfg.upstream, "sip:upstream.test");
-    p_trunk = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){sink_send, NULL, false, NULL, NULL, NULL}, 43);
+    p_trunk = sip_proxy_new(&cfg, loc,
+                            (struct sip_proxy_sink){sink_send, NULL, false, NULL, NULL, NULL}, 43);
     sip_proxy_set_media(p_trunk, &media);
     sip_proxy_set_resolver(p_trunk, &resolver);
-    struct sip_proxy_trunk_cfg tc = {.user = "trunk", .call_id = "trunk-1", .expires_s = 60,
-                                     .do_register = true};
+    struct sip_proxy_trunk_cfg tc = {
+        .user = "trunk", .call_id = "trunk-1", .expires_s = 60, .do_register = true};
     sip_proxy_set_trunk(p_trunk, &tc, &cred);
 }
 
@@ -162,8 +165,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (p == NULL) {
         setup(); /* one proxy for the whole run: state carries over, as it does live */
     }
-    static const char *const sources[] = {"10.0.0.5", "10.0.0.7", "192.168.1.2", "198.51.100.2",
-                                          "203.0.113.9", "10.0.0.1"};
+    static const char *const sources[] = {"10.0.0.5",     "10.0.0.7",    "192.168.1.2",
+                                          "198.51.100.2", "203.0.113.9", "10.0.0.1"};
     const char *d = (const char *)data, *end = d + size;
     while (d < end) {
         const char *cut = memmem(d, (size_t)(end - d), "\n\n\n", 3);

@@ -23,7 +23,8 @@ static void check_keys(const struct sdp_media *m)
         }
         /* "a=crypto:" + tag SP suite SP key-params, without the CRLF */
         char body[256];
-        static const char head[] = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=0 0\r\nm=audio 1 RTP/SAVP 0\r\n";
+        static const char head[] =
+            "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=0 0\r\nm=audio 1 RTP/SAVP 0\r\n";
         memcpy(body, head, sizeof(head) - 1);
         memcpy(body + sizeof(head) - 1, line, (size_t)n);
         struct sdp again;
@@ -57,7 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The rewrite never writes past its buffer, and what it writes parses again with the same
      * streams (RFC 4566 §5.14: the m= lines are the streams, in order). */
     static char out[8192];
-    struct sdp_rewrite rw = {.addr = "203.0.113.1", .strip_ice = size % 2 == 0,
+    struct sdp_rewrite rw = {.addr = "203.0.113.1",
+                             .strip_ice = size % 2 == 0,
                              .port = {30000, 30002, 30004, 30006, 30008, 30010, 30012, 30014}};
     for (unsigned i = 0; i < s.media_count; i++) {
         check_keys(&s.media[i]);
@@ -66,8 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rw.profile[i] = (enum sdp_profile_change)(pick % 3);
         rw.strip_crypto[i] = pick & 4;
         if (pick & 8) {
-            rw.crypto[i] = SIP_STR_LIT(
-                "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR\r\n");
+            rw.crypto[i] = SIP_STR_LIT("a=crypto:1 AES_CM_128_HMAC_SHA1_80 "
+                                       "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR\r\n");
         }
     }
     long n = sdp_rewrite(&s, body, &rw, out, sizeof(out));
@@ -75,7 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     struct sdp r;
-    if (n > 0 && (sdp_parse(sip_str_make(out, (size_t)n), &r) != 0 || r.media_count != s.media_count)) {
+    if (n > 0 &&
+        (sdp_parse(sip_str_make(out, (size_t)n), &r) != 0 || r.media_count != s.media_count)) {
         abort(); /* what we rewrite must parse, with every m= line still there */
     }
     return 0;

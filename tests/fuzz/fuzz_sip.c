@@ -19,8 +19,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         }
         if (m.is_request) {
-            struct sip_reply r = {.status = 200, .phrase = "OK", .to_tag = SIP_STR_LIT("t"),
-                                  .received = SIP_STR_LIT("192.0.2.1"), .rport = 5060};
+            struct sip_reply r = {.status = 200,
+                                  .phrase = "OK",
+                                  .to_tag = SIP_STR_LIT("t"),
+                                  .received = SIP_STR_LIT("192.0.2.1"),
+                                  .rport = 5060};
             long n = sip_reply_build(&m, &r, buf, sizeof(buf));
             if (n > 0 && sip_msg_parse(&out, buf, (size_t)n, SIP_PARSE_STREAM, NULL) != n) {
                 abort(); /* a reply we build must always parse */
