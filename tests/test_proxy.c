@@ -875,3 +875,83 @@ Test(proxy, trunk_registers_answering_401_and_423_then_refreshes, .init = trunk_
     cr_expect_not_null(strstr(out[0].data, "REGISTER sip:203.0.113.50 SIP/2.0\r\n"));
     cr_expect_null(strstr(out[0].data, "Authorization"), "a refresh starts without credentials");
 }
+
+static void register_as(const struct sip_peer *from, const char *call_id, unsigned cseq,
+                        const char *contacts, const char *expires, uint64_t now)
+{
+    char reg[1024];
+    snprintf(reg, sizeof(reg),
+             "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP "
+             "10.0.0.7:5060;branch=z9hG4bK%s%u.%llu\r\n"
+             "From: <sip:bob@example.com>;tag=r1\r\nTo: <sip:bob@example.com>\r\n"
+             "Call-ID: %s\r\nCSeq: %u REGISTER\r\nContact: %s\r\n%sContent-Length: 0\r\n\r\n",
+             call_id, cseq, (unsigned long long)now, call_id, cseq, contacts, expires);
+    nout = 0;
+    feed(from, reg, now);
+}
+
+/* §16.7 step 5 (a 6xx): "the proxy SHOULD cancel all client pending transactions"; the 6xx
+ * goes upstream once the CANCELled branch has its 487. */
+Test(proxy, a_6xx_cancels_the_other_branches, .init = setup, .fini = teardown)
+{
+    struct sip_peer b1 = peer("10.0.0.7", 5060);
+    register_as(&b1, "reg6", 1, "<sip:bob@10.0.0.7:5060>;q=0.5, <sip:bob@10.0.0.8:5060>;q=0.9",
+                "Expires: 600\r\n", 0);
+    cr_assert_eq(status_of(&out[0]), 200);
+    nout = 0;
+    feed(ua(), invite("sip:bob@example.com", "z9hG4bKsix"), 1000);
+    cr_assert_eq(nout, 3, "100 and two branches");
+    answer(2, 180, "t1", 1010);
+    size_t before = nout;
+    answer(1, 603, "t2", 1020);
+    bool cancelled = false, early_603 = false;
+    for (size_t i = before; i < nout; i++) {
+        cancelled |= memcmp(out[i].data, "CANCEL sip:bob@10.0.0.7:5060", 28) == 0;
+        early_603 |= status_of(&out[i]) == 603 && sip_peer_eq(&out[i].to, ua());
+    }
+    cr_expect(cancelled, "the ringing branch is cancelled");
+    cr_expect(!early_603, "the 6xx waits for the other branch's final response");
+    before = nout;
+    answer(2, 487, "t1", 1030);
+    bool got_603 = false;
+    for (size_t i = before; i < nout; i++) {
+        got_603 |= status_of(&out[i]) == 603 && sip_peer_eq(&out[i].to, ua());
+    }
+    cr_expect(got_603, "the 6xx is the best response (§16.7 step 6)");
+}
+
+/* §10.3 step 6: "*" removes every binding, only alone and with Expires: 0 (else 400). */
+Test(proxy, register_star_removes_every_binding, .init = setup, .fini = teardown)
+{
+    struct sip_peer b1 = peer("10.0.0.7", 5060);
+    register_as(&b1, "star", 1, "<sip:bob@10.0.0.7:5060>, <sip:bob@10.0.0.8:5060>",
+                "Expires: 600\r\n", 0);
+    cr_assert_eq(status_of(&out[0]), 200);
+    register_as(&b1, "star", 2, "*", "Expires: 60\r\n", 100);
+    cr_expect_eq(status_of(&out[0]), 400, "* needs Expires: 0");
+    register_as(&b1, "star", 3, "*, <sip:bob@10.0.0.9>", "Expires: 0\r\n", 200);
+    cr_expect_eq(status_of(&out[0]), 400, "* must be alone");
+    struct sip_binding bs[4];
+    cr_expect_eq(loc->ops->lookup(loc->self, "bob@example.com", 300, bs, 4), 2);
+    register_as(&b1, "star", 4, "*", "Expires: 0\r\n", 400);
+    cr_expect_eq(status_of(&out[0]), 200);
+    cr_expect_eq(loc->ops->lookup(loc->self, "bob@example.com", 500, bs, 4), 0, "all removed");
+}
+
+/* §10.3 step 7: the same Call-ID with a CSeq not higher than the binding's is out of order:
+ * refused (500), the binding stays as it was. */
+Test(proxy, register_out_of_order_cseq_is_refused, .init = setup, .fini = teardown)
+{
+    struct sip_peer b1 = peer("10.0.0.7", 5060);
+    register_as(&b1, "ooo", 5, "<sip:bob@10.0.0.7:5060>", "Expires: 600\r\n", 0);
+    cr_assert_eq(status_of(&out[0]), 200);
+    register_as(&b1, "ooo", 5, "<sip:bob@10.0.0.7:5060>", "Expires: 0\r\n", 100);
+    cr_expect_eq(status_of(&out[0]), 500, "the same CSeq again");
+    register_as(&b1, "ooo", 4, "<sip:bob@10.0.0.7:5060>", "Expires: 0\r\n", 200);
+    cr_expect_eq(status_of(&out[0]), 500, "a lower CSeq");
+    struct sip_binding b;
+    cr_expect_eq(loc->ops->lookup(loc->self, "bob@example.com", 300, &b, 1), 1, "still bound");
+    register_as(&b1, "ooo", 6, "<sip:bob@10.0.0.7:5060>", "Expires: 0\r\n", 400);
+    cr_expect_eq(status_of(&out[0]), 200, "a higher CSeq is in order");
+    cr_expect_eq(loc->ops->lookup(loc->self, "bob@example.com", 500, &b, 1), 0);
+}
