@@ -98,12 +98,12 @@ static size_t lan_invite(const char *call_id, bool with_sdp, uint64_t now)
 
 /* The provider's 200 to the INVITE out[idx]: its own Record-Route above ours (it
  * record-routes, as providers do), and the far phone's Contact. */
-static void provider_200(size_t idx, const char *rr_top, const char *contact, const char *sdp,
-                         uint64_t now)
+static void provider_resp(size_t idx, const char *status_line, const char *rr_top,
+                          const char *contact, const char *sdp, uint64_t now)
 {
     cr_assert_gt(sip_msg_parse(&m, out[idx].data, out[idx].len, SIP_PARSE_DGRAM, NULL), 0);
     char resp[8192];
-    size_t n = (size_t)snprintf(resp, sizeof(resp), "SIP/2.0 200 OK\r\n");
+    size_t n = (size_t)snprintf(resp, sizeof(resp), "%s\r\n", status_line);
     for (const struct sip_hdr *h = sip_msg_first(&m, SIP_HDR_VIA); h; h = sip_msg_next(&m, h)) {
         n += (size_t)snprintf(resp + n, sizeof(resp) - n, "Via: %.*s\r\n", (int)h->value.len,
                               h->value.p);
@@ -124,6 +124,12 @@ static void provider_200(size_t idx, const char *rr_top, const char *contact, co
                           sdp ? "Content-Type: application/sdp\r\n" : "", sdp ? strlen(sdp) : 0,
                           sdp ? sdp : "");
     sip_proxy_on_datagram(p, &prov, resp, n, now);
+}
+
+static void provider_200(size_t idx, const char *rr_top, const char *contact, const char *sdp,
+                         uint64_t now)
+{
+    provider_resp(idx, "SIP/2.0 200 OK", rr_top, contact, sdp, now);
 }
 
 /* An in-dialog request from the LAN phone along its route set (RFC 3261 §12.2.1.1: the 2xx's
@@ -592,4 +598,64 @@ Test(dialog, every_in_dialog_method_follows_the_route_set_both_ways, .init = edg
         snprintf(line, sizeof(line), "%s sip:alice@192.168.1.20:5060 SIP/2.0\r\n", mt);
         cr_expect_geq(find_sent(&nat, line, 0), 0, "%s from the provider reaches the phone", mt);
     }
+}
+
+/* Media anchoring follows a call that never gets answered: the INVITE's offer and the 183's
+ * early answer go through the relay, and a CANCEL (the 487 that ends the INVITE) releases the
+ * call's ports at once (RFC 3261 §9.1, §16.10). */
+static int answers_seen, offers_seen, ends_seen;
+static int recording_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite *rw)
+{
+    (void)self;
+    (void)rw;
+    if (mm->is_request) {
+        offers_seen++;
+    } else {
+        answers_seen++;
+    }
+    return -1;
+}
+static void recording_end(void *self, struct sip_str call_id)
+{
+    (void)self;
+    cr_expect(sip_str_eq(call_id, SIP_STR_LIT("cxl")), "the cancelled call's Call-ID");
+    ends_seen++;
+}
+static const struct sip_media_ops recording_ops = {recording_sdp, recording_end};
+
+Test(dialog, early_media_goes_through_the_relay_and_cancel_releases_it, .init = edge_setup,
+     .fini = edge_teardown)
+{
+    struct sip_media media = {&recording_ops, NULL};
+    sip_proxy_set_media(p, &media);
+    answers_seen = offers_seen = ends_seen = 0;
+    size_t inv = lan_invite("cxl", true, 1000);
+    cr_expect_eq(offers_seen, 1, "the offer");
+    char inv_copy[8192];
+    size_t inv_len = out[inv].len;
+    memcpy(inv_copy, out[inv].data, inv_len);
+    provider_resp(inv, "SIP/2.0 183 Session Progress", "<sip:198.51.100.7;lr>",
+                  "<sip:bob@203.0.113.9:5070>", sdp_far, 1100);
+    cr_expect_eq(answers_seen, 1, "the 183's early answer");
+    cr_expect_geq(find_sent(&nat, "SIP/2.0 183", 0), 0, "the 183 reaches the phone");
+    cr_expect_eq(ends_seen, 0);
+    char cancel[1024];
+    snprintf(cancel, sizeof(cancel),
+             "CANCEL sip:bob@198.51.100.7 SIP/2.0\r\n"
+             "Via: SIP/2.0/UDP 192.168.1.20:5060;branch=z9hG4bK-cxl;rport\r\nMax-Forwards: 70\r\n"
+             "From: <sip:alice@198.51.100.7>;tag=al\r\nTo: <sip:bob@198.51.100.7>\r\n"
+             "Call-ID: cxl\r\nCSeq: 10 CANCEL\r\nContent-Length: 0\r\n\r\n");
+    nout = 0;
+    feed(&nat, cancel, 1200);
+    cr_expect_geq(find_sent(&nat, "SIP/2.0 200", 0), 0, "the CANCEL is answered");
+    cr_expect_geq(find_sent(&prov, "CANCEL ", 0), 0, "and sent on to the provider");
+    memcpy(out[0].data, inv_copy, inv_len);
+    out[0].len = inv_len;
+    out[0].to = prov;
+    nout = 1;
+    provider_resp(0, "SIP/2.0 487 Request Terminated", NULL, "<sip:bob@203.0.113.9:5070>", NULL,
+                  1300);
+    cr_expect_geq(find_sent(&nat, "SIP/2.0 487", 1), 0, "the 487 reaches the phone");
+    cr_expect_eq(ends_seen, 1, "the relay is told the call is over: its ports go");
+    sip_proxy_set_media(p, NULL);
 }
