@@ -48,6 +48,7 @@ struct target {
     char name[SIP_DNS_NAME_MAX];
     uint16_t port;
     uint8_t tp;
+    uint32_t rank; /* NAPTR: order << 16 | preference (RFC 3403 §4.1), the sort key */
 };
 
 struct job {
@@ -320,9 +321,9 @@ static bool job_run(struct resolver *r, struct job *j)
                 int k = j->nsrvq++;
                 snprintf(j->srvq[k].name, SIP_DNS_NAME_MAX, "%s", x->u.naptr.replacement);
                 j->srvq[k].tp = tp;
-                j->srvq[k].port =
-                    (uint16_t)(x->u.naptr.order << 8 | (x->u.naptr.preference & 0xff));
-                for (; k > 0 && j->srvq[k].port < j->srvq[k - 1].port; k--) {
+                /* both fields are 16 bits: neither may be cut to fit the other */
+                j->srvq[k].rank = (uint32_t)x->u.naptr.order << 16 | x->u.naptr.preference;
+                for (; k > 0 && j->srvq[k].rank < j->srvq[k - 1].rank; k--) {
                     struct target t = j->srvq[k];
                     j->srvq[k] = j->srvq[k - 1];
                     j->srvq[k - 1] = t;
