@@ -139,3 +139,13 @@ bool sip_peer_is_private(const struct sip_peer *p)
     }
     return p->family == 6 && ((ip[0] & 0xfe) == 0xfc || (ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80));
 }
+
+bool sip_cidr_any(const struct sip_cidr *nets, size_t n, const struct sip_peer *p)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (sip_cidr_match(&nets[i], p)) {
+            return true;
+        }
+    }
+    return false;
+}

@@ -60,4 +60,7 @@ struct sip_cidr {
 int sip_cidr_parse(const char *text, struct sip_cidr *out);
 bool sip_cidr_match(const struct sip_cidr *c, const struct sip_peer *p);
 
+/* sip_cidr_any: whether p is in any of nets[0..n). */
+bool sip_cidr_any(const struct sip_cidr *nets, size_t n, const struct sip_peer *p);
+
 #endif

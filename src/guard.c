@@ -28,10 +28,16 @@ struct guard {
     struct source *src;
     uint32_t banned; /* sources with a ban not yet lifted */
     struct guard_stats st;
+    struct sip_cidr inside[16]; /* --inside, this guard's copy: SIGHUP replaces it */
+    size_t inside_count;
 };
 
-static bool side_match(const struct config *cfg, const struct acl_entry *e,
-                       const struct sip_peer *p)
+static bool is_inside(const struct guard *g, const struct sip_peer *p)
+{
+    return sip_cidr_any(g->inside, g->inside_count, p);
+}
+
+static bool side_match(const struct guard *g, const struct acl_entry *e, const struct sip_peer *p)
 {
     if (!sip_cidr_match(&e->net, p)) {
         return false;
@@ -39,18 +45,14 @@ static bool side_match(const struct config *cfg, const struct acl_entry *e,
     if (e->side == ACL_BOTH) {
         return true;
     }
-    bool inside = false;
-    for (size_t i = 0; i < cfg->inside_count && !inside; i++) {
-        inside = sip_cidr_match(&cfg->inside[i], p);
-    }
-    return inside == (e->side == ACL_INSIDE);
+    return is_inside(g, p) == (e->side == ACL_INSIDE);
 }
 
 bool guard_acl(const struct guard *g, const struct sip_peer *from)
 {
     const struct config *c = g->cfg;
     for (size_t i = 0; i < c->deny_count; i++) {
-        if (side_match(c, &c->deny[i], from)) {
+        if (side_match(g, &c->deny[i], from)) {
             return false;
         }
     }
@@ -58,21 +60,18 @@ bool guard_acl(const struct guard *g, const struct sip_peer *from)
         return true;
     }
     for (size_t i = 0; i < c->allow_count; i++) {
-        if (side_match(c, &c->allow[i], from)) {
+        if (side_match(g, &c->allow[i], from)) {
             return true;
         }
     }
     return false;
 }
 
-static bool is_inside(const struct config *cfg, const struct sip_peer *p)
+void guard_set_inside(struct guard *g, const struct sip_cidr *nets, size_t n)
 {
-    for (size_t i = 0; i < cfg->inside_count; i++) {
-        if (sip_cidr_match(&cfg->inside[i], p)) {
-            return true;
-        }
-    }
-    return false;
+    n = n > 16 ? 16 : n;
+    memcpy(g->inside, nets, n * sizeof(*nets));
+    g->inside_count = n;
 }
 
 static bool take_token(struct guard *g, struct source *s, const struct sip_peer *from,
@@ -145,7 +144,7 @@ bool guard_admit(struct guard *g, const struct sip_peer *from, const char *msg, 
     if (g->rate <= 0 && g->banned == 0) {
         return true;
     }
-    bool inside = is_inside(g->cfg, from);
+    bool inside = is_inside(g, from);
     struct source *s = NULL;
     if (response) {
         s = g->banned > 0 ? find_source(g, from) : NULL; /* a banned source gets nothing */
@@ -171,7 +170,7 @@ bool guard_admit(struct guard *g, const struct sip_peer *from, const char *msg, 
 
 void guard_charge(struct guard *g, const struct sip_peer *from, uint64_t now)
 {
-    if (g->rate <= 0 || is_inside(g->cfg, from)) {
+    if (g->rate <= 0 || is_inside(g, from)) {
         return;
     }
     struct source *s = source_of(g, from, now);
@@ -211,6 +210,7 @@ struct guard *guard_new(const struct config *cfg, unsigned wid)
     }
     g->cfg = cfg;
     g->wid = wid;
+    guard_set_inside(g, cfg->inside, cfg->inside_count);
     g->rate = cfg->rate_limit;
     g->burst = cfg->rate_limit * 2.0; /* a second's worth of slack on top of the rate */
     g->ban_ms = (uint64_t)cfg->ban_time_s * 1000;

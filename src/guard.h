@@ -46,4 +46,7 @@ void guard_auth_failed(struct guard *g, const struct sip_peer *from, uint64_t no
 
 const struct guard_stats *guard_stats(const struct guard *g);
 
+/* guard_set_inside: the trusted networks from now on (SIGHUP). */
+void guard_set_inside(struct guard *g, const struct sip_cidr *nets, size_t n);
+
 #endif

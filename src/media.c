@@ -88,7 +88,8 @@ struct media {
     uint32_t source_calls_max; /* --max-source-calls; 0: no cap */
     uint32_t callee_calls_max; /* --max-callee-calls; 0: no cap */
     struct mcallee callee[SRC_SLOTS];
-    const struct config *cfg;             /* --inside, for the side of a packet's source */
+    struct sip_cidr inside[16]; /* --inside, for the side of a packet's source (SIGHUP sets) */
+    size_t inside_count;
     struct log_limit full_log;            /* the relay is full: one line per interval */
     struct sip_addr_count src[SRC_SLOTS]; /* unanswered calls per outside source: a caller that
                                            * never gets an answer holds relay ports */
@@ -539,12 +540,14 @@ static const struct sip_media_ops media_ops = {on_sdp, on_end};
 
 static bool side_is_inside(const struct media *m, const struct sip_peer *from)
 {
-    for (size_t i = 0; i < m->cfg->inside_count; i++) {
-        if (sip_cidr_match(&m->cfg->inside[i], from)) {
-            return true;
-        }
-    }
-    return false;
+    return sip_cidr_any(m->inside, m->inside_count, from);
+}
+
+void media_set_inside(struct media *m, const struct sip_cidr *nets, size_t n)
+{
+    n = n > 16 ? 16 : n;
+    memcpy(m->inside, nets, n * sizeof(*nets));
+    m->inside_count = n;
 }
 
 void media_on_recv(struct media *m, uint64_t payload, const struct io_uring_cqe *cqe)
@@ -682,7 +685,7 @@ struct media *media_new(struct worker *w, const struct config *cfg, unsigned sha
     m->timeout_ms = (uint64_t)cfg->media_timeout_s * 1000;
     m->source_calls_max = cfg->max_source_calls;
     m->callee_calls_max = cfg->max_callee_calls;
-    m->cfg = cfg;
+    media_set_inside(m, cfg->inside, cfg->inside_count);
     m->srtp.mode = (enum media_srtp_mode)cfg->srtp_outside;
     m->srtp.suite_count = cfg->srtp_suite_count;
     memcpy(m->srtp.suites, cfg->srtp_suites, sizeof(m->srtp.suites));

@@ -35,6 +35,9 @@ struct media *media_new(struct worker *w, const struct config *cfg, unsigned sha
                         const char *inside_addr);
 void media_free(struct media *m);
 
+/* media_set_inside: the trusted networks from now on (SIGHUP). */
+void media_set_inside(struct media *m, const struct sip_cidr *nets, size_t n);
+
 /* media_iface: the interface to give the proxy (sip_proxy_set_media). */
 struct sip_media *media_iface(struct media *m);
 

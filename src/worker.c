@@ -312,15 +312,6 @@ void worker_send_raw(struct worker *w, int fd, const struct sip_peer *to, const 
  * on an inside address, one on the outside), the one on the destination's side, so that the
  * peer sees the address it can answer; otherwise the first of the family (a wildcard one lets
  * the kernel pick the source by route). */
-static bool is_inside(const struct config *cfg, const struct sip_peer *a)
-{
-    for (size_t i = 0; i < cfg->inside_count; i++) {
-        if (sip_cidr_match(&cfg->inside[i], a)) {
-            return true;
-        }
-    }
-    return false;
-}
 
 static int send_fd(struct worker *w, const struct sip_peer *to)
 {
@@ -328,7 +319,7 @@ static int send_fd(struct worker *w, const struct sip_peer *to)
     if (!w->side_bound) {
         return fallback; /* wildcard listeners only: nothing to choose */
     }
-    signed char want = is_inside(w->all->cfg, to) ? 1 : 0;
+    signed char want = sip_cidr_any(w->inside, w->inside_count, to) ? 1 : 0;
     for (size_t i = 0; i < w->nfds; i++) {
         if (w->fds[i] >= 0 && w->side[i] == want &&
             w->all->cfg->listen[i].addr.ss_family == (to->family == 6 ? AF_INET6 : AF_INET)) {
@@ -508,6 +499,20 @@ static void start_drain(struct worker *w, const char *why)
     }
 }
 
+/* apply_reload: what a SIGHUP changes, in every part of this worker that holds its own copy:
+ * the proxy, the guard, the relay and the choice of send socket all see the same --inside. */
+static void apply_reload(struct worker *w, const struct sip_proxy_cfg *pc)
+{
+    sip_proxy_reconfigure(w->proxy, pc, log_enabled(LOG_LVL_DEBUG));
+    guard_set_inside(w->guard, pc->inside, pc->inside_count);
+    if (w->media != NULL) {
+        media_set_inside(w->media, pc->inside, pc->inside_count);
+    }
+    size_t n = pc->inside_count > 16 ? 16 : pc->inside_count;
+    memcpy(w->inside, pc->inside, n * sizeof(pc->inside[0]));
+    w->inside_count = n;
+}
+
 /* on_signal (worker 0): SIGTERM/SIGINT drain every worker; SIGHUP reloads them all. */
 static void on_signal(struct worker *w)
 {
@@ -523,7 +528,7 @@ static void on_signal(struct worker *w)
         free(r);
         return;
     }
-    sip_proxy_reconfigure(w->proxy, &r->pc, log_enabled(LOG_LVL_DEBUG));
+    apply_reload(w, &r->pc);
     if (w->all->count == 1) {
         free(r);
         return;
@@ -555,7 +560,7 @@ static void on_message(struct worker *w, enum op op, uint64_t payload)
         free(h);
     } else if (op == OP_RELOAD) {
         struct reload *r = (struct reload *)(uintptr_t)payload;
-        sip_proxy_reconfigure(w->proxy, &r->pc, log_enabled(LOG_LVL_DEBUG));
+        apply_reload(w, &r->pc);
         if (atomic_fetch_sub(&r->refs, 1) == 1) {
             free(r);
         }
@@ -703,7 +708,9 @@ static int setup(struct worker *w)
         struct sip_peer local;
         static const uint8_t zero[16];
         worker_peer_of(&cfg->listen[i].addr, &local);
-        w->side[i] = memcmp(local.ip, zero, 16) == 0 ? -1 : is_inside(cfg, &local) ? 1 : 0;
+        w->side[i] = memcmp(local.ip, zero, 16) == 0                        ? -1
+                     : sip_cidr_any(cfg->inside, cfg->inside_count, &local) ? 1
+                                                                            : 0;
         w->side_bound |= w->side[i] >= 0;
         if (cfg->listen[i].addr.ss_family == AF_INET6 && w->fd6 < 0) {
             w->fd6 = w->fds[i];
@@ -715,6 +722,8 @@ static int setup(struct worker *w)
         }
     }
     w->guard = guard_new(cfg, w->id);
+    w->inside_count = cfg->inside_count > 16 ? 16 : cfg->inside_count;
+    memcpy(w->inside, cfg->inside, w->inside_count * sizeof(cfg->inside[0]));
     if (w->guard == NULL) {
         log_error("worker %u: out of memory for the rate limits", w->id);
         return -1;

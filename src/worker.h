@@ -63,6 +63,8 @@ struct worker {
      * wildcard (the kernel picks the source); side_bound: whether any listener has a side */
     signed char side[CONFIG_MAX_LISTEN];
     bool side_bound;
+    struct sip_cidr inside[16]; /* --inside as SIGHUP last set it: the send socket's side */
+    size_t inside_count;
     size_t nfds;
     int fd4, fd6; /* the sockets sends leave from, per family */
     struct msghdr recv_mh;

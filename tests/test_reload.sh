@@ -9,7 +9,7 @@ fail=0
 check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi; }
 tmp=$(mktemp -d)
 port=$((26000 + RANDOM % 2000)) hop=$((28500 + RANDOM % 1000))
-printf 'listen = udp:127.0.0.1:%s\nlog-level = info\n' "$port" > "$tmp/sipring.conf"
+printf 'listen = udp:127.0.0.1:%s\nlog-level = info\nrate-limit = 5\n' "$port" > "$tmp/sipring.conf"
 "$bin" --config "$tmp/sipring.conf" > "$tmp/log" 2>&1 &
 pid=$!
 trap 'kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -57,14 +57,14 @@ PY
 check "before the reload reload.test is not served: its REGISTER is relayed, not answered" \
       "! register reload.test 90 | grep -q '^SIP/2.0 200'"
 check "  and 90 s is a long enough registration" "register 127.0.0.1:$port 90 | grep -q '^SIP/2.0 200'"
-printf 'listen = udp:127.0.0.1:%s\nlog-level = debug\ndomain = reload.test\nmin-expires = 120\n' "$port" > "$tmp/sipring.conf"
+printf 'listen = udp:127.0.0.1:%s\nlog-level = debug\nrate-limit = 5\ndomain = reload.test\nmin-expires = 120\n' "$port" > "$tmp/sipring.conf"
 kill -HUP $pid
 for _ in $(seq 50); do grep -q 'SIGHUP: applied' "$tmp/log" && break; sleep 0.1; done
 r1=$(register reload.test 90) r2=$(register reload.test 150)
 check "SIGHUP applies domains and registration limits: 90 s now gets 423 with Min-Expires 120 ($r1)" \
       "echo '$r1' | grep -q '^SIP/2.0 423 .*Min-Expires: 120'"
 check "  and reload.test is served: 150 s registers ($r2)" "echo '$r2' | grep -q '^SIP/2.0 200'"
-printf 'listen = udp:127.0.0.1:%s\nlog-level = debug\ninside = 10.255.255.255/32\n' "$port" > "$tmp/sipring.conf"
+printf 'listen = udp:127.0.0.1:%s\nlog-level = debug\nrate-limit = 5\ninside = 10.255.255.255/32\n' "$port" > "$tmp/sipring.conf"
 kill -HUP $pid
 for _ in $(seq 50); do [ "$(grep -c 'SIGHUP: applied' "$tmp/log")" -ge 2 ] && break; sleep 0.1; done
 check "SIGHUP applies the file and says what it applied" "grep -q 'SIGHUP: applied log level, .* 1 inside networks' '$tmp/log'"
@@ -72,12 +72,33 @@ r2=$(probe z9hG4bKrl2)
 check "after the reload loopback is a stranger: 403 (got $r2)" "[ \"$r2\" = 403 ]"
 check "  and the log level applies: the refusal is a debug line" \
       "sed -n '/SIGHUP: applied/,\$p' '$tmp/log' | grep -q ' debug not relaying MESSAGE'"
-printf 'listen = udp:127.0.0.1:%s\nlog-level = loud\n' "$port" > "$tmp/sipring.conf"
+printf 'listen = udp:127.0.0.1:%s\nlog-level = loud\nrate-limit = 5\n' "$port" > "$tmp/sipring.conf"
 kill -HUP $pid
 for _ in $(seq 50); do grep -q 'keeping the running one' "$tmp/log" && break; sleep 0.1; done
 check "a broken file is refused and reported" "grep -q 'keeping the running one' '$tmp/log'"
 check "the running configuration stays (still 403)" "[ \"\$(probe z9hG4bKrl3)\" = 403 ]"
 check "still running" "kill -0 $pid"
+burst() { # 40 OPTIONS at once from loopback -> how many got an answer
+    python3 - "$port" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); s.settimeout(1)
+for i in range(40):
+    s.sendto((f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{s.getsockname()[1]};branch=z9hG4bKb{i}\r\n"
+              f"From: <sip:a@x>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: burst{i}\r\nCSeq: 1 OPTIONS\r\n"
+              "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode(), ("127.0.0.1", port))
+n = 0
+try:
+    while True:
+        s.recv(65535); n += 1
+except socket.timeout:
+    pass
+print(n)
+PY
+}
+b=$(burst)
+check "the guard sees the new networks too: loopback, now outside, is rate-limited (--rate-limit 5: $b of 40 answered)" \
+      "[ '$b' -lt 40 ] && grep -q 'banned 127.0.0.1' '$tmp/log'"
 kill -TERM $pid; wait $pid; rc=$?
 check "exits 0 on SIGTERM after the reloads (rc $rc)" "[ $rc = 0 ]"
 check "no sanitizer report" "! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' '$tmp/log'"
