@@ -74,9 +74,12 @@ long sip_reply_top_via(const struct sip_msg *req, struct sip_str received, uint1
 long sip_reply_build(const struct sip_msg *req, const struct sip_reply *r, char *out, size_t cap)
 {
     struct out o = {out, cap, 0, false};
-    char line[64];
-    int n = snprintf(line, sizeof(line), "SIP/2.0 %u %s\r\n", r->status, r->phrase);
+    char line[32];
+    /* the phrase may be any length: only the fixed part goes through the small buffer */
+    int n = snprintf(line, sizeof(line), "SIP/2.0 %u ", r->status % 1000);
     put(&o, line, (size_t)n);
+    put(&o, r->phrase, strlen(r->phrase));
+    put_lit(&o, "\r\n");
     put_top_via(&o, req, r);
     /* Remaining Vias in order: siblings of the top element first, then the other lines. */
     for (const struct sip_hdr *h = sip_msg_first(req, SIP_HDR_VIA); (h = sip_msg_next(req, h));) {
