@@ -702,6 +702,11 @@ void media_free(struct media *m)
     for (uint32_t i = 0; m->sess != NULL && i < m->sess_used; i++) {
         if (m->sess[i].used) {
             for (unsigned j = 0; j < MEDIA_STREAMS; j++) {
+                /* a call still running at exit: its SRTP contexts go with it (LSan) */
+                if (m->sess[i].st[j] >= 0 && m->streams != NULL) {
+                    media_srtp_free(m->streams[m->sess[i].st[j]].srtp);
+                    m->streams[m->sess[i].st[j]].srtp = NULL;
+                }
                 for (unsigned l = 0; l < 2; l++) {
                     uint16_t p = m->sess[i].port[j][l];
                     if (p != 0) {
