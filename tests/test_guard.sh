@@ -3,7 +3,8 @@
 # source floods REGISTER and INVITE as fast as it can (bounded in count and time), a SIPp call
 # series from the inside completes 100 %; the flooder is banned, logged once per ban, and let in
 # again after --ban-time; a denied network gets no answer; a scanner's User-Agent gets none;
-# every malformed message of corpus/ is survived (the suite also runs this under ASan+UBSan).
+# every message of corpus/sip is survived (the suite also runs this under ASan+UBSan); --allow
+# answers only its networks, and a source's burst is twice its rate.
 set -u
 bin=$(realpath "$1") peer=$(realpath "$2") corpus=$(realpath "$3")
 lib=$(realpath "$(dirname "$0")/lib.sh")
@@ -61,5 +62,38 @@ check "  sipring survived them: it still answers" \
 kill -TERM "$proxy"; wait "$proxy"; rc=$?
 check "sipring exits 0" "[ $rc = 0 ]"
 grep -E 'guard:|stopped:' proxy.log | sed 's/^/# /'
+
+# --allow and the burst: only the allowed outside network is answered, and one source gets
+# --rate-limit x 2 requests at once before the bucket is empty
+P2=$((base + 5))
+"$bin" --listen "udp:127.0.0.1:$P2" --inside 127.0.0.1/32 --threads 1 --media-relay no \
+    --rate-limit 10 --ban-time 60 --allow outside:127.0.0.20/32 --allow inside:127.0.0.1/32 \
+    > allow.log 2>&1 &
+p2=$!
+pids+=($p2)
+for _ in $(seq 50); do grep -q advertising allow.log && break; sleep 0.1; done
+check "--allow: a source outside the allowed networks gets nothing ($(python3 "$peer" options 127.0.0.21 "$P2"))" \
+      "[ \"\$(python3 '$peer' options 127.0.0.21 '$P2')\" = none ]"
+burst=$(python3 - "$P2" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.20", 0)); s.settimeout(1)
+for i in range(40):
+    s.sendto((f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.20:{s.getsockname()[1]};branch=z9hG4bKburst{i}\r\n"
+              f"From: <sip:a@x>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: burst{i}\r\nCSeq: 1 OPTIONS\r\n"
+              "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode(), ("127.0.0.1", port))
+n = 0
+try:
+    while True:
+        s.recv(65535); n += 1
+except socket.timeout:
+    pass
+print(n)
+PY
+)
+check "  the allowed source's burst: $burst of 40 at once answered (--rate-limit 10: a burst of 20)" \
+      "[ '$burst' -ge 19 ] && [ '$burst' -le 21 ]"
+check "  and then it is banned" "grep -q 'banned 127.0.0.20 for 60 s' allow.log"
+stop_daemon "the --allow sipring" $p2 allow.log
 [ $fail = 0 ] || tail -20 proxy.log
 exit $fail
