@@ -52,10 +52,48 @@ check "IPv6: SDP rewritten to [::1] relay ports, RTP and RTCP relayed both ways 
 kill -TERM $pid6; wait $pid6; rc=$?
 check "the IPv6 instance exits 0 on SIGTERM (rc $rc)" "[ $rc = 0 ]"
 
+# the relay full for real: two port pairs, calls to a callee that never answers; each
+# unanswered call holds one pair, so the third gets 503 with Retry-After and is counted
+PF=$((base + 17)) RF=$((RMAX + 51)) # even: two whole pairs
+"$bin" --listen "udp:127.0.0.1:$PF" --inside 127.0.0.1/32 --threads 1 --rtp-ports "$RF-$((RF + 3))" --drain-timeout 1 \
+    --log-level info > "$tmp/logf" 2>&1 &
+pidf=$!
+for _ in $(seq 50); do grep -q advertising "$tmp/logf" && break; sleep 0.1; done
+full=$(python3 - "$PF" "$((base + 16))" <<'PY'
+import socket, sys
+port, dead = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); s.settimeout(1)
+sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+finals = []
+for i in range(3):
+    s.sendto((f"INVITE sip:x@127.0.0.1:{dead} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{s.getsockname()[1]};branch=z9hG4bKfull{i}\r\n"
+              f"From: <sip:a@127.0.0.1>;tag=f{i}\r\nTo: <sip:x@127.0.0.1>\r\nCall-ID: full{i}\r\nCSeq: 1 INVITE\r\n"
+              f"Contact: <sip:a@127.0.0.1:{s.getsockname()[1]}>\r\nMax-Forwards: 70\r\n"
+              f"Content-Type: application/sdp\r\nContent-Length: {len(sdp)}\r\n\r\n{sdp}").encode(), ("127.0.0.1", port))
+    got = "none"
+    try:
+        while True:
+            r = s.recv(65535).decode(errors="replace")
+            code = r.split(" ")[1]
+            if code != "100":
+                got = code + ("+retry" if "Retry-After:" in r else "")
+                break
+    except socket.timeout:
+        pass
+    finals.append(got)
+print(" ".join(finals))
+PY
+)
+check "relay full: two calls ring on the two pairs, the third gets 503 with Retry-After ($full)" \
+      "[ '$full' = 'none none 503+retry' ]"
+kill -TERM $pidf; wait $pidf; rc=$?
+check "  that sipring exits 0 (rc $rc)" "[ $rc = 0 ]"
+check "  and logged the full relay once" "[ \$(grep -cE 'no free relay ports|no room for the call' '$tmp/logf') = 1 ]"
+
 kill -TERM $pid; wait $pid; rc=$?
 check "clean exit 0 (rc $rc)" "[ $rc = 0 ]"
-check "no sanitizer report in either log" \
-      "! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' '$tmp/log' '$tmp/log6'"
+check "no sanitizer report in any log" \
+      "! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' '$tmp/log' '$tmp/log6' '$tmp/logf'"
 check "strangers' packets were counted as dropped" "grep -qE 'media: .*strangers [1-9]' '$tmp/log'"
 [ $fail = 0 ] || tail -20 "$tmp/log"
 exit $fail
