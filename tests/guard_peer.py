@@ -4,6 +4,7 @@
   flood SRC_IP DST_PORT SECONDS MAX   REGISTER and INVITE as fast as possible (bounded by both)
   options SRC_IP DST_PORT [UA]        one OPTIONS to sipring; prints the status line or "none"
   files SRC_IP DST_PORT FILE...       each file as one datagram
+  burst SRC_IP DST_PORT N             N OPTIONS at once; prints how many were answered
 GUARD_SRC_PORT in the environment fixes the source port (else the kernel picks one): sipring's
 workers share the port with SO_REUSEPORT and a source's datagrams reach the worker its address
 and port hash to, which is the one that bans it.
@@ -56,6 +57,19 @@ def main():
             print(s.recv(65535).split(b"\r\n", 1)[0].decode())
         except socket.timeout:
             print("none")
+    elif cmd == "burst":
+        n = int(sys.argv[4])
+        s.settimeout(1.0)
+        for i in range(n):
+            s.sendto(msg("OPTIONS", src, port, i), ("127.0.0.1", port))
+        got = 0
+        try:
+            while True:
+                s.recv(65535)
+                got += 1
+        except socket.timeout:
+            pass
+        print(got)
     elif cmd == "files":
         sent = 0
         for f in sys.argv[4:]:

@@ -74,23 +74,7 @@ pids+=($p2)
 for _ in $(seq 50); do grep -q advertising allow.log && break; sleep 0.1; done
 check "--allow: a source outside the allowed networks gets nothing ($(python3 "$peer" options 127.0.0.21 "$P2"))" \
       "[ \"\$(python3 '$peer' options 127.0.0.21 '$P2')\" = none ]"
-burst=$(python3 - "$P2" <<'PY'
-import socket, sys
-port = int(sys.argv[1])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.20", 0)); s.settimeout(1)
-for i in range(40):
-    s.sendto((f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.20:{s.getsockname()[1]};branch=z9hG4bKburst{i}\r\n"
-              f"From: <sip:a@x>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: burst{i}\r\nCSeq: 1 OPTIONS\r\n"
-              "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode(), ("127.0.0.1", port))
-n = 0
-try:
-    while True:
-        s.recv(65535); n += 1
-except socket.timeout:
-    pass
-print(n)
-PY
-)
+burst=$(python3 "$peer" burst 127.0.0.20 "$P2" 40)
 check "  the allowed source's burst: $burst of 40 at once answered (--rate-limit 10: a burst of 20)" \
       "[ '$burst' -ge 19 ] && [ '$burst' -le 21 ]"
 check "  and then it is banned" "grep -q 'banned 127.0.0.20 for 60 s' allow.log"

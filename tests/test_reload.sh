@@ -78,25 +78,7 @@ for _ in $(seq 50); do grep -q 'keeping the running one' "$tmp/log" && break; sl
 check "a broken file is refused and reported" "grep -q 'keeping the running one' '$tmp/log'"
 check "the running configuration stays (still 403)" "[ \"\$(probe z9hG4bKrl3)\" = 403 ]"
 check "still running" "kill -0 $pid"
-burst() { # 40 OPTIONS at once from loopback -> how many got an answer
-    python3 - "$port" <<'PY'
-import socket, sys
-port = int(sys.argv[1])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); s.settimeout(1)
-for i in range(40):
-    s.sendto((f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{s.getsockname()[1]};branch=z9hG4bKb{i}\r\n"
-              f"From: <sip:a@x>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: burst{i}\r\nCSeq: 1 OPTIONS\r\n"
-              "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode(), ("127.0.0.1", port))
-n = 0
-try:
-    while True:
-        s.recv(65535); n += 1
-except socket.timeout:
-    pass
-print(n)
-PY
-}
-b=$(burst)
+b=$(python3 "$(dirname "$0")/guard_peer.py" burst 127.0.0.1 "$port" 40)
 check "the guard sees the new networks too: loopback, now outside, is rate-limited (--rate-limit 5: $b of 40 answered)" \
       "[ '$b' -lt 40 ] && grep -q 'banned 127.0.0.1' '$tmp/log'"
 kill -TERM $pid; wait $pid; rc=$?
