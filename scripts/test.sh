@@ -87,16 +87,18 @@ else
 fi
 
 step "fuzz smoke: ${fuzz_seconds}s per target"
-for t in sip sdp proxy frame dns; do
+for t in sip sdp proxy frame dns tls rtp; do
     bin=build-asan/tests/fuzz/fuzz_$t
     work=$(mktemp -d)
     if [ ! -x "$bin" ]; then failed=$((failed + 1)); continue; fi
     case $t in
     sip) seeds=(corpus/sip/valid corpus/sip/invalid corpus/sip/bench corpus/sip/regress corpus/sip/generated) ;;
-    sdp) seeds=(corpus/sdp) ;;
+    sdp) seeds=(corpus/sdp) ;; # libFuzzer reads each folder with its subfolders (generated/)
     proxy) seeds=(corpus/proxy corpus/sip/valid) ;;
     frame) seeds=(corpus/frame corpus/sip/valid) ;;
     dns) seeds=(corpus/dns) ;;
+    tls) seeds=(corpus/tls) ;;
+    rtp) seeds=(corpus/rtp) ;;
     esac
     existing=()
     for s in "${seeds[@]}"; do [ -d "$s" ] && existing+=("$s"); done

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@ struct cached_session {
 };
 
 struct tls_ctx {
+    atomic_uint refs; /* the creator's, and one per connection: a reload frees the old
+                       * context once its last connection is gone */
     SSL_CTX *ssl;
     bool has_cert;
     bool verify_server;
@@ -87,6 +90,7 @@ struct tls_ctx *tls_ctx_new(const struct tls_ctx_cfg *cfg, char *err, size_t err
         snprintf(err, err_cap, "out of memory");
         return NULL;
     }
+    atomic_init(&x->refs, 1);
     pthread_mutex_init(&x->lock, NULL);
     x->ssl = SSL_CTX_new(TLS_method());
     if (x->ssl == NULL) {
@@ -143,9 +147,15 @@ struct tls_ctx *tls_ctx_new(const struct tls_ctx_cfg *cfg, char *err, size_t err
     return x;
 }
 
+struct tls_ctx *tls_ctx_ref(struct tls_ctx *x)
+{
+    atomic_fetch_add(&x->refs, 1);
+    return x;
+}
+
 void tls_ctx_free(struct tls_ctx *x)
 {
-    if (x == NULL) {
+    if (x == NULL || atomic_fetch_sub(&x->refs, 1) != 1) {
         return;
     }
     for (unsigned i = 0; i < SESSION_CACHE; i++) {
@@ -256,7 +266,6 @@ struct tls_conn *tls_conn_new(struct tls_ctx *x, const char *peer_name, struct t
     if (c == NULL) {
         return NULL;
     }
-    c->ctx = x;
     c->io = io;
     c->client = peer_name != NULL;
     c->ssl = SSL_new(x->ssl);
@@ -266,6 +275,7 @@ struct tls_conn *tls_conn_new(struct tls_ctx *x, const char *peer_name, struct t
         free(c);
         return NULL;
     }
+    c->ctx = tls_ctx_ref(x); /* its session cache outlives a reload that replaced it */
     SSL_set_bio(c->ssl, inner, inner);
     SSL_set_app_data(c->ssl, c);
     if (!c->client) {
@@ -314,6 +324,7 @@ void tls_conn_free(struct tls_conn *c)
     }
     SSL_free(c->ssl);
     BIO_free(c->net);
+    tls_ctx_free(c->ctx);
     free(c->pend);
     free(c);
 }
@@ -376,6 +387,12 @@ bool tls_conn_ready(const struct tls_conn *c)
 bool tls_conn_closed(const struct tls_conn *c)
 {
     return c->closed;
+}
+
+const char *tls_conn_server_name(const struct tls_conn *c)
+{
+    const char *n = c->client ? NULL : SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
+    return n != NULL ? n : "";
 }
 
 const char *tls_conn_error(const struct tls_conn *c)

@@ -32,8 +32,13 @@ struct tls_ctx_cfg {
 };
 
 /* tls_ctx_new: a context for both directions (accepted and opened connections), TLS 1.2 and
- * 1.3. On failure NULL, with the reason (file and library error) in err. Thread-safe to share. */
+ * 1.3. On failure NULL, with the reason (file and library error) in err. Thread-safe to share.
+ *
+ * Ownership: counted references. The creator holds one, tls_ctx_ref adds one, tls_ctx_free
+ * drops one and frees the context with the last. Every tls_conn holds one of its own, so a
+ * context replaced by a reload lives on until the last connection made with it is freed. */
 struct tls_ctx *tls_ctx_new(const struct tls_ctx_cfg *cfg, char *err, size_t err_cap);
+struct tls_ctx *tls_ctx_ref(struct tls_ctx *ctx);
 void tls_ctx_free(struct tls_ctx *ctx);
 
 /* tls_ctx_has_cert: whether the context can serve (has a certificate). */
@@ -65,6 +70,10 @@ bool tls_conn_ready(const struct tls_conn *c);
 
 /* tls_conn_closed: the peer closed the connection cleanly (close_notify): not a failure. */
 bool tls_conn_closed(const struct tls_conn *c);
+
+/* tls_conn_server_name: on a server side, the name the client asked for (SNI, RFC 6066 §3),
+ * "" when it sent none; "" on a client side. */
+const char *tls_conn_server_name(const struct tls_conn *c);
 
 /* tls_conn_error: why the connection failed, for one log line ("" if it has not). */
 const char *tls_conn_error(const struct tls_conn *c);
