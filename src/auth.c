@@ -1,10 +1,10 @@
 /* src/auth.c: users, nonces and digest checks; see auth.h. */
 #include "auth.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdatomic.h>
 #include <strings.h>
 
 #include "../sip/location.h"
@@ -475,6 +475,33 @@ struct auth_checker *auth_checker_new(const struct auth_users *u, const uint8_t 
     return c;
 }
 
+void auth_checker_set_users(struct auth_checker *c, const struct auth_users *u,
+                            uint32_t max_failures)
+{
+    c->users = u;
+    c->max_failures = max_failures;
+}
+
+void auth_users_carry(struct auth_users *to, const struct auth_users *from)
+{
+    for (size_t i = 0; i < to->n; i++) {
+        const struct user *nu = &to->u[i];
+        for (size_t k = 0; k < from->n; k++) {
+            const struct user *ou = &from->u[k];
+            if (strcmp(nu->name, ou->name) != 0 || strcmp(nu->realm, ou->realm) != 0) {
+                continue;
+            }
+            struct account_fails *t = &to->fails[i];
+            const struct account_fails *f = &from->fails[k];
+            atomic_store(&t->window_ms, atomic_load(&f->window_ms));
+            atomic_store(&t->fails, atomic_load(&f->fails));
+            atomic_store(&t->level, atomic_load(&f->level));
+            atomic_store(&t->locked_until_ms, atomic_load(&f->locked_until_ms));
+            break;
+        }
+    }
+}
+
 void auth_checker_free(struct auth_checker *c)
 {
     free(c);
@@ -565,6 +592,16 @@ struct auth_client *auth_client_new(const char *user, const char *password)
     strcpy(c->password, password);
     c->iface = (struct sip_credentials){&client_ops, c};
     return c;
+}
+
+int auth_client_set_password(struct auth_client *c, const char *password)
+{
+    if (strlen(password) >= sizeof(c->password)) {
+        return -1;
+    }
+    explicit_bzero(c->password, sizeof(c->password));
+    strcpy(c->password, password);
+    return 0;
 }
 
 void auth_client_free(struct auth_client *c)

@@ -30,8 +30,17 @@ struct auth_users *auth_users_load(const char *path);
 void auth_users_free(struct auth_users *u);
 size_t auth_users_count(const struct auth_users *u);
 
+/* auth_users_carry: a reloaded users file keeps each account's failures and lock (by name
+ * and realm) from the one it replaces, so that a reload does not unlock an account under
+ * attack. Failures counted on the old file while the workers swap are lost (a moment). */
+void auth_users_carry(struct auth_users *to, const struct auth_users *from);
+
 struct auth_checker *auth_checker_new(const struct auth_users *u, const uint8_t key[32],
                                       unsigned worker, uint32_t max_failures);
+/* auth_checker_set_users: the users (borrowed until the next call) and failure limit from
+ * now on (SIGHUP); the nonce counts seen stay. */
+void auth_checker_set_users(struct auth_checker *c, const struct auth_users *u,
+                            uint32_t max_failures);
 void auth_checker_free(struct auth_checker *c);
 struct sip_auth *auth_checker_iface(struct auth_checker *c);
 
@@ -41,6 +50,8 @@ struct sip_auth *auth_checker_iface(struct auth_checker *c);
 struct auth_client;
 
 struct auth_client *auth_client_new(const char *user, const char *password);
+/* auth_client_set_password: a new password from now on (SIGHUP); -1 if too long. */
+int auth_client_set_password(struct auth_client *c, const char *password);
 void auth_client_free(struct auth_client *c);
 struct sip_credentials *auth_client_iface(struct auth_client *c);
 

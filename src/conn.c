@@ -68,8 +68,7 @@ struct conn {
 struct conns {
     struct worker *w;
     unsigned wid;
-    const struct config *cfg;
-    struct tls_ctx *tls;
+    const struct conns_cfg *cfg; /* borrowed from the worker's snapshot; SIGHUP swaps it */
     struct conn_shared *lim;
     struct conn *slot;
     uint32_t cap, used, open;
@@ -629,7 +628,8 @@ static void setup_stream(struct conns *cs, struct conn *c, const char *tls_name)
     c->rbuf = malloc(c->rcap);
     if (c->peer.transport == SIP_TP_TLS) {
         c->nbuf = malloc(NBUF);
-        c->tls = tls_conn_new(cs->tls, tls_name, (struct tls_io){emit_cipher, deliver_plain, c});
+        c->tls =
+            tls_conn_new(cs->cfg->tls, tls_name, (struct tls_io){emit_cipher, deliver_plain, c});
     }
     c->setup_deadline = worker_now_ms() + SETUP_MS;
 }
@@ -707,7 +707,7 @@ void conns_on_accept(struct conns *cs, unsigned li, const struct io_uring_cqe *c
 static struct conn *conn_open(struct conns *cs, const struct sip_peer *to, const char *name)
 {
     uint32_t bucket = 0;
-    if (to->transport == SIP_TP_TLS && cs->tls == NULL) {
+    if (to->transport == SIP_TP_TLS && cs->cfg->tls == NULL) {
         return NULL;
     }
     if (!limits_take(cs, to, &bucket)) {
@@ -824,8 +824,9 @@ static int listen_on(const struct listen_addr *l)
     return fd;
 }
 
-struct conns *conns_new(struct worker *w, unsigned wid, const struct config *cfg,
-                        struct tls_ctx *tls, struct conn_shared *shared)
+struct conns *conns_new(struct worker *w, unsigned wid, const struct listen_addr *listen,
+                        size_t listen_count, uint32_t table_cap, const struct conns_cfg *cfg,
+                        struct conn_shared *shared)
 {
     struct conns *cs = calloc(1, sizeof(*cs));
     if (cs == NULL) {
@@ -835,9 +836,8 @@ struct conns *conns_new(struct worker *w, unsigned wid, const struct config *cfg
     cs->w = w;
     cs->wid = wid;
     cs->cfg = cfg;
-    cs->tls = tls;
     cs->lim = shared;
-    cs->cap = cfg->max_connections;
+    cs->cap = table_cap;
     cs->free_head = -1;
     /* untouched slots stay unmapped: the pool is handed out in order */
     cs->slot = calloc(cs->cap, sizeof(*cs->slot));
@@ -846,8 +846,8 @@ struct conns *conns_new(struct worker *w, unsigned wid, const struct config *cfg
         log_error("worker %u: out of memory for connections", wid);
         return NULL;
     }
-    for (size_t i = 0; i < cfg->listen_count; i++) {
-        const struct listen_addr *l = &cfg->listen[i];
+    for (size_t i = 0; i < listen_count; i++) {
+        const struct listen_addr *l = &listen[i];
         if (l->proto == LISTEN_UDP) {
             continue;
         }
@@ -863,6 +863,11 @@ struct conns *conns_new(struct worker *w, unsigned wid, const struct config *cfg
         }
     }
     return cs;
+}
+
+void conns_set_cfg(struct conns *cs, const struct conns_cfg *cfg)
+{
+    cs->cfg = cfg;
 }
 
 void conns_start(struct conns *cs)

@@ -64,10 +64,26 @@ struct conn_stats {
     uint64_t accepted, opened, refused, failed, slow_closed, idle_closed, bad_framing, tls_failed;
 };
 
-/* conns_new: the table of worker w; listens on every tcp: and tls: address of cfg (tls needs
- * tls, else NULL). NULL on failure (logged). */
-struct conns *conns_new(struct worker *w, unsigned worker_id, const struct config *cfg,
-                        struct tls_ctx *tls, struct conn_shared *shared);
+/* What the connections read of the configuration (a part of the running snapshot). */
+struct conns_cfg {
+    uint32_t max_connections;        /* in total, across workers (at most the table's size) */
+    uint32_t max_connections_per_ip; /* per source IP, across workers */
+    uint32_t tcp_idle_timeout_s;
+    uint32_t max_send_queue; /* bytes queued to one slow peer before it is closed */
+    uint32_t max_msg_bytes;
+    struct tls_ctx *tls; /* new connections' context (each takes its own reference) */
+};
+
+/* conns_new: the table of worker w (table_cap slots: --max-connections at start); listens on
+ * every tcp: and tls: address of listen[0..listen_count). cfg is borrowed (it must outlive the
+ * table or the next conns_set_cfg). NULL on failure (logged). */
+struct conns *conns_new(struct worker *w, unsigned worker_id, const struct listen_addr *listen,
+                        size_t listen_count, uint32_t table_cap, const struct conns_cfg *cfg,
+                        struct conn_shared *shared);
+
+/* conns_set_cfg: the settings from now on (SIGHUP): limits and time-outs apply at once, a new
+ * TLS context to connections made from now on; established ones keep theirs. */
+void conns_set_cfg(struct conns *cs, const struct conns_cfg *cfg);
 void conns_free(struct conns *cs);
 
 /* conns_start: arms the accepts; call once the ring is running. */

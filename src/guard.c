@@ -21,20 +21,18 @@ struct source {
 };
 
 struct guard {
-    const struct config *cfg;
+    const struct guard_cfg *cfg; /* borrowed from the worker's snapshot; SIGHUP swaps it */
     unsigned wid;
     double rate, burst;
     uint64_t ban_ms;
     struct source *src;
     uint32_t banned; /* sources with a ban not yet lifted */
     struct guard_stats st;
-    struct sip_cidr inside[16]; /* --inside, this guard's copy: SIGHUP replaces it */
-    size_t inside_count;
 };
 
 static bool is_inside(const struct guard *g, const struct sip_peer *p)
 {
-    return sip_cidr_any(g->inside, g->inside_count, p);
+    return sip_cidr_any(g->cfg->inside, g->cfg->inside_count, p);
 }
 
 static bool side_match(const struct guard *g, const struct acl_entry *e, const struct sip_peer *p)
@@ -50,7 +48,7 @@ static bool side_match(const struct guard *g, const struct acl_entry *e, const s
 
 bool guard_acl(const struct guard *g, const struct sip_peer *from)
 {
-    const struct config *c = g->cfg;
+    const struct guard_cfg *c = g->cfg;
     for (size_t i = 0; i < c->deny_count; i++) {
         if (side_match(g, &c->deny[i], from)) {
             return false;
@@ -67,11 +65,14 @@ bool guard_acl(const struct guard *g, const struct sip_peer *from)
     return false;
 }
 
-void guard_set_inside(struct guard *g, const struct sip_cidr *nets, size_t n)
+void guard_set_cfg(struct guard *g, const struct guard_cfg *cfg)
 {
-    n = n > 16 ? 16 : n;
-    memcpy(g->inside, nets, n * sizeof(*nets));
-    g->inside_count = n;
+    g->cfg = cfg;
+    g->rate = cfg->rate_limit;
+    g->burst = cfg->rate_limit * 2.0; /* a second's worth of slack on top of the rate */
+    g->ban_ms = (uint64_t)cfg->ban_time_s * 1000;
+    /* buckets fuller than the new burst are clipped when next used (take_token); bans in
+     * force keep their end */
 }
 
 static bool take_token(struct guard *g, struct source *s, const struct sip_peer *from,
@@ -202,18 +203,14 @@ static bool take_token(struct guard *g, struct source *s, const struct sip_peer 
     return true;
 }
 
-struct guard *guard_new(const struct config *cfg, unsigned wid)
+struct guard *guard_new(const struct guard_cfg *cfg, unsigned wid)
 {
     struct guard *g = calloc(1, sizeof(*g));
     if (g == NULL) {
         return NULL;
     }
-    g->cfg = cfg;
     g->wid = wid;
-    guard_set_inside(g, cfg->inside, cfg->inside_count);
-    g->rate = cfg->rate_limit;
-    g->burst = cfg->rate_limit * 2.0; /* a second's worth of slack on top of the rate */
-    g->ban_ms = (uint64_t)cfg->ban_time_s * 1000;
+    guard_set_cfg(g, cfg);
     g->src = calloc(SLOTS, sizeof(*g->src));
     if (g->src == NULL) {
         free(g);

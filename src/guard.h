@@ -18,11 +18,23 @@
 
 struct guard;
 
+/* What the guard reads of the configuration (a part of the running snapshot). */
+struct guard_cfg {
+    struct acl_entry allow[32], deny[32]; /* --allow, --deny */
+    size_t allow_count, deny_count;
+    struct sip_cidr inside[16]; /* --inside: not rate limited; the side of --allow/--deny */
+    size_t inside_count;
+    uint32_t rate_limit; /* requests/s per outside source; 0: off */
+    uint32_t ban_time_s;
+    uint32_t max_auth_failures; /* per source and minute; 0: no limit */
+};
+
 struct guard_stats {
     uint64_t denied, rate_dropped, bans, auth_bans;
 };
 
-struct guard *guard_new(const struct config *cfg, unsigned worker_id);
+/* guard_new: cfg is borrowed (it must outlive the guard or the next guard_set_cfg). */
+struct guard *guard_new(const struct guard_cfg *cfg, unsigned worker_id);
 void guard_free(struct guard *g);
 
 /* guard_acl: whether the ACLs let `from` in (connections and messages). */
@@ -46,7 +58,7 @@ void guard_auth_failed(struct guard *g, const struct sip_peer *from, uint64_t no
 
 const struct guard_stats *guard_stats(const struct guard *g);
 
-/* guard_set_inside: the trusted networks from now on (SIGHUP). */
-void guard_set_inside(struct guard *g, const struct sip_cidr *nets, size_t n);
+/* guard_set_cfg: the settings from now on (SIGHUP: the new snapshot's, borrowed likewise). */
+void guard_set_cfg(struct guard *g, const struct guard_cfg *cfg);
 
 #endif

@@ -79,17 +79,13 @@ struct media {
     uint32_t sess_used, streams_used; /* bump allocation: untouched memory stays unmapped */
     int32_t bucket[SESS_BUCKETS];
     char addr_inside[48], addr_outside[48];
-    uint64_t timeout_ms, next_sweep;
-    struct bufring rx; /* relayed packets, group MEDIA_BUF_GROUP */
+    uint64_t next_sweep;
+    const struct media_cfg *cfg; /* borrowed from the worker's snapshot; SIGHUP swaps it */
+    struct bufring rx;           /* relayed packets, group MEDIA_BUF_GROUP */
     struct msghdr recv_mh;
     struct sip_media iface;
     struct media_stats stats;
-    struct media_srtp_cfg srtp;
-    uint32_t source_calls_max; /* --max-source-calls; 0: no cap */
-    uint32_t callee_calls_max; /* --max-callee-calls; 0: no cap */
     struct mcallee callee[SRC_SLOTS];
-    struct sip_cidr inside[16]; /* --inside, for the side of a packet's source (SIGHUP sets) */
-    size_t inside_count;
     struct log_limit full_log;            /* the relay is full: one line per interval */
     struct sip_addr_count src[SRC_SLOTS]; /* unanswered calls per outside source: a caller that
                                            * never gets an answer holds relay ports */
@@ -243,7 +239,7 @@ static void src_release(struct media *m, struct msess *s)
 static bool callee_take(struct media *m, struct sip_str callee, int16_t *slot)
 {
     *slot = 0;
-    if (m->callee_calls_max == 0 || callee.len == 0) {
+    if (m->cfg->max_callee_calls == 0 || callee.len == 0) {
         return true;
     }
     uint64_t key = 14695981039346656037ull;
@@ -255,7 +251,7 @@ static bool callee_take(struct media *m, struct sip_str callee, int16_t *slot)
     for (unsigned k = 0; k < SRC_PROBE; k++) {
         struct mcallee *e = &m->callee[(key + k) % SRC_SLOTS];
         if (e->key == key) {
-            if (e->n >= m->callee_calls_max) {
+            if (e->n >= m->cfg->max_callee_calls) {
                 return false;
             }
             e->n++;
@@ -278,10 +274,10 @@ static bool callee_take(struct media *m, struct sip_str callee, int16_t *slot)
 static bool src_take(struct media *m, const struct sip_peer *peer, int16_t *slot)
 {
     *slot = 0;
-    if (m->source_calls_max == 0) {
+    if (m->cfg->max_source_calls == 0) {
         return true;
     }
-    int r = sip_addr_count_take(m->src, SRC_SLOTS, peer, SIP_FNV_INIT, m->source_calls_max);
+    int r = sip_addr_count_take(m->src, SRC_SLOTS, peer, SIP_FNV_INIT, m->cfg->max_source_calls);
     *slot = r > 0 ? (int16_t)r : 0;
     return r >= 0;
 }
@@ -395,7 +391,7 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
     struct media *m = self;
     uint32_t h = hash_str(mm->call_id);
     struct msess *s = find(m, mm->call_id, h);
-    if (media_srtp_refuses(&m->srtp, mm->sdp, !mm->sender_inside, !mm->receiver_inside,
+    if (media_srtp_refuses(&m->cfg->srtp, mm->sdp, !mm->sender_inside, !mm->receiver_inside,
                            mm->is_request, mm->is_ack_or_prack)) {
         log_peer(LOG_LVL_INFO, "plain RTP refused", mm->sender,
                  "media: Call-ID %.*s offers plain RTP from the outside; --srtp-outside "
@@ -419,7 +415,7 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
         log_peer(LOG_LVL_WARN, "source calls capped", mm->sender,
                  "media: %s has %u unanswered calls (--max-source-calls): 503 to its next "
                  "(%llu refused so far on this worker)",
-                 ip, m->source_calls_max, (unsigned long long)m->stats.source_capped);
+                 ip, m->cfg->max_source_calls, (unsigned long long)m->stats.source_capped);
         return SIP_MEDIA_FULL;
     }
     int16_t cslot = 0;
@@ -429,7 +425,7 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
         log_peer(LOG_LVL_WARN, "callee calls capped", mm->sender,
                  "media: %.*s has %u unanswered calls from the outside (--max-callee-calls): "
                  "503 to the next (%llu refused so far on this worker)",
-                 (int)mm->callee.len, mm->callee.p, m->callee_calls_max,
+                 (int)mm->callee.len, mm->callee.p, m->cfg->max_callee_calls,
                  (unsigned long long)m->stats.callee_capped);
         return SIP_MEDIA_FULL;
     }
@@ -512,7 +508,8 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
         bool had = media_srtp_outside_leg(*sr) >= 0;
         struct media_srtp_sdp sd = {
             md, in, !mm->sender_inside, !mm->receiver_inside, mm->is_request, mm->is_ack_or_prack};
-        media_srtp_on_sdp(sr, &m->srtp, &sd, i, rw, m->crypto_text[i], sizeof(m->crypto_text[i]));
+        media_srtp_on_sdp(sr, &m->cfg->srtp, &sd, i, rw, m->crypto_text[i],
+                          sizeof(m->crypto_text[i]));
         if (!had && media_srtp_outside_leg(*sr) >= 0) {
             m->stats.srtp_streams++;
             log_debug("media: Call-ID %.*s stream %u: SRTP %s on the outside leg",
@@ -540,14 +537,12 @@ static const struct sip_media_ops media_ops = {on_sdp, on_end};
 
 static bool side_is_inside(const struct media *m, const struct sip_peer *from)
 {
-    return sip_cidr_any(m->inside, m->inside_count, from);
+    return sip_cidr_any(m->cfg->inside, m->cfg->inside_count, from);
 }
 
-void media_set_inside(struct media *m, const struct sip_cidr *nets, size_t n)
+void media_set_cfg(struct media *m, const struct media_cfg *cfg)
 {
-    n = n > 16 ? 16 : n;
-    memcpy(m->inside, nets, n * sizeof(*nets));
-    m->inside_count = n;
+    m->cfg = cfg;
 }
 
 void media_on_recv(struct media *m, uint64_t payload, const struct io_uring_cqe *cqe)
@@ -637,7 +632,7 @@ void media_on_timer(struct media *m, uint64_t now_ms)
                 last = rx > last ? rx : last;
             }
         }
-        if (now_ms - last > m->timeout_ms) {
+        if (now_ms - last > (uint64_t)m->cfg->timeout_s * 1000) {
             m->stats.sessions_timed_out++;
             log_info("media: Call-ID %.*s silent for %llu s: relay closed", (int)s->call_id_len,
                      s->call_id, (unsigned long long)(now_ms - last) / 1000);
@@ -646,8 +641,8 @@ void media_on_timer(struct media *m, uint64_t now_ms)
     }
 }
 
-struct media *media_new(struct worker *w, const struct config *cfg, unsigned share, unsigned shares,
-                        const char *inside_addr)
+struct media *media_new(struct worker *w, const struct media_cfg *cfg, unsigned share,
+                        unsigned shares, const char *inside_addr)
 {
     struct media *m = calloc(1, sizeof(*m));
     if (m == NULL) {
@@ -682,13 +677,7 @@ struct media *media_new(struct worker *w, const struct config *cfg, unsigned sha
     snprintf(m->addr_inside, sizeof(m->addr_inside), "%s", inside_addr);
     snprintf(m->addr_outside, sizeof(m->addr_outside), "%s",
              cfg->public_address[0] ? cfg->public_address : inside_addr);
-    m->timeout_ms = (uint64_t)cfg->media_timeout_s * 1000;
-    m->source_calls_max = cfg->max_source_calls;
-    m->callee_calls_max = cfg->max_callee_calls;
-    media_set_inside(m, cfg->inside, cfg->inside_count);
-    m->srtp.mode = (enum media_srtp_mode)cfg->srtp_outside;
-    m->srtp.suite_count = cfg->srtp_suite_count;
-    memcpy(m->srtp.suites, cfg->srtp_suites, sizeof(m->srtp.suites));
+    m->cfg = cfg;
     m->recv_mh.msg_namelen = sizeof(struct sockaddr_storage);
     m->iface = (struct sip_media){&media_ops, m};
     return m;

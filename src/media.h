@@ -13,10 +13,25 @@
 #include <stdint.h>
 
 #include "../sip/media.h"
+#include "media_srtp.h"
 #include "options.h"
 
 struct worker;
 struct media;
+
+/* What the relay reads of the configuration (a part of the running snapshot). The port range
+ * and the public address are read once, by media_new (the sockets and SDP addresses of calls
+ * in progress depend on them): changing them needs a restart. */
+struct media_cfg {
+    uint16_t rtp_port_min, rtp_port_max; /* at start only */
+    char public_address[48];             /* at start only; "": the inside address */
+    uint32_t timeout_s;                  /* --media-timeout */
+    uint32_t max_source_calls;           /* unanswered calls per outside source; 0: no cap */
+    uint32_t max_callee_calls;           /* unanswered calls from outside per callee; 0: no cap */
+    struct sip_cidr inside[16];          /* the side of a packet's source */
+    size_t inside_count;
+    struct media_srtp_cfg srtp; /* --srtp-outside and --srtp-suites, for calls set up from now */
+};
 
 struct media_stats {
     uint64_t sessions_opened, sessions_timed_out, relayed, dropped_stranger, dropped_bad,
@@ -30,13 +45,15 @@ struct media_stats {
 };
 
 /* media_new: the relay of worker w (worker `share` of `shares`), advertising inside_addr to the
- * inside and cfg->public_address (or inside_addr) to the outside. NULL on failure (logged). */
-struct media *media_new(struct worker *w, const struct config *cfg, unsigned share, unsigned shares,
-                        const char *inside_addr);
+ * inside and cfg->public_address (or inside_addr) to the outside. cfg is borrowed (it must
+ * outlive the relay or the next media_set_cfg). NULL on failure (logged). */
+struct media *media_new(struct worker *w, const struct media_cfg *cfg, unsigned share,
+                        unsigned shares, const char *inside_addr);
 void media_free(struct media *m);
 
-/* media_set_inside: the trusted networks from now on (SIGHUP). */
-void media_set_inside(struct media *m, const struct sip_cidr *nets, size_t n);
+/* media_set_cfg: the settings from now on (SIGHUP; borrowed likewise). Calls in progress keep
+ * their SRTP state; the new SRTP settings apply to offers from now on. */
+void media_set_cfg(struct media *m, const struct media_cfg *cfg);
 
 /* media_iface: the interface to give the proxy (sip_proxy_set_media). */
 struct sip_media *media_iface(struct media *m);

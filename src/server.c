@@ -21,132 +21,33 @@
 #include "location_locked.h"
 #include "media.h"
 #include "log.h"
+#include "snapshot.h"
 #include "worker.h"
 
-/* Our own addresses: the listen addresses, and for a wildcard one every interface address. */
-static void self_addresses(const struct config *cfg, struct sip_proxy_cfg *pc)
+/* SIGHUP (worker 0): re-reads the command line and config file into a new snapshot (see
+ * snapshot.h), or keeps the running one when anything in it fails. */
+struct snapshot *server_reload(struct workers *all, const struct snapshot *cur)
 {
-    struct ifaddrs *ifs = NULL;
-    getifaddrs(&ifs);
-    for (size_t i = 0; i < cfg->listen_count; i++) {
-        struct sip_peer lp;
-        worker_peer_of((const struct sockaddr *)&cfg->listen[i].addr, &lp);
-        static const uint8_t zero[16];
-        bool wildcard = memcmp(lp.ip, zero, lp.family == 6 ? 16 : 4) == 0;
-        if (cfg->listen[i].proto == LISTEN_TCP && pc->tcp_port == 0) {
-            pc->tcp_port = lp.port;
-        } else if (cfg->listen[i].proto == LISTEN_TLS && pc->tls_port == 0) {
-            pc->tls_port = lp.port;
-        }
-        bool known = false;
-        for (size_t k = 0; k < pc->self_count; k++) {
-            known |= sip_peer_eq(&pc->self[k], &lp);
-        }
-        if (known) {
-            continue; /* TCP on UDP's address and port */
-        }
-        if (!wildcard && pc->self_count < SIP_PROXY_MAX_SELF) {
-            pc->self[pc->self_count++] = lp;
-            continue;
-        }
-        for (struct ifaddrs *a = ifs; a != NULL; a = a->ifa_next) {
-            if (a->ifa_addr == NULL || pc->self_count >= SIP_PROXY_MAX_SELF ||
-                a->ifa_addr->sa_family != (lp.family == 6 ? AF_INET6 : AF_INET)) {
-                continue;
-            }
-            struct sip_peer ip;
-            worker_peer_of(a->ifa_addr, &ip);
-            ip.port = lp.port;
-            bool dup = false;
-            for (size_t k = 0; k < pc->self_count; k++) {
-                dup |= sip_peer_eq(&pc->self[k], &ip);
-            }
-            if (!dup) {
-                pc->self[pc->self_count++] = ip;
-            }
-        }
-    }
-    freeifaddrs(ifs);
-}
-
-/* The proxy's view of the configuration (pc is filled from scratch). */
-static void make_proxy_cfg(const struct config *cfg, struct sip_proxy_cfg *out)
-{
-    memset(out, 0, sizeof(*out));
-    self_addresses(cfg, out);
-    if (cfg->advertise[0] != '\0') {
-        snprintf(out->advertise, sizeof(out->advertise), "%s", cfg->advertise);
-    } else {
-        /* The first non-loopback address we have, else the first one. */
-        size_t pick = 0;
-        for (size_t i = 0; i < out->self_count; i++) {
-            if (!(out->self[i].family == 4 && out->self[i].ip[0] == 127)) {
-                pick = i;
-                break;
-            }
-        }
-        char host[48];
-        sip_peer_host_text(&out->self[pick], host, sizeof(host));
-        snprintf(out->advertise, sizeof(out->advertise), "%.47s:%u", host, out->self[pick].port);
-    }
-    for (size_t i = 0; i < cfg->domain_count; i++) {
-        snprintf(out->domains[out->domain_count++], sizeof(out->domains[0]), "%s", cfg->domains[i]);
-    }
-    if (cfg->domain_count == 0) {
-        snprintf(out->domains[out->domain_count++], sizeof(out->domains[0]), "localhost");
-        char host[64];
-        if (gethostname(host, sizeof(host)) == 0) {
-            host[sizeof(host) - 1] = '\0';
-            snprintf(out->domains[out->domain_count++], sizeof(out->domains[0]), "%s", host);
-        }
-    }
-    memcpy(out->inside, cfg->inside, sizeof(out->inside));
-    out->inside_count = cfg->inside_count;
-    snprintf(out->upstream, sizeof(out->upstream), "%s", cfg->upstream);
-    out->timers = (struct sip_timers){cfg->t1_ms, cfg->t2_ms, cfg->t4_ms};
-    out->max_transactions = cfg->max_transactions;
-    out->min_expires = cfg->min_expires;
-    out->max_expires = cfg->max_expires;
-    out->default_expires = cfg->max_expires < 3600 ? cfg->max_expires : 3600;
-    out->nat_keepalive_ms = cfg->nat_keepalive_s * 1000;
-    out->open_registrar = cfg->open_registrar;
-    out->limits = (struct sip_limits){cfg->max_msg_bytes, cfg->max_headers, SIP_MAX_VIA};
-    out->source_txn_max = cfg->max_source_transactions;
-    if (cfg->public_address[0] != '\0') {
-        const char *colon = strrchr(out->advertise, ':');
-        bool v6 = strchr(cfg->public_address, ':') != NULL;
-        snprintf(out->public_advertise, sizeof(out->public_advertise), "%s%s%s%s", v6 ? "[" : "",
-                 cfg->public_address, v6 ? "]" : "",
-                 colon && out->advertise[strlen(out->advertise) - 1] != ']' ? colon : "");
-    }
-}
-
-/* SIGHUP (worker 0): re-reads the command line and config file; what can change while running
- * is log level and sink, domains, trusted networks, upstream, timers, registration limits.
- * Listeners, the advertised address, threads and the pool size need a restart. */
-int server_reload(struct workers *all, struct sip_proxy_cfg *pc)
-{
-    static struct config next;
-    const struct config *cur = all->cfg;
+    static struct config next; /* worker 0 only */
     if (options_load(&next, all->argc, all->argv) != OPTIONS_RUN) {
         log_warn("SIGHUP: the configuration has errors (see above); keeping the running one");
-        return -1;
+        return NULL;
     }
-    struct sip_mac mac = pc->mac;
-    make_proxy_cfg(&next, pc);
-    pc->mac = mac;
+    char err[400];
+    struct snapshot *s = snapshot_build(&next, cur, cur->pc.mac, all->count, err, sizeof(err));
+    if (s == NULL) {
+        log_warn("SIGHUP: %s; keeping the running configuration", err);
+        return NULL;
+    }
     log_init(next.log_level, next.log_syslog);
-    bool restart = next.listen_count != cur->listen_count ||
-                   memcmp(next.listen, cur->listen, sizeof(next.listen)) != 0 ||
-                   strcmp(next.advertise, cur->advertise) != 0 ||
-                   next.max_transactions != cur->max_transactions || next.threads != cur->threads;
-    log_info("SIGHUP: applied log level, %zu domains, %zu inside networks, upstream %s, "
-             "T1 %u ms, expires %u-%u s%s",
-             pc->domain_count, pc->inside_count, pc->upstream[0] ? pc->upstream : "none",
-             pc->timers.t1_ms, pc->min_expires, pc->max_expires,
-             restart ? "; listen, advertise, threads and max-transactions changes need a restart"
-                     : "");
-    return 0;
+    char restart[300];
+    snapshot_restart_only(all->cfg, &next, restart, sizeof(restart));
+    log_info("SIGHUP: configuration %u applied: %zu domains, %zu inside networks, upstream %s, "
+             "T1 %u ms, expires %u-%u s, TLS context and users file read again%s%s",
+             s->gen, s->pc.domain_count, s->pc.inside_count,
+             s->pc.upstream[0] ? s->pc.upstream : "none", s->pc.timers.t1_ms, s->pc.min_expires,
+             s->pc.max_expires, restart[0] ? "; these need a restart: " : "", restart);
+    return s;
 }
 
 static unsigned worker_count(const struct config *cfg)
@@ -309,20 +210,14 @@ int server_run(const struct config *cfg, int argc, char **argv)
     all.argc = argc;
     all.argv = argv;
     all.count = worker_count(cfg);
-    make_proxy_cfg(cfg, &all.pc);
     if (secret_load(cfg->secret_file, &all.secret) != 0) {
         return 1;
     }
-    all.pc.mac = secret_mac(&all.secret);
     memcpy(all.auth_key, all.secret.nonce_key, sizeof(all.auth_key));
-    /* One TLS context for both directions: the server certificate is also what sipring shows
-     * when a server asks for a client certificate. */
-    struct tls_ctx_cfg tc = {cfg->tls_cert, cfg->tls_key, cfg->tls_ca,
-                             (enum tls_client_auth)cfg->tls_client_auth, cfg->tls_verify};
-    char err[300];
-    all.tls = tls_ctx_new(&tc, err, sizeof(err));
-    if (all.tls == NULL) {
-        log_error("TLS: %s", err);
+    char err[400];
+    all.snap = snapshot_build(cfg, NULL, secret_mac(&all.secret), all.count, err, sizeof(err));
+    if (all.snap == NULL) {
+        log_error("%s", err);
         return 1;
     }
     if (cfg->tls_ca[0] == '\0' && cfg->tls_verify) {
@@ -333,13 +228,9 @@ int server_run(const struct config *cfg, int argc, char **argv)
         log_warn("--open-registrar without --users: anyone on the outside can bind or remove "
                  "the contacts of any user of the served domains");
     }
-    if (cfg->users[0] != '\0') {
-        all.users = auth_users_load(cfg->users);
-        if (all.users == NULL) {
-            log_error("--users %s: cannot be used (see above)", cfg->users);
-            return 1;
-        }
-        log_info("authentication: %zu users from %s", auth_users_count(all.users), cfg->users);
+    if (all.snap->users != NULL) {
+        log_info("authentication: %zu users from %s", auth_users_count(all.snap->users),
+                 cfg->users);
     }
     struct sip_location *mem = sip_location_mem_new(65536);
     all.loc = mem ? location_locked_new(mem) : NULL;
@@ -363,13 +254,15 @@ int server_run(const struct config *cfg, int argc, char **argv)
     }
     pthread_barrier_init(&all.ready, NULL, all.count);
     for (unsigned i = 0; i < all.count; i++) {
-        all.w[i] = (struct worker){.id = i, .all = &all, .fd4 = -1, .fd6 = -1, .sigfd = -1};
+        all.w[i] = (struct worker){
+            .id = i, .all = &all, .snap = all.snap, .fd4 = -1, .fd6 = -1, .sigfd = -1};
     }
     all.w[0].sigfd = sigfd;
-    log_info("advertising %s; serving %s%s%s; upstream %s; %u workers", all.pc.advertise,
-             all.pc.domains[0], all.pc.domain_count > 1 ? " and " : "",
-             all.pc.domain_count > 1 ? all.pc.domains[1] : "",
-             all.pc.upstream[0] ? all.pc.upstream : "none", all.count);
+    const struct sip_proxy_cfg *pc = &all.snap->pc;
+    log_info("advertising %s; serving %s%s%s; upstream %s; %u workers", pc->advertise,
+             pc->domains[0], pc->domain_count > 1 ? " and " : "",
+             pc->domain_count > 1 ? pc->domains[1] : "", pc->upstream[0] ? pc->upstream : "none",
+             all.count);
     unsigned started = 1;
     for (; started < all.count; started++) {
         if (pthread_create(&all.w[started].thread, NULL, worker_main, &all.w[started]) != 0) {
@@ -392,9 +285,7 @@ int server_run(const struct config *cfg, int argc, char **argv)
     pthread_barrier_destroy(&all.ready);
     free(all.w);
     location_locked_free(all.loc);
-    tls_ctx_free(all.tls);
     conn_shared_free(&all.conns);
-    auth_users_free(all.users);
     sip_location_mem_free(mem);
     return rc;
 }

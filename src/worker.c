@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "guard.h"
 #include "resolver.h"
+#include "snapshot.h"
 
 #define RING_ENTRIES 256
 #define BUF_GROUP 1
@@ -44,7 +45,7 @@ enum op {
     OP_SIGNAL,
     OP_HANDOFF,      /* from another worker: payload is a struct handoff * to handle and free */
     OP_CTRL,         /* from another worker: payload is an enum ctrl */
-    OP_RELOAD,       /* from worker 0: payload is a struct reload * */
+    OP_RELOAD,       /* from worker 0: payload is a struct snapshot * (one reference) */
     OP_POST_FAILED,  /* our MSG_RING failed (success is skipped): payload as posted */
     OP_RTP,          /* a relay socket: payload for media_on_recv */
     OP_ACCEPT,       /* a stream listener: payload is its index in conns */
@@ -81,11 +82,6 @@ struct handoff {
     char name[64];
     uint32_t len;
     char data[];
-};
-
-struct reload {
-    atomic_int refs; /* workers that have not applied it yet */
-    struct sip_proxy_cfg pc;
 };
 
 uint64_t worker_ud_rtp(uint64_t payload)
@@ -319,7 +315,7 @@ static int send_fd(struct worker *w, const struct sip_peer *to)
     if (!w->side_bound) {
         return fallback; /* wildcard listeners only: nothing to choose */
     }
-    signed char want = sip_cidr_any(w->inside, w->inside_count, to) ? 1 : 0;
+    signed char want = sip_cidr_any(w->snap->pc.inside, w->snap->pc.inside_count, to) ? 1 : 0;
     for (size_t i = 0; i < w->nfds; i++) {
         if (w->fds[i] >= 0 && w->side[i] == want &&
             w->all->cfg->listen[i].addr.ss_family == (to->family == 6 ? AF_INET6 : AF_INET)) {
@@ -499,18 +495,57 @@ static void start_drain(struct worker *w, const char *why)
     }
 }
 
-/* apply_reload: what a SIGHUP changes, in every part of this worker that holds its own copy:
- * the proxy, the guard, the relay and the choice of send socket all see the same --inside. */
-static void apply_reload(struct worker *w, const struct sip_proxy_cfg *pc)
+/* listener_sides: which side each UDP listener's address is on, by the snapshot's --inside
+ * (a wildcard address: none, the kernel picks the source). */
+static void listener_sides(struct worker *w)
 {
-    sip_proxy_reconfigure(w->proxy, pc, log_enabled(LOG_LVL_DEBUG));
-    guard_set_inside(w->guard, pc->inside, pc->inside_count);
-    if (w->media != NULL) {
-        media_set_inside(w->media, pc->inside, pc->inside_count);
+    const struct config *cfg = w->all->cfg;
+    const struct sip_proxy_cfg *pc = &w->snap->pc;
+    w->side_bound = false;
+    for (size_t i = 0; i < cfg->listen_count; i++) {
+        if (w->fds[i] < 0) {
+            continue;
+        }
+        struct sip_peer local;
+        static const uint8_t zero[16];
+        worker_peer_of(&cfg->listen[i].addr, &local);
+        w->side[i] = memcmp(local.ip, zero, 16) == 0                      ? -1
+                     : sip_cidr_any(pc->inside, pc->inside_count, &local) ? 1
+                                                                          : 0;
+        w->side_bound |= w->side[i] >= 0;
     }
-    size_t n = pc->inside_count > 16 ? 16 : pc->inside_count;
-    memcpy(w->inside, pc->inside, n * sizeof(pc->inside[0]));
-    w->inside_count = n;
+}
+
+/* apply_snapshot: this worker runs on s from now on: every part that reads the configuration
+ * gets its part of s, then the previous snapshot's reference is dropped (the parts borrowed
+ * from it are no longer in use: this worker is the only one touching its modules). */
+static void apply_snapshot(struct worker *w, struct snapshot *s)
+{
+    if (s->gen <= w->snap->gen) {
+        snapshot_drop(s); /* an older one arriving late, or a post that came back here */
+        return;
+    }
+    struct snapshot *old = w->snap;
+    w->snap = s;
+    struct sip_proxy_cfg pc = s->pc;
+    pc.keepalive_sender = w->id == 0;
+    sip_proxy_reconfigure(w->proxy, &pc, log_enabled(LOG_LVL_DEBUG));
+    guard_set_cfg(w->guard, &s->guard);
+    if (w->conns != NULL) {
+        conns_set_cfg(w->conns, &s->conns);
+    }
+    if (w->media != NULL) {
+        media_set_cfg(w->media, &s->media);
+    }
+    if (w->auth != NULL && s->users != NULL) {
+        auth_checker_set_users(w->auth, s->users, s->cfg.max_auth_failures);
+    }
+    if (w->trunk_cred != NULL &&
+        auth_client_set_password(w->trunk_cred, s->cfg.upstream_password) != 0) {
+        log_warn("worker %u: --upstream-password too long; keeping the previous one", w->id);
+    }
+    listener_sides(w);
+    snapshot_drop(old);
 }
 
 /* on_signal (worker 0): SIGTERM/SIGINT drain every worker; SIGHUP reloads them all. */
@@ -523,20 +558,15 @@ static void on_signal(struct worker *w)
         post_ctrl_all(w, CTRL_DRAIN);
         return;
     }
-    struct reload *r = malloc(sizeof(*r));
-    if (r == NULL || server_reload(w->all, &r->pc) != 0) {
-        free(r);
+    struct snapshot *s = server_reload(w->all, w->snap);
+    if (s == NULL) {
         return;
     }
-    apply_reload(w, &r->pc);
-    if (w->all->count == 1) {
-        free(r);
-        return;
-    }
-    atomic_init(&r->refs, (int)w->all->count - 1);
+    /* s holds one reference per worker: each drops its previous snapshot as it swaps */
     for (unsigned i = 1; i < w->all->count; i++) {
-        post(w, i, ud(OP_RELOAD, (uintptr_t)r));
+        post(w, i, ud(OP_RELOAD, (uintptr_t)s));
     }
+    apply_snapshot(w, s);
 }
 
 static void on_message(struct worker *w, enum op op, uint64_t payload)
@@ -559,11 +589,7 @@ static void on_message(struct worker *w, enum op op, uint64_t payload)
         }
         free(h);
     } else if (op == OP_RELOAD) {
-        struct reload *r = (struct reload *)(uintptr_t)payload;
-        apply_reload(w, &r->pc);
-        if (atomic_fetch_sub(&r->refs, 1) == 1) {
-            free(r);
-        }
+        apply_snapshot(w, (struct snapshot *)(uintptr_t)payload);
     } else if (payload == CTRL_DRAIN) {
         start_drain(w, "told by worker 0");
     } else if (payload == CTRL_STOP) {
@@ -705,13 +731,6 @@ static int setup(struct worker *w)
         if (w->fds[i] < 0) {
             return -1;
         }
-        struct sip_peer local;
-        static const uint8_t zero[16];
-        worker_peer_of(&cfg->listen[i].addr, &local);
-        w->side[i] = memcmp(local.ip, zero, 16) == 0                        ? -1
-                     : sip_cidr_any(cfg->inside, cfg->inside_count, &local) ? 1
-                                                                            : 0;
-        w->side_bound |= w->side[i] >= 0;
         if (cfg->listen[i].addr.ss_family == AF_INET6 && w->fd6 < 0) {
             w->fd6 = w->fds[i];
         } else if (cfg->listen[i].addr.ss_family == AF_INET && w->fd4 < 0) {
@@ -721,14 +740,14 @@ static int setup(struct worker *w)
             log_info("listening on %s", cfg->listen[i].text);
         }
     }
-    w->guard = guard_new(cfg, w->id);
-    w->inside_count = cfg->inside_count > 16 ? 16 : cfg->inside_count;
-    memcpy(w->inside, cfg->inside, w->inside_count * sizeof(cfg->inside[0]));
+    listener_sides(w);
+    w->guard = guard_new(&w->snap->guard, w->id);
     if (w->guard == NULL) {
         log_error("worker %u: out of memory for the rate limits", w->id);
         return -1;
     }
-    w->conns = conns_new(w, w->id, cfg, w->all->tls, &w->all->conns);
+    w->conns = conns_new(w, w->id, cfg->listen, cfg->listen_count, cfg->max_connections,
+                         &w->snap->conns, &w->all->conns);
     if (w->conns == NULL) {
         return -1;
     }
@@ -739,7 +758,7 @@ static int setup(struct worker *w)
     }
     struct sip_proxy_sink sink = {sink_send, sink_log,         log_enabled(LOG_LVL_DEBUG),
                                   w,         sink_auth_failed, sink_stray_response};
-    struct sip_proxy_cfg pc = w->all->pc;
+    struct sip_proxy_cfg pc = w->snap->pc;
     pc.keepalive_sender = w->id == 0; /* the store is shared: one worker pings for all */
     w->proxy = sip_proxy_new(&pc, w->all->loc, sink, seed);
     if (w->proxy == NULL) {
@@ -751,8 +770,8 @@ static int setup(struct worker *w)
         return -1;
     }
     sip_proxy_set_resolver(w->proxy, resolver_iface(w->resolver));
-    if (w->all->users != NULL) {
-        w->auth = auth_checker_new(w->all->users, w->all->auth_key, w->id, cfg->max_auth_failures);
+    if (w->snap->users != NULL) {
+        w->auth = auth_checker_new(w->snap->users, w->all->auth_key, w->id, cfg->max_auth_failures);
         if (w->auth == NULL) {
             log_error("worker %u: out of memory for authentication", w->id);
             return -1;
@@ -765,7 +784,7 @@ static int setup(struct worker *w)
     if (cfg->media_relay) {
         /* the media address towards the inside: the advertised host, without port */
         char host[64];
-        snprintf(host, sizeof(host), "%s", w->all->pc.advertise);
+        snprintf(host, sizeof(host), "%s", w->snap->pc.advertise);
         char *h = host;
         if (*h == '[') {
             h++;
@@ -773,7 +792,7 @@ static int setup(struct worker *w)
         } else if (strchr(h, ':') == strrchr(h, ':')) {
             *strchrnul(h, ':') = '\0';
         }
-        w->media = media_new(w, cfg, w->id, w->all->count, h);
+        w->media = media_new(w, &w->snap->media, w->id, w->all->count, h);
         if (w->media == NULL) {
             return -1;
         }
@@ -857,7 +876,7 @@ static void loop(struct worker *w)
         }
         if (w->draining && !w->finished) {
             if (w->drain_deadline == 0) {
-                w->drain_deadline = now + (uint64_t)w->all->cfg->drain_timeout_s * 1000;
+                w->drain_deadline = now + (uint64_t)w->snap->cfg.drain_timeout_s * 1000;
             }
             if (sip_proxy_pending(w->proxy) == 0 || now >= w->drain_deadline) {
                 finish(w);
@@ -913,4 +932,6 @@ void worker_cleanup(struct worker *w)
     free(w->slots);
     sip_proxy_free(w->proxy);
     bufring_free(&w->rx);
+    snapshot_drop(w->snap); /* last: the modules borrowed from it */
+    w->snap = NULL;
 }

@@ -25,6 +25,7 @@
 #include "secret.h"
 
 struct send_slot;
+struct snapshot;
 struct worker;
 struct media;
 
@@ -33,21 +34,19 @@ struct media;
 /* What the workers share; set up before they start and read-only afterwards, except the
  * atomics. */
 struct workers {
-    const struct config *cfg;
+    const struct config *cfg; /* as started: listeners, threads, pools (restart-only) */
     int argc;
     char **argv;
     unsigned count;
     struct worker *w;
-    struct sip_proxy_cfg pc;  /* the proxy configuration at start */
+    struct snapshot *snap;    /* the configuration at start; SIGHUP makes new ones */
     struct sip_location *loc; /* shared, locked */
     pthread_barrier_t ready;  /* every ring exists before anyone posts to another */
     atomic_bool setup_failed;
     atomic_uint finished;     /* workers done draining */
     atomic_bool stop;         /* all done: no more hand-overs, leave once inflight is 0 */
     atomic_long inflight;     /* MSG_RING posts not yet consumed by their target */
-    struct tls_ctx *tls;      /* NULL without a certificate and without TLS targets */
     struct conn_shared conns; /* connection limits and directory */
-    struct auth_users *users; /* NULL: no authentication */
     uint8_t auth_key[32];     /* keys the nonces; the same for every worker */
     struct secret secret;     /* behind pc.mac (the proxies borrow it) and auth_key */
 };
@@ -63,8 +62,7 @@ struct worker {
      * wildcard (the kernel picks the source); side_bound: whether any listener has a side */
     signed char side[CONFIG_MAX_LISTEN];
     bool side_bound;
-    struct sip_cidr inside[16]; /* --inside as SIGHUP last set it: the send socket's side */
-    size_t inside_count;
+    struct snapshot *snap; /* the configuration this worker runs on: one reference */
     size_t nfds;
     int fd4, fd6; /* the sockets sends leave from, per family */
     struct msghdr recv_mh;
@@ -133,7 +131,7 @@ void worker_send_raw(struct worker *w, int fd, const struct sip_peer *to, const 
                      size_t len);
 
 /* server_reload: re-reads the configuration (called by worker 0 on SIGHUP); defined in
- * server.c. Fills pc and returns 0 when it can be applied, -1 otherwise. */
-int server_reload(struct workers *all, struct sip_proxy_cfg *pc);
+ * server.c. A new snapshot with a reference for every worker, or NULL (logged) to keep cur. */
+struct snapshot *server_reload(struct workers *all, const struct snapshot *cur);
 
 #endif

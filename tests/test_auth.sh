@@ -79,6 +79,17 @@ check "guesses spread over 8 addresses: 401 x3, then the account is locked (403)
 check "  the lock is logged" "grep -q 'account dave@sha.test locked for 10 s' proxy.log"
 AUTH_SRC=127.0.0.20 python3 "$client" "$P" dave d4ve sha.test > dave.out 2>&1
 check "  the right password meanwhile gets 403 too" "grep -qx 'sha256 403' dave.out"
+# SIGHUP reads the users file again: a user added since registers, and dave's lock carries
+# over into the new file's accounts (a reload must not unlock an account under attack)
+echo "erin:sha.test:$(sha erin:sha.test:3rin)" >> users
+kill -HUP "$proxy"
+for _ in $(seq 50); do grep -q 'SIGHUP: configuration 1 applied' proxy.log && break; sleep 0.1; done
+AUTH_SRC=127.0.0.22 python3 "$client" "$P" erin 3rin sha.test > erin.out 2>&1
+check "after SIGHUP a user added to the users file registers ($(grep sha256 erin.out))" \
+      "grep -qx 'sha256 200' erin.out"
+AUTH_SRC=127.0.0.23 python3 "$client" "$P" dave d4ve sha.test > dave.out 2>&1
+check "  and dave's account is still locked across the reload ($(grep sha256 dave.out))" \
+      "grep -qx 'sha256 403' dave.out"
 sleep 10.5
 AUTH_SRC=127.0.0.21 python3 "$client" "$P" dave d4ve sha.test > dave.out 2>&1
 check "  and registers once the lock is over" "grep -qx 'sha256 200' dave.out"

@@ -59,19 +59,19 @@ check "before the reload reload.test is not served: its REGISTER is relayed, not
 check "  and 90 s is a long enough registration" "register 127.0.0.1:$port 90 | grep -q '^SIP/2.0 200'"
 printf 'listen = udp:127.0.0.1:%s\nlog-level = debug\nrate-limit = 5\ndomain = reload.test\nmin-expires = 120\n' "$port" > "$tmp/sipring.conf"
 kill -HUP $pid
-for _ in $(seq 50); do grep -q 'SIGHUP: applied' "$tmp/log" && break; sleep 0.1; done
+for _ in $(seq 50); do grep -q 'SIGHUP: configuration [0-9]* applied' "$tmp/log" && break; sleep 0.1; done
 r1=$(register reload.test 90) r2=$(register reload.test 150)
 check "SIGHUP applies domains and registration limits: 90 s now gets 423 with Min-Expires 120 ($r1)" \
       "echo '$r1' | grep -q '^SIP/2.0 423 .*Min-Expires: 120'"
 check "  and reload.test is served: 150 s registers ($r2)" "echo '$r2' | grep -q '^SIP/2.0 200'"
 printf 'listen = udp:127.0.0.1:%s\nlog-level = debug\nrate-limit = 5\ninside = 10.255.255.255/32\n' "$port" > "$tmp/sipring.conf"
 kill -HUP $pid
-for _ in $(seq 50); do [ "$(grep -c 'SIGHUP: applied' "$tmp/log")" -ge 2 ] && break; sleep 0.1; done
-check "SIGHUP applies the file and says what it applied" "grep -q 'SIGHUP: applied log level, .* 1 inside networks' '$tmp/log'"
+for _ in $(seq 50); do [ "$(grep -c 'SIGHUP: configuration [0-9]* applied' "$tmp/log")" -ge 2 ] && break; sleep 0.1; done
+check "SIGHUP applies the file and says what it applied" "grep -q 'SIGHUP: configuration 2 applied: .* 1 inside networks' '$tmp/log'"
 r2=$(probe z9hG4bKrl2)
 check "after the reload loopback is a stranger: 403 (got $r2)" "[ \"$r2\" = 403 ]"
 check "  and the log level applies: the refusal is a debug line" \
-      "sed -n '/SIGHUP: applied/,\$p' '$tmp/log' | grep -q ' debug not relaying MESSAGE'"
+      "sed -n '/SIGHUP: configuration 2 applied/,\$p' '$tmp/log' | grep -q ' debug not relaying MESSAGE'"
 printf 'listen = udp:127.0.0.1:%s\nlog-level = loud\nrate-limit = 5\n' "$port" > "$tmp/sipring.conf"
 kill -HUP $pid
 for _ in $(seq 50); do grep -q 'keeping the running one' "$tmp/log" && break; sleep 0.1; done
