@@ -1,8 +1,9 @@
 /* src/resolver.h: sipring's own DNS resolver (RFC 3263 on top of RFC 1035), one per worker, on
- * the worker's ring: NAPTR -> SRV -> A/AAAA, /etc/hosts for addresses, answers cached for
- * their TTL (failures for 30 s), SRV order by priority then weight (RFC 2782). Implements
- * sip/resolve.h for the proxy; a lookup that has to ask the server parks the request, and
- * resolver_on_cqe tells the proxy (sip_proxy_on_resolved) once a lookup is complete.
+ * the worker's ring: the socket, /etc/hosts and the clock around sip/locate.c, which decides
+ * (NAPTR -> SRV -> A/AAAA, /etc/hosts for addresses, answers cached for their TTL, failures for
+ * 30 s, SRV order by priority then weight, RFC 2782). Implements sip/resolve.h for the proxy;
+ * a lookup that has to ask the server parks the request, and resolver_on_cqe tells the proxy
+ * (sip_proxy_on_resolved) once a lookup is complete.
  *
  * Queries go over UDP to the first nameserver of /etc/resolv.conf (or --dns-server), one second
  * per try, three tries. No getaddrinfo: nothing blocks the ring. */
