@@ -955,3 +955,154 @@ Test(proxy, register_out_of_order_cseq_is_refused, .init = setup, .fini = teardo
     cr_expect_eq(status_of(&out[0]), 200, "a higher CSeq is in order");
     cr_expect_eq(loc->ops->lookup(loc->self, "bob@example.com", 500, &b, 1), 0);
 }
+
+/* --- SDP through every message that can carry it (issue 14: a claim without a test) --- */
+
+/* A relay that records each SDP it is shown and rewrites it to 192.0.2.99 and a port per call
+ * of sdp(): 30000, 30002, ... */
+struct sdp_seen {
+    bool is_request, is_ack_or_prack, sender_inside;
+};
+static struct sdp_seen seen[16];
+static size_t nseen;
+
+static int recording_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite *rw)
+{
+    (void)self;
+    cr_assert_lt(nseen, 16);
+    seen[nseen] = (struct sdp_seen){mm->is_request, mm->is_ack_or_prack, mm->sender_inside};
+    rw->addr = "192.0.2.99";
+    for (size_t i = 0; i < mm->sdp->media_count; i++) {
+        rw->port[i] = (uint16_t)(30000 + 2 * nseen);
+    }
+    nseen++;
+    return 0;
+}
+static const struct sip_media_ops recording_ops = {recording_sdp, refusing_end};
+
+static const char inside_sdp[] = "v=0\r\no=- 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\n"
+                                 "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+static const char outside_sdp[] = "v=0\r\no=- 2 2 IN IP4 198.51.100.7\r\ns=-\r\n"
+                                  "c=IN IP4 198.51.100.7\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\n";
+
+/* a request from the inside phone in call `cid`@ua: initial (no To tag) or in the dialog, with
+ * the body given ("" for none) */
+static void phone_request(const char *cid, const char *method, unsigned cseq,
+                          const char *cseq_method, bool in_dialog, const char *extra,
+                          const char *body, uint64_t now)
+{
+    snprintf(reqbuf, sizeof(reqbuf),
+             "%s sip:b@198.51.100.7 SIP/2.0\r\n"
+             "Via: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKsd%s%s%u\r\n"
+             "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@198.51.100.7>%s\r\n"
+             "Call-ID: %s@ua\r\nCSeq: %u %s\r\nMax-Forwards: 70\r\n"
+             "Contact: <sip:a@10.0.0.5:5070>\r\n%s%s"
+             "Content-Length: %zu\r\n\r\n%s",
+             method, cid, method, cseq, in_dialog ? ";tag=tb" : "", cid, cseq, cseq_method, extra,
+             body[0] ? "Content-Type: application/sdp\r\n" : "", strlen(body), body);
+    feed(ua(), reqbuf, now);
+}
+
+/* the callee's response to out[idx], with the body given ("" for none) */
+static void callee_answers(size_t idx, unsigned status, const char *extra, const char *body,
+                           uint64_t now)
+{
+    cr_assert_gt(sip_msg_parse(&m, out[idx].data, out[idx].len, SIP_PARSE_STREAM, NULL), 0);
+    char resp[4096];
+    size_t n = (size_t)snprintf(resp, sizeof(resp), "SIP/2.0 %u X\r\n", status);
+    for (const struct sip_hdr *h = sip_msg_first(&m, SIP_HDR_VIA); h; h = sip_msg_next(&m, h)) {
+        n += (size_t)snprintf(resp + n, sizeof(resp) - n, "Via: %.*s\r\n", (int)h->value.len,
+                              h->value.p);
+    }
+    for (const struct sip_hdr *h = sip_msg_first(&m, SIP_HDR_RECORD_ROUTE); h;
+         h = sip_msg_next(&m, h)) {
+        n += (size_t)snprintf(resp + n, sizeof(resp) - n, "Record-Route: %.*s\r\n",
+                              (int)h->value.len, h->value.p);
+    }
+    n += (size_t)snprintf(resp + n, sizeof(resp) - n,
+                          "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@198.51.100.7>;tag=tb\r\n"
+                          "Call-ID: %.*s\r\nCSeq: %u %.*s\r\nContact: <sip:b@198.51.100.7>\r\n%s%s"
+                          "Content-Length: %zu\r\n\r\n%s",
+                          (int)m.call_id.len, m.call_id.p, m.cseq, (int)m.cseq_method.len,
+                          m.cseq_method.p, extra, body[0] ? "Content-Type: application/sdp\r\n" : "",
+                          strlen(body), body);
+    sip_proxy_on_datagram(p, &out[idx].to, resp, n, now);
+}
+
+/* rewritten: out[idx] (a message the proxy sent) carries the relay's address and this port,
+ * and none of the sender's own addresses */
+static bool rewritten(size_t idx, unsigned port)
+{
+    char want[64];
+    out[idx].data[out[idx].len] = '\0';
+    snprintf(want, sizeof(want), "m=audio %u ", port);
+    return strstr(out[idx].data, "c=IN IP4 192.0.2.99\r\n") != NULL &&
+           strstr(out[idx].data, want) != NULL && strstr(out[idx].data, "IN IP4 10.0.0.5") == NULL &&
+           strstr(out[idx].data, "IN IP4 198.51.100.7") == NULL;
+}
+
+static size_t last_sent(const char *start)
+{
+    for (size_t i = nout; i-- > 0;) {
+        if (strncmp(out[i].data, start, strlen(start)) == 0) {
+            return i;
+        }
+    }
+    for (size_t i = 0; i < nout; i++) {
+        out[i].data[out[i].len] = '\0';
+        fprintf(stderr, "out[%zu]: %.200s\n", i, out[i].data);
+    }
+    cr_assert_fail("nothing sent starting with %s", start);
+    return 0;
+}
+
+/* RFC 3264 offer/answer in INVITE and 183 (RFC 3262 early media), a new offer in PRACK and
+ * one in UPDATE (RFC 3311) answered in their 200s; then a call with the offer in the 2xx and
+ * the answer in the ACK: each body reaches the relay, flagged for what can carry it, and
+ * leaves rewritten. */
+Test(proxy, sdp_in_invite_18x_prack_update_2xx_and_ack_is_rewritten, .init = setup,
+     .fini = teardown)
+{
+    struct sip_media media = {&recording_ops, NULL};
+    sip_proxy_set_media(p, &media);
+    nseen = 0;
+    phone_request("sdp", "INVITE", 1, "INVITE", false, "", inside_sdp, 1000);
+    size_t inv = last_sent("INVITE ");
+    cr_assert_eq(nseen, 1);
+    cr_expect(seen[0].is_request && !seen[0].is_ack_or_prack && seen[0].sender_inside);
+    cr_expect(rewritten(inv, 30000), "INVITE: %s", out[inv].data);
+    callee_answers(inv, 183, "Require: 100rel\r\nRSeq: 1\r\n", outside_sdp, 1100);
+    size_t r = last_sent("SIP/2.0 183");
+    cr_assert_eq(nseen, 2);
+    cr_expect(!seen[1].is_request && !seen[1].sender_inside);
+    cr_expect(rewritten(r, 30002), "183: %s", out[r].data);
+    phone_request("sdp", "PRACK", 2, "PRACK", true, "RAck: 1 1 INVITE\r\n", inside_sdp, 1200);
+    r = last_sent("PRACK ");
+    cr_assert_eq(nseen, 3);
+    cr_expect(seen[2].is_request && seen[2].is_ack_or_prack);
+    cr_expect(rewritten(r, 30004), "PRACK: %s", out[r].data);
+    phone_request("sdp", "UPDATE", 3, "UPDATE", true, "", inside_sdp, 1300);
+    r = last_sent("UPDATE ");
+    cr_assert_eq(nseen, 4);
+    cr_expect(seen[3].is_request && !seen[3].is_ack_or_prack);
+    cr_expect(rewritten(r, 30006), "UPDATE: %s", out[r].data);
+    callee_answers(r, 200, "", outside_sdp, 1350);
+    r = last_sent("SIP/2.0 200");
+    cr_assert_eq(nseen, 5);
+    cr_expect(rewritten(r, 30008), "200 to UPDATE: %s", out[r].data);
+
+    /* late offer: INVITE without SDP, the offer in the 200, the answer in the ACK */
+    nseen = 0;
+    phone_request("late", "INVITE", 1, "INVITE", false, "", "", 2000);
+    inv = last_sent("INVITE ");
+    cr_expect_eq(nseen, 0, "no body, nothing for the relay");
+    callee_answers(inv, 200, "", outside_sdp, 2100);
+    r = last_sent("SIP/2.0 200");
+    cr_assert_eq(nseen, 1);
+    cr_expect(rewritten(r, 30000), "200 with the offer: %s", out[r].data);
+    phone_request("late", "ACK", 1, "ACK", true, "", inside_sdp, 2200);
+    r = last_sent("ACK ");
+    cr_assert_eq(nseen, 2, "the ACK's answer reaches the relay");
+    cr_expect(seen[1].is_request && seen[1].is_ack_or_prack && seen[1].sender_inside);
+    cr_expect(rewritten(r, 30002), "ACK: %s", out[r].data);
+}
