@@ -51,13 +51,14 @@ static char text[4096];
 /* reg: a REGISTER for `aor_user`, with Authorization `auth` ("" for none), parsed into m */
 static const struct sip_msg *reg(const char *aor_user, const char *auth)
 {
-    int n = snprintf(text, sizeof(text),
-                     "REGISTER sip:example.test SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5;branch=z9hG4bKa\r\n"
-                     "From: <sip:%s@example.test>;tag=1\r\nTo: <sip:%s@example.test>\r\n"
-                     "Call-ID: n@x\r\nCSeq: 1 REGISTER\r\nContact: <sip:%s@10.0.0.5>\r\n"
-                     "%s%s%sContent-Length: 0\r\n\r\n",
-                     aor_user, aor_user, aor_user, auth[0] ? "Authorization: " : "", auth,
-                     auth[0] ? "\r\n" : "");
+    int n = snprintf(
+        text, sizeof(text),
+        "REGISTER sip:example.test SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5;branch=z9hG4bKa\r\n"
+        "From: <sip:%s@example.test>;tag=1\r\nTo: <sip:%s@example.test>\r\n"
+        "Call-ID: n@x\r\nCSeq: 1 REGISTER\r\nContact: <sip:%s@10.0.0.5>\r\n"
+        "%s%s%sContent-Length: 0\r\n\r\n",
+        aor_user, aor_user, aor_user, auth[0] ? "Authorization: " : "", auth,
+        auth[0] ? "\r\n" : "");
     cr_assert_gt(sip_msg_parse(&m, text, (size_t)n, SIP_PARSE_STREAM, NULL), 0);
     return &m;
 }
@@ -82,8 +83,7 @@ static struct sip_digest challenge_of(char *hdrs)
 }
 
 /* credentials: what the client side answers to the challenge in hdrs */
-static void credentials(char *hdrs, const char *user, const char *password, char *out,
-                        size_t cap)
+static void credentials(char *hdrs, const char *user, const char *password, char *out, size_t cap)
 {
     struct sip_digest ch = challenge_of(hdrs);
     struct auth_client *cl = auth_client_new(user, password);
@@ -151,18 +151,17 @@ Test(auth_nonce, failures_lock_the_account_for_ten_seconds_then_twenty, .init = 
     uint64_t now = 1000;
     for (int round = 0; round < 2; round++) {
         for (int i = 0; i < 4; i++) { /* the fourth is "more than 3": it locks */
-            cr_assert_eq(check(w0, reg("alice", ""), now, hdrs, sizeof(hdrs)),
-                         SIP_AUTH_CHALLENGE);
+            cr_assert_eq(check(w0, reg("alice", ""), now, hdrs, sizeof(hdrs)), SIP_AUTH_CHALLENGE);
             credentials(hdrs, "alice", "guess", cred, sizeof(cred));
-            cr_expect_eq(check(w1 /* any worker counts */, reg("alice", cred), now + 1, hdrs,
-                               sizeof(hdrs)),
-                         SIP_AUTH_FAILED, "round %d guess %d", round, i);
+            cr_expect_eq(
+                check(w1 /* any worker counts */, reg("alice", cred), now + 1, hdrs, sizeof(hdrs)),
+                SIP_AUTH_FAILED, "round %d guess %d", round, i);
             now += 10;
         }
         cr_assert_eq(check(w0, reg("alice", ""), now, hdrs, sizeof(hdrs)), SIP_AUTH_CHALLENGE);
         credentials(hdrs, "alice", "guess", cred, sizeof(cred));
-        cr_expect_eq(check(w0, reg("alice", cred), now, hdrs, sizeof(hdrs)),
-                     SIP_AUTH_LOCKED_WRONG, "round %d: the fifth guess meets the lock", round);
+        cr_expect_eq(check(w0, reg("alice", cred), now, hdrs, sizeof(hdrs)), SIP_AUTH_LOCKED_WRONG,
+                     "round %d: the fifth guess meets the lock", round);
         cr_assert_eq(check(w0, reg("alice", ""), now, hdrs, sizeof(hdrs)), SIP_AUTH_CHALLENGE);
         credentials(hdrs, "alice", "wonderland", cred, sizeof(cred));
         cr_expect_eq(check(w0, reg("alice", cred), now + 1, hdrs, sizeof(hdrs)), SIP_AUTH_LOCKED,

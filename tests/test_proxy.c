@@ -1024,8 +1024,8 @@ static void callee_answers(size_t idx, unsigned status, const char *extra, const
                           "Call-ID: %.*s\r\nCSeq: %u %.*s\r\nContact: <sip:b@198.51.100.7>\r\n%s%s"
                           "Content-Length: %zu\r\n\r\n%s",
                           (int)m.call_id.len, m.call_id.p, m.cseq, (int)m.cseq_method.len,
-                          m.cseq_method.p, extra, body[0] ? "Content-Type: application/sdp\r\n" : "",
-                          strlen(body), body);
+                          m.cseq_method.p, extra,
+                          body[0] ? "Content-Type: application/sdp\r\n" : "", strlen(body), body);
     sip_proxy_on_datagram(p, &out[idx].to, resp, n, now);
 }
 
@@ -1037,7 +1037,8 @@ static bool rewritten(size_t idx, unsigned port)
     out[idx].data[out[idx].len] = '\0';
     snprintf(want, sizeof(want), "m=audio %u ", port);
     return strstr(out[idx].data, "c=IN IP4 192.0.2.99\r\n") != NULL &&
-           strstr(out[idx].data, want) != NULL && strstr(out[idx].data, "IN IP4 10.0.0.5") == NULL &&
+           strstr(out[idx].data, want) != NULL &&
+           strstr(out[idx].data, "IN IP4 10.0.0.5") == NULL &&
            strstr(out[idx].data, "IN IP4 198.51.100.7") == NULL;
 }
 
