@@ -398,16 +398,23 @@ static struct ptxn *new_txn(struct sip_proxy *p, const char *key, uint32_t h)
 
 /* ---------- responses we generate ---------- */
 
+/* local_tag: the To tag of a response sipring makes itself: a MAC of what identifies the
+ * request (Call-ID, From tag, top Via branch), so a retransmission gets the same tag without
+ * state, and the ACK of a non-2xx answer (same branch, RFC 3261 §17.1.1.3) is recognised as
+ * ours even when no transaction kept it (a stateless 503). */
+static void local_tag(struct sip_proxy *p, const struct sip_msg *req, char tag[17])
+{
+    struct sip_str parts[4] = {SIP_STR_LIT("totag"), req->call_id, req->addr[req->from].tag,
+                               req->via[0].branch};
+    proxy_mac_hex(p, parts, 4, tag, 16);
+}
+
 void proxy_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *req, unsigned status,
                  const char *phrase, struct sip_str extra)
 {
-    /* the To tag of a response sipring makes itself: a MAC of what identifies the request,
-     * so a retransmission gets the same tag without state (100 Trying carries none) */
-    char tag[17] = "", ip[64];
+    char tag[17] = "", ip[64]; /* 100 Trying carries none */
     if (status > 100) {
-        struct sip_str parts[4] = {SIP_STR_LIT("totag"), req->call_id, req->addr[req->from].tag,
-                                   req->via[0].branch};
-        proxy_mac_hex(p, parts, 4, tag, 16);
+        local_tag(p, req, tag);
     }
     sip_peer_ip_text(&t->from, ip, sizeof(ip));
     struct sip_reply r = {
@@ -437,9 +444,10 @@ static void reply_stateless(struct sip_proxy *p, const struct sip_peer *from,
                             const struct sip_msg *req, unsigned status, const char *phrase,
                             struct sip_str extra)
 {
-    char ip[64];
+    char ip[64], tag[17];
     sip_peer_ip_text(from, ip, sizeof(ip));
-    struct sip_reply r = {status,     phrase, SIP_STR_LIT("sl"), sip_str_make(ip, strlen(ip)),
+    local_tag(p, req, tag);
+    struct sip_reply r = {status,     phrase, sip_str_make(tag, 16), sip_str_make(ip, strlen(ip)),
                           from->port, extra};
     long n = sip_reply_build(req, &r, p->out, sizeof(p->out));
     if (n > 0) {
@@ -745,6 +753,16 @@ static void on_ack(struct sip_proxy *p, const struct sip_peer *from, const struc
         proxy_rearm(p, t);
         proxy_maybe_free(p, t);
         return;
+    }
+    if (t == NULL && m->addr[m->to].has_tag && m->addr[m->to].tag.len == 16) {
+        /* the ACK of a final answer sipring gave without keeping a transaction (503 when the
+         * pool was full): hop-by-hop as well, never forwarded (issue 17) */
+        char tag[17];
+        local_tag(p, m, tag);
+        if (memcmp(tag, m->addr[m->to].tag.p, 16) == 0) {
+            p->stats.absorbed++;
+            return;
+        }
     }
     const struct sip_uri *next;
     const struct sip_hdr *second;
@@ -1272,11 +1290,23 @@ static void on_request(struct sip_proxy *p, const struct sip_peer *from, const s
                         SIP_STR_LIT("Retry-After: 5\r\n"));
         return;
     }
-    t = new_txn(p, key, h);
+    /* The last tenth of the pool is kept for requests that end or carry calls already set
+     * up (in a dialog: BYE, re-INVITE, UPDATE; and CANCEL): under overload new calls are
+     * refused first, and the calls in progress can still be hung up (issue 17). */
+    bool ongoing = m->addr[m->to].has_tag || m->method_id == SIP_METHOD_CANCEL;
+    uint32_t reserve = p->pool_cap / 10;
+    t = ongoing || p->active + reserve < p->pool_cap ? new_txn(p, key, h) : NULL;
     if (t == NULL) {
         sip_addr_count_put(p->src, slot);
         reply_stateless(p, from, m, 503, "Service Unavailable", SIP_STR_LIT("Retry-After: 1\r\n"));
-        p->stats.txn_refused++;
+        if (p->stats.txn_refused++ % 1000 == 0) {
+            proxy_log(p,
+                      "transaction pool full: %u of %u in use (--max-transactions; the last %u "
+                      "kept for calls in progress): 503 to %s requests (%llu refused so far on "
+                      "this worker)",
+                      (unsigned)p->active, p->pool_cap, reserve, ongoing ? "all" : "new",
+                      (unsigned long long)p->stats.txn_refused);
+        }
         return;
     }
     t->src_slot = slot;

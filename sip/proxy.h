@@ -81,8 +81,9 @@ struct sip_proxy_stats {
     uint64_t bad;
     uint64_t absorbed;
     uint64_t txn_created;
-    uint64_t txn_refused;   /* pool full or draining: 503 */
-    uint64_t source_capped; /* an outside source over --max-source-transactions: 503 */
+    uint64_t txn_refused;    /* pool full or draining: 503 */
+    uint64_t registrar_full; /* REGISTERs refused: the location store had no room */
+    uint64_t source_capped;  /* an outside source over --max-source-transactions: 503 */
     uint64_t forwarded;
     uint64_t replied;
     uint64_t stateless;

@@ -125,6 +125,12 @@ void proxy_register(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m
         path_of(m, b.path, sizeof(b.path));
         if (loc->ops->save(loc->self, &b) != 0) {
             proxy_reply(p, t, m, 503, "Registrar Full", SIP_STR_LIT("Retry-After: 60\r\n"));
+            if (p->stats.registrar_full++ % 1000 == 0) {
+                proxy_log(p,
+                          "the location store is full (--max-registrations): 503 to new "
+                          "registrations (%llu so far on this worker)",
+                          (unsigned long long)p->stats.registrar_full);
+            }
             return;
         }
     }

@@ -243,6 +243,11 @@ static int apply_max_txn(struct config *c, const char *v)
     return parse_u32(v, 16, 4194304, &c->max_transactions);
 }
 
+static int apply_max_reg(struct config *c, const char *v)
+{
+    return parse_u32(v, 16, 16777216, &c->max_registrations);
+}
+
 static int apply_rtp_ports(struct config *c, const char *v)
 {
     uint32_t lo, hi;
@@ -585,6 +590,9 @@ static const struct opt_def opts[] = {
      "SIP timer T4 (network lifetime of a message) in milliseconds.", apply_t4, 0},
     {"max-transactions", 0, "COUNT", "65536", "an integer from 16 to 4194304",
      "Most transactions at once; beyond, requests get 503.", apply_max_txn, 0},
+    {"max-registrations", 0, "COUNT", "65536", "an integer from 16 to 16777216",
+     "Most registered contacts at once (all workers); beyond, REGISTER gets 503.", apply_max_reg,
+     0},
     {"media-relay", 0, "yes|no", "yes", "yes or no",
      "Anchor the media of every call on sipring's RTP relay, rewriting SDP.", apply_media_relay, 0},
     {"rtp-ports", 0, "MIN-MAX", "30000-39999",
@@ -802,6 +810,7 @@ static void set_defaults(struct config *c)
     c->t2_ms = 4000;
     c->t4_ms = 5000;
     c->max_transactions = 65536;
+    c->max_registrations = 65536;
     c->min_expires = 60;
     c->max_expires = 3600;
     c->drain_timeout_s = 10;

@@ -46,8 +46,9 @@ struct config {
     char upstream[256];
     char advertise[64];
     uint32_t t1_ms, t2_ms, t4_ms;
-    uint32_t max_transactions; /* per worker thread */
-    uint32_t threads;          /* 0: one per online CPU */
+    uint32_t max_transactions;  /* per worker thread */
+    uint32_t max_registrations; /* contacts in the location store, shared by the workers */
+    uint32_t threads;           /* 0: one per online CPU */
     uint32_t min_expires, max_expires;
     uint32_t drain_timeout_s;
     bool media_relay;

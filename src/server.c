@@ -232,7 +232,7 @@ int server_run(const struct config *cfg, int argc, char **argv)
         log_info("authentication: %zu users from %s", auth_users_count(all.snap->users),
                  cfg->users);
     }
-    struct sip_location *mem = sip_location_mem_new(65536);
+    struct sip_location *mem = sip_location_mem_new(cfg->max_registrations);
     all.loc = mem ? location_locked_new(mem) : NULL;
     all.w = calloc(all.count, sizeof(*all.w));
     if (all.loc == NULL || all.w == NULL ||

@@ -203,6 +203,7 @@ void snapshot_restart_only(const struct config *x, const struct config *y, char 
         {strcmp(x->advertise, y->advertise) != 0, "advertise"},
         {x->threads != y->threads, "threads"},
         {x->max_transactions != y->max_transactions, "max-transactions"},
+        {x->max_registrations != y->max_registrations, "max-registrations"},
         {y->max_connections > x->max_connections, "a higher max-connections"},
         {x->media_relay != y->media_relay, "media-relay"},
         {x->rtp_port_min != y->rtp_port_min || x->rtp_port_max != y->rtp_port_max, "rtp-ports"},

@@ -1107,3 +1107,64 @@ Test(proxy, sdp_in_invite_18x_prack_update_2xx_and_ack_is_rewritten, .init = set
     cr_expect(seen[1].is_request && seen[1].is_ack_or_prack && seen[1].sender_inside);
     cr_expect(rewritten(r, 30002), "ACK: %s", out[r].data);
 }
+
+/* --- an exhausted pool (issue 17, item 5) --- */
+
+static const char *numbered(const char *method, unsigned i, bool in_dialog)
+{
+    snprintf(
+        reqbuf, sizeof(reqbuf),
+        "%s sip:b@198.51.100.7 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKpool%s%u\r\n"
+        "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@198.51.100.7>%s\r\n"
+        "Call-ID: pool%u@ua\r\nCSeq: 2 %s\r\nMax-Forwards: 70\r\n"
+        "Contact: <sip:a@10.0.0.5:5070>\r\nContent-Length: 0\r\n\r\n",
+        method, method, i, in_dialog ? ";tag=tb" : "", i, method);
+    return reqbuf;
+}
+
+/* The pool (64 here) keeps its last tenth for calls already up: new INVITEs get 503 first,
+ * BYEs still go through; the ACK of a stateless 503 is absorbed, not forwarded as a 2xx ACK
+ * would be; the refusals are counted. */
+Test(proxy, a_full_pool_refuses_new_calls_first_and_absorbs_the_ack_of_its_503, .init = setup,
+     .fini = teardown)
+{
+    unsigned forwarded = 0, refused = 0;
+    for (unsigned i = 0; i < 70; i++) {
+        nout = 0;
+        feed(ua(), numbered("INVITE", i, false), 1000);
+        for (size_t k = 0; k < nout; k++) {
+            forwarded += strncmp(out[k].data, "INVITE ", 7) == 0;
+            refused += status_of(&out[k]) == 503;
+        }
+    }
+    cr_expect_eq(forwarded, 58, "64 less a reserve of 6 for calls in progress (got %u)", forwarded);
+    cr_expect_eq(refused, 12);
+    /* the UA ACKs the last 503 with that response's To tag, hop by hop (§17.1.1.3) */
+    cr_assert_eq(sip_msg_parse(&m, out[nout - 1].data, out[nout - 1].len, SIP_PARSE_STREAM, NULL),
+                 (long)out[nout - 1].len);
+    struct sip_str tag = m.addr[m.to].tag;
+    cr_expect_eq(tag.len, 16, "a MAC tag, not a constant");
+    char ack[1024];
+    snprintf(ack, sizeof(ack),
+             "ACK sip:b@198.51.100.7 SIP/2.0\r\nVia: SIP/2.0/UDP "
+             "10.0.0.5:5070;branch=z9hG4bKpoolINVITE69\r\n"
+             "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@198.51.100.7>;tag=%.*s\r\n"
+             "Call-ID: pool69@ua\r\nCSeq: 2 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+             (int)tag.len, tag.p);
+    nout = 0;
+    feed(ua(), ack, 1001);
+    cr_expect_eq(nout, 0, "the ACK of our own 503 goes nowhere");
+    /* calls in progress can still be hung up: the reserve takes six BYEs, then all is full */
+    forwarded = refused = 0;
+    for (unsigned i = 0; i < 8; i++) {
+        nout = 0;
+        feed(ua(), numbered("BYE", i, true), 1002);
+        for (size_t k = 0; k < nout; k++) {
+            forwarded += strncmp(out[k].data, "BYE ", 4) == 0;
+            refused += status_of(&out[k]) == 503;
+        }
+    }
+    cr_expect_eq(forwarded, 6, "BYEs get the reserve (got %u)", forwarded);
+    cr_expect_eq(refused, 2, "and only a pool that is really full refuses them");
+    cr_expect_eq(sip_proxy_stats(p)->txn_refused, 14);
+}
