@@ -74,7 +74,7 @@ static void report(const struct workers *all)
 {
     struct sip_proxy_stats t = {0};
     size_t pending = 0;
-    uint64_t dropped = 0, handed = 0;
+    uint64_t dropped = 0, handed = 0, icmp = 0;
     for (unsigned i = 0; i < all->count; i++) {
         const struct worker *w = &all->w[i];
         if (w->proxy == NULL) {
@@ -90,13 +90,15 @@ static void report(const struct workers *all)
         pending += sip_proxy_pending(w->proxy);
         dropped += w->dropped;
         handed += w->handed_in;
+        icmp += w->icmp_errors;
     }
     log_info("stopped: rx %llu, bad %llu, forwarded %llu, replied %llu, absorbed %llu, "
-             "refused %llu, unanswered %zu, send drops %llu, handed over %llu, workers %u",
+             "refused %llu, unanswered %zu, send drops %llu, handed over %llu, ICMP "
+             "unreachables %llu, workers %u",
              (unsigned long long)t.rx, (unsigned long long)t.bad, (unsigned long long)t.forwarded,
              (unsigned long long)t.replied, (unsigned long long)t.absorbed,
              (unsigned long long)t.txn_refused, pending, (unsigned long long)dropped,
-             (unsigned long long)handed, all->count);
+             (unsigned long long)handed, (unsigned long long)icmp, all->count);
     uint64_t denied = 0, rate_dropped = 0, bans = 0, scanners = 0, auth_failed = 0, auth_bans = 0,
              trunk_auth = 0, not_relayed = 0, stray = 0, capped = 0;
     for (unsigned i = 0; i < all->count; i++) {

@@ -2,6 +2,8 @@
 #include "worker.h"
 
 #include <arpa/inet.h>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -204,8 +206,15 @@ static int open_listener(const struct listen_addr *l)
         return -1;
     }
     worker_share_port(fd, l->addr.ss_family);
-    int rcvbuf = 4 << 20;
+    int rcvbuf = 4 << 20, one = 1;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    /* ICMP errors for what we send (a next hop with nothing listening) are queued on the
+     * socket, so that its branches fail at once instead of after timer B (issue 17) */
+    if (l->addr.ss_family == AF_INET6) {
+        setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
+    } else {
+        setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+    }
     if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) != 0) {
         log_error("listen %s: bind: %s", l->text, strerror(errno));
         close(fd);
@@ -458,8 +467,59 @@ void worker_on_message(struct worker *w, const struct sip_peer *from, const char
     sip_proxy_on_datagram(w->proxy, from, payload, plen, now_ms());
 }
 
+/* drain_icmp: reads the ICMP errors queued on a UDP socket (IP_RECVERR): each names the
+ * destination of the datagram that failed; "port unreachable", "host unreachable" and "network
+ * unreachable" mark that peer unreachable for every worker (its branches fail now). Other
+ * errors (a path MTU) are read and dropped. At most 64 per call: the rest wait for the next
+ * error completion, and timer B still ends any branch missed. The kernel matched each error to
+ * a datagram we sent (addresses and ports); an attacker who forges one for a next hop it knows
+ * ends the branches waiting on that hop now, which it could do as well by forging a 503. */
+static void drain_icmp(struct worker *w, int fd)
+{
+    for (int i = 0; i < 64; i++) {
+        char ctrl[512], data[64];
+        struct sockaddr_storage dst;
+        struct iovec iov = {data, sizeof(data)};
+        struct msghdr mh = {.msg_name = &dst,
+                            .msg_namelen = sizeof(dst),
+                            .msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = ctrl,
+                            .msg_controllen = sizeof(ctrl)};
+        if (recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+            return;
+        }
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+            bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
+            bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR;
+            if (!v4 && !v6) {
+                continue;
+            }
+            struct sock_extended_err ee;
+            memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+            bool icmp = ee.ee_origin == SO_EE_ORIGIN_ICMP || ee.ee_origin == SO_EE_ORIGIN_ICMP6;
+            if (icmp && (ee.ee_errno == ECONNREFUSED || ee.ee_errno == EHOSTUNREACH ||
+                         ee.ee_errno == ENETUNREACH)) {
+                struct sip_peer to;
+                worker_peer_of(&dst, &to);
+                to.transport = SIP_TP_UDP;
+                w->icmp_errors++;
+                worker_report_unreachable(w, &to);
+            }
+        }
+    }
+}
+
 static void on_recv(struct worker *w, struct io_uring_cqe *cqe, uint32_t li)
 {
+    if (cqe->res == -ECONNREFUSED || cqe->res == -EHOSTUNREACH || cqe->res == -ENETUNREACH ||
+        cqe->res == -EMSGSIZE) {
+        drain_icmp(w, w->fds[li]); /* the socket's pending error: an ICMP error was queued */
+        if (!(cqe->flags & IORING_CQE_F_MORE) && !w->stopping) {
+            arm_recv(w, li);
+        }
+        return;
+    }
     if (!(cqe->flags & IORING_CQE_F_MORE)) {
         if (cqe->res < 0 && cqe->res != -ENOBUFS) {
             log_warn("worker %u: recvmsg failed: %s", w->id, strerror(-cqe->res));

@@ -82,7 +82,8 @@ struct worker {
     bool draining, finished, stopping;
     uint64_t drain_deadline;
     uint64_t tx, dropped, handed_out, handed_in;
-    uint64_t big_sent; /* UDP datagrams over SEND_BUF, sent from a buffer of their own */
+    uint64_t big_sent;    /* UDP datagrams over SEND_BUF, sent from a buffer of their own */
+    uint64_t icmp_errors; /* ICMP unreachables for what we sent over UDP */
     struct log_limit big_log;
 };
 

@@ -13,6 +13,8 @@ udp:127.0.0.1:PORT. Prints one line per finding, for the script to check:
   slow <closed|open> <bytes> a peer that never reads was closed (bytes it had been sent)
   connect <status> <seconds> a request relayed to a TCP server that never completes the
                              handshake: the answer and how long it took
+  icmp <statuses> <seconds>  INVITEs under several Call-IDs (so to both workers) to a UDP
+                             port nobody listens on: the answers and the longest wait
 """
 import socket
 import sys
@@ -138,6 +140,39 @@ def connect_phase():
     srv.close()
 
 
+def icmp_phase():
+    dead = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    dead.bind(("127.0.0.1", 0))
+    dport = dead.getsockname()[1]
+    dead.close()  # nothing listens there now: the kernel answers ICMP port unreachable
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    u.settimeout(10)
+    lp = u.getsockname()[1]
+    statuses, worst = [], 0.0
+    for i in range(6):
+        m = (f"INVITE sip:x@127.0.0.1:{dport} SIP/2.0\r\n"
+             f"Via: SIP/2.0/UDP 127.0.0.1:{lp};branch=z9hG4bKccicmp{i}x{lp}\r\n"
+             "Max-Forwards: 70\r\n"
+             f"From: <sip:c@127.0.0.1>;tag=i{i}\r\nTo: <sip:x@127.0.0.1>\r\n"
+             f"Call-ID: ccicmp{i}-{lp}\r\nCSeq: 1 INVITE\r\nContact: <sip:c@127.0.0.1>\r\n"
+             "Content-Length: 0\r\n\r\n").encode()
+        t0 = time.time()
+        u.sendto(m, ("127.0.0.1", port))
+        status = "none"
+        try:
+            while True:
+                r = u.recv(65535).split(b" ")[1].decode()
+                if not r.startswith("1"):
+                    status = r
+                    break
+        except socket.timeout:
+            pass
+        statuses.append(status)
+        worst = max(worst, time.time() - t0)
+    say("icmp", ",".join(statuses), round(worst, 2))
+
+
 idle = threading.Thread(target=idle_phase)
 idle.start()
 time.sleep(0.5)  # the idle connection counts too: 1 of the 6
@@ -166,7 +201,7 @@ say("freed", st)
 for s in held:
     s.close()
 time.sleep(0.5)
-others = [threading.Thread(target=f) for f in (slow_phase, connect_phase)]
+others = [threading.Thread(target=f) for f in (slow_phase, connect_phase, icmp_phase)]
 for t in others:
     t.start()
 for t in others + [idle]:

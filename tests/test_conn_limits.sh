@@ -4,7 +4,8 @@
 # connection over the limit at once and count it, a closed connection frees its place; an idle
 # connection is closed after --tcp-idle-timeout; a peer that does not read what it is sent is
 # closed once --max-send-queue bytes wait for it; a TCP server that never completes the
-# handshake fails its branch after the 10 s connect time-out with a final answer, not timer F.
+# handshake fails its branch after the 10 s connect time-out with a final answer, not timer F;
+# a UDP next hop that answers ICMP port unreachable fails its branch at once, not after timer B.
 bin=$(realpath "$1") py=$(realpath "$2")
 . "$(dirname "$0")/lib.sh"
 port=$((31600 + RANDOM % 1000))
@@ -36,7 +37,11 @@ c=$(grep ^connect checks.out)
 check "a TCP next hop that never completes the handshake: a final answer after the 10 s connect time-out ($c)" \
       "echo '$c' | awk '{exit !((\$2 == 503 || \$2 == 408) && \$3 >= 9.5 && \$3 <= 14)}'"
 check "  and the failure is logged once, with the peer" "[ \$(grep -c 'connection.*timed out' sipring.log) -ge 1 ]"
+ic=$(grep ^icmp checks.out)
+check "a UDP next hop with nothing listening: ICMP port unreachable fails each INVITE at once, on either worker, not after timer B ($ic)" \
+      "echo '$ic' | awk '{exit !(\$2 == \"503,503,503,503,503,503\" && \$3 < 2)}'"
 stop_daemon sipring "$spid" sipring.log
+check "  and the ICMP errors are counted" "grep -qE 'ICMP unreachables [1-9]' sipring.log"
 grep -E '^.*connections:' sipring.log | sed 's/^/   /'
 check "the stop summary counts refused, idle and slow-reader closes" \
       "grep -qE 'connections: .*refused [1-9].*slow reader [1-9][0-9]*, idle [1-9]' sipring.log"

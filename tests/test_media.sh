@@ -52,7 +52,7 @@ check "IPv6: SDP rewritten to [::1] relay ports, RTP and RTCP relayed both ways 
 kill -TERM $pid6; wait $pid6; rc=$?
 check "the IPv6 instance exits 0 on SIGTERM (rc $rc)" "[ $rc = 0 ]"
 
-# the relay full for real: two port pairs, calls to a callee that never answers; each
+# the relay full for real: two port pairs, calls to a callee that never answers (but listens); each
 # unanswered call holds one pair, so the third gets 503 with Retry-After and is counted
 PF=$((base + 17)) RF=$((RMAX + 51)) # even: two whole pairs
 "$bin" --listen "udp:127.0.0.1:$PF" --inside 127.0.0.1/32 --threads 1 --rtp-ports "$RF-$((RF + 3))" --drain-timeout 1 \
@@ -62,6 +62,9 @@ for _ in $(seq 50); do grep -q advertising "$tmp/logf" && break; sleep 0.1; done
 full=$(python3 - "$PF" "$((base + 16))" <<'PY'
 import socket, sys
 port, dead = int(sys.argv[1]), int(sys.argv[2])
+# the callee takes the INVITEs and never answers (a port with nobody on it would answer ICMP
+# port unreachable, and sipring ends such a branch at once)
+callee = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); callee.bind(("127.0.0.1", dead))
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); s.settimeout(1)
 sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
 finals = []

@@ -150,7 +150,7 @@ check "(g) it drained: every started transaction was answered" \
       "grep -q 'unanswered 0' '$tmp/proxy.log'"
 check "(g) requests after SIGTERM were refused with 503" "grep -qE 'refused [1-9]' '$tmp/proxy.log'"
 check "two workers: messages that reached the other one's socket were handed to the Call-ID owner" \
-      "grep -qE 'handed over [1-9][0-9]*, workers 2' '$tmp/proxy.log'"
+      "grep -qE 'handed over [1-9][0-9]*, ICMP unreachables [0-9]*, workers 2' '$tmp/proxy.log'"
 check "(e) retransmissions were absorbed, not forwarded again" \
       "grep -qE 'absorbed [1-9]' '$tmp/proxy_e.log'"
 kill "$gpid" 2>/dev/null
