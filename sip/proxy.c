@@ -19,16 +19,22 @@ char *proxy_dup(const char *buf, size_t len)
     return c;
 }
 
-void proxy_send_iov(struct sip_proxy *p, const struct sip_peer *to, const struct iovec *iov,
-                    size_t n)
+void proxy_send_iov(struct sip_proxy *p, const struct sip_peer *to, const char *name,
+                    const struct iovec *iov, size_t n)
 {
-    p->sink.send(p->sink.ctx, to, p->send_name, iov, n);
+    p->sink.send(p->sink.ctx, to, name, iov, n);
+}
+
+void proxy_send_named(struct sip_proxy *p, const struct sip_peer *to, const char *name,
+                      const char *buf, size_t len)
+{
+    struct iovec v = {(void *)buf, len};
+    proxy_send_iov(p, to, name, &v, 1);
 }
 
 void proxy_send(struct sip_proxy *p, const struct sip_peer *to, const char *buf, size_t len)
 {
-    struct iovec v = {(void *)buf, len};
-    proxy_send_iov(p, to, &v, 1);
+    proxy_send_named(p, to, NULL, buf, len);
 }
 
 static void vlog(struct sip_proxy *p, bool debug, const char *fmt, va_list ap)
@@ -58,16 +64,6 @@ void proxy_debug(struct sip_proxy *p, const char *fmt, ...)
     va_start(ap, fmt);
     vlog(p, true, fmt, ap);
     va_end(ap);
-}
-
-static uint32_t fnv(const char *s, size_t n, uint32_t h)
-{
-    return sip_fnv1a(s, n, h);
-}
-
-static uint32_t fnv_str(struct sip_str s, uint32_t h)
-{
-    return sip_fnv1a(s.p, s.len, h);
 }
 
 /* ---------- addresses ---------- */
@@ -142,16 +138,24 @@ bool proxy_domain_served(const struct sip_proxy *p, const struct sip_uri *u)
  * the resolver of issue 5 arrives. */
 int proxy_resolve(struct sip_proxy *p, const struct sip_uri *u, struct sip_peer *out, char *name)
 {
+    return proxy_resolve_nth(p, u, 0, NULL, out, name);
+}
+
+int proxy_resolve_nth(struct sip_proxy *p, const struct sip_uri *u, unsigned skip, bool *more,
+                      struct sip_peer *out, char *name)
+{
     struct sip_str host = sip_str_is_set(u->maddr) ? u->maddr : u->host;
     uint16_t port = uri_port(u);
-    p->resolve_more = false;
+    bool dummy;
+    more = more != NULL ? more : &dummy;
+    *more = false;
     int rc = sip_peer_from_text(host, port, out);
     if (rc != 0 && sip_str_ieq_lit(host, "localhost")) {
         rc = sip_peer_from_text(SIP_STR_LIT("127.0.0.1"), port, out);
     }
     if (rc == 0) {
         out->transport = (uint8_t)uri_transport(u);
-        rc = p->resolve_skip == 0 ? 0 : -1; /* a literal is one server */
+        rc = skip == 0 ? 0 : -1; /* a literal is one server */
     } else if (p->resolver != NULL && host.len > 0 && host.len < 254) {
         /* RFC 3263 §4: a domain. The URI's transport and port narrow the search. */
         char h[256];
@@ -165,11 +169,11 @@ int proxy_resolve(struct sip_proxy *p, const struct sip_uri *u, struct sip_peer 
         if (n == 0) {
             return 1;
         }
-        if (n <= p->resolve_skip) {
+        if (n <= (int)skip) {
             return -1;
         }
-        *out = list[p->resolve_skip];
-        p->resolve_more = n > p->resolve_skip + 1;
+        *out = list[skip];
+        *more = n > (int)skip + 1;
         rc = 0;
     }
     if (rc == 0) {
@@ -347,7 +351,7 @@ bool proxy_is_upstream_hop(const struct sip_proxy *p, const struct sip_peer *fro
     return false;
 }
 
-static void note_upstream_hop(struct sip_proxy *p, const struct sip_peer *hop)
+void proxy_note_upstream_hop(struct sip_proxy *p, const struct sip_peer *hop)
 {
     if (!proxy_is_upstream_hop(p, hop)) {
         p->upstream_hops[p->upstream_next] = *hop;
@@ -394,6 +398,12 @@ static struct ptxn *new_txn(struct sip_proxy *p, const char *key, uint32_t h)
     p->active++;
     p->stats.txn_created++;
     return t;
+}
+
+void proxy_call_ended(struct sip_proxy *p, const struct sip_msg *m)
+{
+    proxy_media_end(p, m->call_id);
+    proxy_trunk_dialog_end(p, m);
 }
 
 /* ---------- responses we generate ---------- */
@@ -458,294 +468,13 @@ static void reply_stateless(struct sip_proxy *p, const struct sip_peer *from,
 
 /* ---------- forwarding ---------- */
 
-/* §16.6 step 8 + §16.3 step 4: the branch carries a hash of what identifies the request at this
- * hop, so that the same request coming back (a loop, not a spiral) is recognised. */
-static uint32_t loop_hash(const struct sip_msg *m)
-{
-    uint32_t h = fnv_str(m->ruri.raw, SIP_FNV_INIT);
-    h = fnv_str(m->addr[m->from].tag, h);
-    h = fnv_str(m->addr[m->to].tag, h);
-    h = fnv_str(m->call_id, h);
-    h = fnv((const char *)&m->cseq, sizeof(m->cseq), h);
-    const struct sip_hdr *r = sip_msg_first(m, SIP_HDR_ROUTE);
-    return r ? fnv_str(r->value, h) : h;
-}
-
-static bool is_looped(const struct sip_proxy *p, const struct sip_msg *m)
-{
-    char want[16];
-    snprintf(want, sizeof(want), "-%08x", loop_hash(m));
-    for (unsigned i = 0; i < m->via_count; i++) {
-        const struct sip_via *v = &m->via[i];
-        struct sip_peer peer;
-        if (sip_peer_from_text(v->host, v->has_port ? v->port : 5060, &peer) != 0) {
-            continue;
-        }
-        if (proxy_peer_is_self(p, &peer) && v->branch.len >= 9 &&
-            memcmp(v->branch.p + v->branch.len - 9, want, 9) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool dialog_forming(const struct sip_msg *m)
-{
-    return !m->addr[m->to].has_tag &&
-           (m->method_id == SIP_METHOD_INVITE || m->method_id == SIP_METHOD_SUBSCRIBE ||
-            m->method_id == SIP_METHOD_REFER);
-}
-
-/* RFC 3261 §18.2.1 and RFC 3581 §4: the previous hop's Via gets received when its sent-by is
- * not the address the request came from, and its rport filled in when it asked for one, so
- * that responses and the next hops see the address that really works through a NAT. */
-static void fix_top_via(struct sip_build *bd, const struct sip_msg *m, const struct sip_peer *from)
-{
-    const struct sip_via *v = &m->via[0];
-    struct sip_peer sent_by;
-    bool same =
-        sip_peer_from_text(v->host, from->port, &sent_by) == 0 && sip_peer_same_ip(&sent_by, from);
-    bool want_rport = v->has_rport && v->rport_value.len == 0;
-    if ((same && !want_rport) || v->has_received) {
-        return;
-    }
-    char ip[64], line[1024];
-    sip_peer_ip_text(from, ip, sizeof(ip));
-    long n = sip_reply_top_via(m, sip_str_make(ip, strlen(ip)), from->port, line, sizeof(line));
-    if (n > 0) {
-        sip_build_replace(bd, sip_msg_first(m, SIP_HDR_VIA),
-                          sip_build_fmt(bd, "%.*s", (int)n, line));
-    }
-}
-
-#define SIZE_UDP_MAX 1300
-#define SIZE_ADDED_BY_US 200
-
-/* Builds and sends one branch of t for the request m. */
-static int forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
-                          const struct target *tg, bool pop_route)
-{
-    if (t->nbranch >= MAX_BRANCHES) {
-        return -1;
-    }
-    int bi = t->nbranch;
-    struct branch *b = &t->br[bi];
-    memset(b, 0, sizeof(*b));
-    /* RFC 3261 §18.1.1: "If a request is within 200 bytes of the path MTU, or if it is larger
-     * than 1300 bytes and the path MTU is unknown, the request MUST be sent using ... TCP."
-     * The size is known only once built, so it is estimated from the request as received plus
-     * what this hop adds (Via, two Record-Routes). Where sipring listens on TCP itself and the
-     * hop is not a UA's own flow (a UA registered over UDP, maybe behind NAT, may take no
-     * connection), the branch goes over TCP to the same address; if that connection fails,
-     * the request is sent again over UDP (sip_proxy_on_unreachable, "the element SHOULD retry
-     * the request, using UDP"). */
-    struct target by_size;
-    if (tg->hop.transport == SIP_TP_UDP && !tg->is_flow && !t->force_udp && p->cfg.tcp_port != 0 &&
-        m->len + SIZE_ADDED_BY_US > SIZE_UDP_MAX) {
-        by_size = *tg;
-        by_size.hop.transport = SIP_TP_TCP;
-        by_size.hop.conn = 0;
-        tg = &by_size;
-        b->size_switched = true;
-    }
-    struct sip_peer back;
-    if (proxy_via_back(&m->via[0], &t->from, &back) != 0) {
-        back = t->from;
-    }
-    proxy_branch_id(p, m, (uint32_t)(t - p->pool), t->gen, bi, (uint32_t)(p->counter++ ^ p->seed),
-                    &back, loop_hash(m), b->id, sizeof(b->id));
-    struct sip_build bd;
-    sip_build_init(&bd, m, p->iov, sizeof(p->iov) / sizeof(p->iov[0]), p->scratch,
-                   sizeof(p->scratch));
-    if (sip_str_is_set(tg->ruri)) {
-        sip_build_start_line(&bd, sip_build_fmt(&bd, "%.*s %.*s SIP/2.0\r\n", (int)m->method.len,
-                                                m->method.p, (int)tg->ruri.len, tg->ruri.p));
-    }
-    if (pop_route) {
-        sip_build_remove(&bd, sip_msg_first(m, SIP_HDR_ROUTE));
-    }
-    if (tg->drop != NULL && !(pop_route && tg->drop == sip_msg_first(m, SIP_HDR_ROUTE))) {
-        sip_build_remove(&bd, tg->drop);
-    }
-    fix_top_via(&bd, m, &t->from);
-    proxy_nat_masquerade(p, m, &bd, &t->from, &tg->hop);
-    if (tg->path.len > 0) {
-        sip_build_prepend(&bd,
-                          sip_build_fmt(&bd, "Route: %.*s\r\n", (int)tg->path.len, tg->path.p));
-    }
-    if (dialog_forming(m)) {
-        /* RFC 5658 §4: a request that crosses from one side to the other (inside to outside,
-         * or back) gets two Record-Routes, each naming the address its side can reach; the
-         * one facing the next hop on top. */
-        char prev[100], next[100], proof[PROXY_RR_PROOF_MAX];
-        proxy_side_route(p, &t->from, prev, sizeof(prev));
-        proxy_side_route(p, &tg->hop, next, sizeof(next));
-        proxy_rr_proof(p, m, &t->from, &tg->hop, proof, sizeof(proof));
-        if (strcmp(prev, next) != 0) {
-            sip_build_prepend(&bd,
-                              sip_build_fmt(&bd, "Record-Route: <sip:%s;lr%s>\r\n", prev, proof));
-        }
-        sip_build_prepend(&bd, sip_build_fmt(&bd, "Record-Route: <sip:%s;lr%s>\r\n", next, proof));
-    }
-    sip_build_prepend(&bd, sip_build_fmt(&bd, "Via: SIP/2.0/%s %s;branch=%s\r\n",
-                                         sip_transport_name(tg->hop.transport),
-                                         proxy_side_addr(p, &tg->hop), b->id));
-    const struct sip_hdr *mf = sip_msg_first(m, SIP_HDR_MAX_FORWARDS);
-    if (mf != NULL) {
-        sip_build_replace(&bd, mf, sip_build_fmt(&bd, "Max-Forwards: %d\r\n", m->max_forwards - 1));
-    } else {
-        sip_build_append(&bd, SIP_STR_LIT("Max-Forwards: 70\r\n"));
-    }
-    proxy_trunk_cseq_out(p, m, &bd);
-    if (tg->is_upstream) {
-        proxy_trunk_note_upstream(p, &tg->hop);
-        note_upstream_hop(p, &tg->hop);
-    }
-    int media_rc = proxy_media_rewrite(p, m, &bd, &t->from, &tg->hop, true);
-    if (media_rc == SIP_MEDIA_FULL && t->is_initial_invite) {
-        return -2; /* forward_or_fail answers 503 */
-    }
-    if (media_rc == SIP_MEDIA_REFUSED) {
-        return -3; /* forward_or_fail answers 488 */
-    }
-    if (m->method_id == SIP_METHOD_BYE) {
-        proxy_media_end(p, m->call_id);
-        proxy_trunk_dialog_end(p, m);
-    }
-    long n = sip_build_finish(&bd);
-    if (n < 0 || (size_t)n > sizeof(p->out) ||
-        sip_build_flatten(bd.iov, bd.iov_n, p->out, sizeof(p->out)) != n) {
-        return -1;
-    }
-    b->req = proxy_dup(p->out, (size_t)n);
-    if (b->req == NULL) {
-        return -1;
-    }
-    b->req_len = (size_t)n;
-    b->to = tg->hop;
-    t->nbranch++;
-    sip_txn_client_start(&b->ct, m->method_id == SIP_METHOD_INVITE, b->to.transport != SIP_TP_UDP,
-                         &p->cfg.timers, p->now);
-    if (m->method_id == SIP_METHOD_INVITE) {
-        b->timer_c_at = p->now + (p->cfg.timer_c_ms ? p->cfg.timer_c_ms : 180000);
-    }
-    p->send_name = tg->name[0] != '\0' ? tg->name : NULL;
-    proxy_send(p, &b->to, b->req, b->req_len);
-    p->send_name = NULL;
-    p->stats.forwarded++;
-    return 0;
-}
-
-/* fail_reply: answers a request no branch could be forwarded for, by forward_branch's code:
- * 503 with Retry-After when the media relay is full, 488 when media policy refuses the offer,
- * 500 otherwise. */
-static void fail_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m, int rc)
-{
-    if (rc == -2) {
-        proxy_reply(p, t, m, 503, "Service Unavailable (media relay full)",
-                    SIP_STR_LIT("Retry-After: 10\r\n"));
-    } else if (rc == -3) {
-        proxy_reply(p, t, m, 488, "Not Acceptable Here (SRTP required)", SIP_STR_NULL);
-    } else {
-        proxy_reply(p, t, m, 500, "Server Internal Error", SIP_STR_NULL);
-    }
-}
-
-/* flow_failed_reply: the only ways to the target were flows that have closed. RFC 5626 §5.3:
- * "If the flow is no longer available, the proxy MUST respond with a 430 (Flow Failed)" to a
- * UA that registered with outbound, which then registers a new flow; other UAs are simply
- * not reachable until they register again (480). */
-static void flow_failed_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
-                              bool outbound)
-{
-    if (outbound) {
-        proxy_reply(p, t, m, 430, "Flow Failed", SIP_STR_NULL);
-    } else {
-        proxy_reply(p, t, m, 480, "Temporarily Unavailable (connection closed)",
-                    SIP_STR_LIT("Retry-After: 30\r\n"));
-    }
-}
-
-/* forward_or_fail: forward_branch, answering the request with fail_reply when that fails. */
-static void forward_or_fail(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
-                            const struct target *tg, bool pop_route)
-{
-    int rc = forward_branch(p, t, m, tg, pop_route);
-    if (rc != 0) {
-        fail_reply(p, t, m, rc);
-    }
-}
-
-/* Forwards a request without a transaction (the ACK of a 2xx, §16.11 stateless branch). */
-static void forward_stateless(struct sip_proxy *p, const struct sip_msg *m, const struct target *tg,
-                              bool pop_route)
-{
-    struct sip_build bd;
-    sip_build_init(&bd, m, p->iov, sizeof(p->iov) / sizeof(p->iov[0]), p->scratch,
-                   sizeof(p->scratch));
-    if (sip_str_is_set(tg->ruri)) {
-        sip_build_start_line(&bd, sip_build_fmt(&bd, "%.*s %.*s SIP/2.0\r\n", (int)m->method.len,
-                                                m->method.p, (int)tg->ruri.len, tg->ruri.p));
-    }
-    if (pop_route) {
-        sip_build_remove(&bd, sip_msg_first(m, SIP_HDR_ROUTE));
-    }
-    if (tg->drop != NULL) {
-        sip_build_remove(&bd, tg->drop);
-    }
-    uint32_t h = fnv_str(m->via[0].branch, (uint32_t)p->seed);
-    sip_build_prepend(&bd, sip_build_fmt(&bd, "Via: SIP/2.0/%s %s;branch=z9hG4bKsl%08x\r\n",
-                                         sip_transport_name(tg->hop.transport),
-                                         proxy_side_addr(p, &tg->hop), fnv_str(m->call_id, h)));
-    const struct sip_hdr *mf = sip_msg_first(m, SIP_HDR_MAX_FORWARDS);
-    if (mf != NULL) {
-        sip_build_replace(&bd, mf, sip_build_fmt(&bd, "Max-Forwards: %d\r\n", m->max_forwards - 1));
-    }
-    proxy_trunk_cseq_out(p, m, &bd);
-    if (p->in_from != NULL) {
-        /* an answer in a 2xx's ACK updates a running call; it opens no ports for one that
-         * has ended */
-        if (proxy_media_rewrite(p, m, &bd, p->in_from, &tg->hop, false) == SIP_MEDIA_NO_CALL) {
-            return;
-        }
-        proxy_nat_masquerade(p, m, &bd, p->in_from, &tg->hop);
-    }
-    if (sip_build_finish(&bd) > 0) {
-        p->send_name = tg->name[0] != '\0' ? tg->name : NULL;
-        proxy_send_iov(p, &tg->hop, bd.iov, bd.iov_n);
-        p->send_name = NULL;
-        p->stats.stateless++;
-    }
-}
-
-/* §16.4: strict-router fix and removal of our own top Route. Returns whether the top Route is
- * ours (to be removed); *next gets the URI to route on: the top remaining Route or the R-URI. */
-static bool route_processing(struct sip_proxy *p, const struct sip_msg *m,
-                             const struct sip_uri **next, const struct sip_hdr **second)
-{
-    const struct sip_hdr *r = sip_msg_first(m, SIP_HDR_ROUTE);
-    bool pop = false;
-    *second = NULL;
-    if (r != NULL && proxy_uri_is_self(p, &m->addr[r->item].uri)) {
-        pop = true;
-        r = sip_msg_next(m, r);
-        /* RFC 5658: our double Record-Route comes back as two Routes of ours. */
-        if (r != NULL && proxy_uri_is_self(p, &m->addr[r->item].uri)) {
-            *second = r;
-            r = sip_msg_next(m, r);
-        }
-    }
-    *next = r ? &m->addr[r->item].uri : &m->ruri;
-    return pop;
-}
-
 /* ---------- requests ---------- */
 
 static void on_ack(struct sip_proxy *p, const struct sip_peer *from, const struct sip_msg *m)
 {
     char key[KEY_MAX];
     make_key(m, SIP_STR_LIT("INVITE"), key);
-    struct ptxn *t = find_server(p, key, fnv(key, strlen(key), SIP_FNV_INIT));
+    struct ptxn *t = find_server(p, key, proxy_fnv(key, strlen(key), SIP_FNV_INIT));
     if (t != NULL && t->st.state != SIP_TXN_ACCEPTED) {
         /* The ACK of a non-2xx final response is hop-by-hop: ours to absorb (§16.7 note). */
         sip_txn_server_on_request(&t->st, true, p->now);
@@ -764,60 +493,7 @@ static void on_ack(struct sip_proxy *p, const struct sip_peer *from, const struc
             return;
         }
     }
-    const struct sip_uri *next;
-    const struct sip_hdr *second;
-    bool pop = route_processing(p, m, &next, &second);
-    struct target tg = {.drop = second};
-    /* The same relay rule as for other requests: inside, or along a dialog we record-routed. */
-    if (!pop && !proxy_is_inside(p, from)) {
-        return;
-    }
-    if (m->max_forwards == 0 || is_looped(p, m)) {
-        return; /* an ACK is never answered */
-    }
-    struct sip_binding b;
-    int tok = m->ruri.user.len > 0 ? proxy_nat_target(p, &m->ruri, &b) : 1;
-    if (tok == 0) {
-        /* to a Contact sipring stands in for: the UA's own Contact, through its flow, or
-         * along the Routes left after ours (the same rule as route_request's) */
-        snprintf(p->masq_uri, sizeof(p->masq_uri), "%s", b.contact);
-        tg.ruri = sip_str_make(p->masq_uri, strlen(p->masq_uri));
-        tg.hop = b.received;
-        if (next == &m->ruri && b.flow_failed) {
-            return; /* an ACK is never answered; its flow is gone */
-        }
-        if (next != &m->ruri &&
-            (proxy_resolve(p, next, &tg.hop, tg.name) != 0 ||
-             (!proxy_is_inside(p, from) &&
-              proxy_is_inside(p, &tg.hop) != proxy_is_inside(p, &b.received)))) {
-            return;
-        }
-    } else if (pop && proxy_nat_route_flow(p, m, &b)) {
-        /* along our Path's flow token: the R-URI stays, the flow is the way */
-        if (b.flow_failed) {
-            return;
-        }
-        tg.hop = b.received;
-    } else {
-        /* the same next hop as the INVITE had: --upstream for a domain not served here */
-        struct sip_uri up;
-        const struct sip_uri *hop_uri = next;
-        if (next == &m->ruri && p->cfg.upstream[0] != '\0' && !proxy_domain_served(p, &m->ruri) &&
-            !proxy_uri_is_self(p, &m->ruri) &&
-            sip_uri_parse(sip_str_make(p->cfg.upstream, strlen(p->cfg.upstream)), &up) == 0) {
-            hop_uri = &up;
-        }
-        if (proxy_resolve(p, hop_uri, &tg.hop, tg.name) != 0) {
-            return;
-        }
-        /* from the outside, only along a dialog sipring record-routed towards that hop */
-        if (!proxy_is_inside(p, from) &&
-            !proxy_rr_allows(p, m, &m->addr[sip_msg_first(m, SIP_HDR_ROUTE)->item].uri, &tg.hop)) {
-            p->stats.not_relayed++;
-            return;
-        }
-    }
-    forward_stateless(p, m, &tg, pop);
+    proxy_route_ack(p, from, m);
 }
 
 static void on_cancel(struct sip_proxy *p, const struct sip_peer *from, const struct sip_msg *m,
@@ -825,7 +501,7 @@ static void on_cancel(struct sip_proxy *p, const struct sip_peer *from, const st
 {
     char key[KEY_MAX];
     make_key(m, SIP_STR_LIT("INVITE"), key);
-    struct ptxn *inv = find_server(p, key, fnv(key, strlen(key), SIP_FNV_INIT));
+    struct ptxn *inv = find_server(p, key, proxy_fnv(key, strlen(key), SIP_FNV_INIT));
     (void)from;
     if (inv == NULL || inv->answered_final) {
         proxy_reply(p, ct, m, 481, "Call/Transaction Does Not Exist", SIP_STR_NULL);
@@ -837,414 +513,10 @@ static void on_cancel(struct sip_proxy *p, const struct sip_peer *from, const st
     proxy_cancel_branches(p, inv, -1);
 }
 
-/* Location lookup for a served domain; returns the number of targets. */
-static size_t location_targets(struct sip_proxy *p, const struct sip_msg *m, struct sip_binding *bs,
-                               size_t cap)
-{
-    char aor[SIP_LOC_AOR_MAX];
-    if (sip_aor_of(&m->ruri, aor, sizeof(aor)) == 0) {
-        return 0;
-    }
-    return p->loc->ops->lookup(p->loc->self, aor, p->now, bs, cap);
-}
-
-/* not_relaying: the answer to a request from the outside that proves no state of ours (RFC
- * 3261 §16.3 step 4 leaves relaying to local policy; sipring's is in README "Trust model"). */
-static void not_relaying(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
-                         const char *why)
-{
-    p->stats.not_relayed++;
-    if (p->sink.debug) {
-        char ip[64];
-        sip_peer_ip_text(&t->from, ip, sizeof(ip));
-        proxy_debug(p, "not relaying %.*s from %s: %s", (int)m->method.len, m->method.p, ip, why);
-    }
-    proxy_reply(p, t, m, 403, "Not relaying", SIP_STR_NULL);
-}
-
-/* §16.4: "If the Request-URI contains a value this proxy previously placed into a Record-Route
- * header field, the proxy MUST replace the Request-URI in the request with the last value from
- * the Route header field, and remove that value" (the previous hop was a strict router). */
-static bool strict_router_fix(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
-                              bool inside)
-{
-    if (m->count[SIP_HDR_ROUTE] == 0 || !proxy_uri_is_self(p, &m->ruri) || m->ruri.user.len > 0) {
-        return false;
-    }
-    const struct sip_hdr *last = NULL, *first = sip_msg_first(m, SIP_HDR_ROUTE);
-    for (const struct sip_hdr *h = first; h; h = sip_msg_next(m, h)) {
-        last = h;
-    }
-    const struct sip_uri *dest = &m->addr[last->item].uri;
-    bool pop = first != last && proxy_uri_is_self(p, &m->addr[first->item].uri);
-    const struct sip_hdr *next_route = pop ? sip_msg_next(m, first) : first;
-    const struct sip_uri *hop_uri =
-        next_route != NULL && next_route != last ? &m->addr[next_route->item].uri : dest;
-    struct target tg = {.ruri = dest->raw, .drop = last};
-    if (!inside && !proxy_rr_has_proof(&m->ruri)) {
-        not_relaying(p, t, m, "strict route without our proof");
-        return true;
-    }
-    if (proxy_resolve(p, hop_uri, &tg.hop, tg.name) != 0) {
-        proxy_reply(p, t, m, 503, "Service Unavailable (cannot resolve next hop)", SIP_STR_NULL);
-    } else if (!inside && !proxy_rr_allows(p, m, &m->ruri, &tg.hop)) {
-        /* the Request-URI must be a Record-Route of ours for this dialog and direction: a
-         * stranger's "INVITE sip:<us>" with a Route to anywhere is not a strict router's */
-        not_relaying(p, t, m, "strict route");
-    } else {
-        forward_or_fail(p, t, m, &tg, pop);
-    }
-    return true;
-}
-
-/* register_admitted: without users to challenge, anyone who can send sipring a REGISTER could
- * bind (or remove, with "*") any user's contacts: RFC 3261 §10.3 step 3 has the registrar
- * authenticate, §26.1.1 names the hijack. Without --users, only the inside registers, unless
- * the operator opened the registrar to the outside explicitly (--open-registrar). */
-static void register_admitted(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
-                              bool inside)
-{
-    if (p->auth == NULL && !inside && !p->cfg.open_registrar) {
-        p->stats.not_relayed++;
-        proxy_reply(p, t, m, 403, "Registration only from the inside", SIP_STR_NULL);
-        return;
-    }
-    proxy_register(p, t, m);
-}
-
-/* in_dialog_proved: m carries a Record-Route of ours (now its top Route) whose proof says the
- * sender is one end of the dialog it names: not a To tag anyone can make up. */
-static bool in_dialog_proved(const struct sip_proxy *p, const struct sip_msg *m,
-                             const struct sip_peer *from)
-{
-    const struct sip_hdr *r = sip_msg_first(m, SIP_HDR_ROUTE);
-    return r != NULL && m->addr[m->to].has_tag && proxy_uri_is_self(p, &m->addr[r->item].uri) &&
-           proxy_rr_allows(p, m, &m->addr[r->item].uri, from);
-}
-
-/* auth_ok: RFC 3261 §22: with users configured, every REGISTER to a served domain (401),
- * whatever Route it carries, and every request from the inside that is relayed out of a
- * dialog (407) must carry valid digest credentials; false when it was answered with a
- * challenge (or a 403) instead. ACK and CANCEL cannot be challenged (§22.1); requests to
- * sipring itself are answered here; REGISTERs to other domains go to their own registrar,
- * which authenticates them. Calls from the outside to our users are not challenged: a
- * provider cannot know our users' passwords. */
-static bool auth_ok(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m)
-{
-    bool reg = m->method_id == SIP_METHOD_REGISTER && proxy_domain_served(p, &m->ruri);
-    bool to_us = proxy_uri_is_self(p, &m->ruri) && m->ruri.user.len == 0 &&
-                 sip_msg_first(m, SIP_HDR_ROUTE) == NULL;
-    if (p->auth == NULL || t->authed) {
-        return true;
-    }
-    bool out = !reg && m->method_id != SIP_METHOD_REGISTER && m->method_id != SIP_METHOD_ACK &&
-               m->method_id != SIP_METHOD_CANCEL && !to_us && proxy_is_inside(p, &t->from) &&
-               !in_dialog_proved(p, m, &t->from);
-    if (!reg && !out) {
-        return true;
-    }
-    char realm[64];
-    if (reg) {
-        snprintf(realm, sizeof(realm), "%.*s", (int)(m->ruri.host.len < 63 ? m->ruri.host.len : 63),
-                 m->ruri.host.p);
-    } else {
-        snprintf(realm, sizeof(realm), "%s", p->cfg.domains[0]);
-    }
-    char hdrs[1024];
-    enum sip_auth_result r =
-        p->auth->ops->check(p->auth->self, m, !reg, realm, p->now, hdrs, sizeof(hdrs));
-    if (r == SIP_AUTH_OK) {
-        t->authed = true; /* a DNS wait or fail-over routes it again: one check */
-        return true;
-    }
-    if (r == SIP_AUTH_FAILED || r == SIP_AUTH_FORBIDDEN || r == SIP_AUTH_LOCKED_WRONG) {
-        p->stats.auth_failed++;
-        if (p->sink.auth_failed != NULL) {
-            p->sink.auth_failed(p->sink.ctx, &t->from);
-        }
-    }
-    if (r == SIP_AUTH_FORBIDDEN) {
-        proxy_reply(p, t, m, 403, "Forbidden (credentials not for this address)", SIP_STR_NULL);
-    } else if (r == SIP_AUTH_LOCKED || r == SIP_AUTH_LOCKED_WRONG) {
-        proxy_reply(p, t, m, 403, "Forbidden (account locked after failures, retry later)",
-                    SIP_STR_LIT("Retry-After: 60\r\n"));
-    } else {
-        proxy_reply(p, t, m, reg ? 401 : 407,
-                    reg ? "Unauthorized" : "Proxy Authentication Required",
-                    sip_str_make(hdrs, strlen(hdrs)));
-    }
-    return false;
-}
-
-void sip_proxy_set_auth(struct sip_proxy *p, struct sip_auth *a)
-{
-    p->auth = a;
-}
-
-static void route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m)
-{
-    if (!auth_ok(p, t, m)) {
-        return;
-    }
-    bool inside = proxy_is_inside(p, &t->from);
-    if (strict_router_fix(p, t, m, inside)) {
-        return;
-    }
-    const struct sip_uri *next;
-    const struct sip_hdr *second;
-    bool pop = route_processing(p, m, &next, &second);
-    bool has_route = next != &m->ruri;
-    const struct sip_hdr *top_route = sip_msg_first(m, SIP_HDR_ROUTE);
-    /* Requests addressed to us, not to a user: answered here. */
-    if (!has_route && proxy_uri_is_self(p, &m->ruri) && m->ruri.user.len == 0) {
-        if (m->method_id == SIP_METHOD_REGISTER) {
-            register_admitted(p, t, m, inside);
-        } else if (m->method_id == SIP_METHOD_OPTIONS) {
-            proxy_reply(p, t, m, 200, "OK",
-                        SIP_STR_LIT("Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, "
-                                    "UPDATE, INFO, MESSAGE, SUBSCRIBE, NOTIFY, REFER\r\n"));
-        } else {
-            proxy_reply(p, t, m, 501, "Not Implemented", SIP_STR_NULL);
-        }
-        return;
-    }
-    /* A Contact sipring put in place of a NATed UA's own (RFC 3261 §12.2.1.1 makes it the
-     * Request-URI of every request in the dialog): always translated back, whatever Routes
-     * remain. Without Routes after ours, the request goes down the UA's flow; with them, it
-     * follows them (§16.12) and the token's Contact is the UA's behind the last of them. */
-    struct sip_binding tb;
-    int tok = m->ruri.user.len > 0 ? proxy_nat_target(p, &m->ruri, &tb) : 1;
-    if (tok < 0) {
-        proxy_reply(p, t, m, 404, "Not Found (binding expired)", SIP_STR_NULL);
-        return;
-    }
-    if (tok == 0) {
-        snprintf(p->masq_uri, sizeof(p->masq_uri), "%s", tb.contact);
-        if (!has_route && tb.flow_failed) {
-            flow_failed_reply(p, t, m, tb.outbound);
-            return;
-        }
-        if (!has_route) {
-            struct target tg = {.ruri = sip_str_make(p->masq_uri, strlen(p->masq_uri)),
-                                .hop = tb.received,
-                                .is_flow = true,
-                                .drop = second};
-            forward_or_fail(p, t, m, &tg, pop);
-            return;
-        }
-    }
-    if (!has_route && proxy_domain_served(p, &m->ruri)) {
-        if (m->method_id == SIP_METHOD_REGISTER) {
-            register_admitted(p, t, m, inside);
-            return;
-        }
-        struct sip_binding bs[MAX_BRANCHES];
-        size_t n = location_targets(p, m, bs, MAX_BRANCHES);
-        if (n == 0) {
-            proxy_reply(p, t, m, 404, "Not Found", SIP_STR_NULL);
-            return;
-        }
-        int last = 0;
-        size_t failed_flows = 0;
-        bool outbound = false;
-        for (size_t i = 0; i < n; i++) {
-            if (bs[i].flow_failed) {
-                failed_flows++; /* its connection is gone: RFC 5626 §5.3, no new one */
-                outbound |= bs[i].outbound;
-                continue;
-            }
-            struct target tg = {.ruri = sip_str_make(bs[i].contact, strlen(bs[i].contact)),
-                                .hop = bs[i].received,
-                                .is_flow = true,
-                                .path = sip_str_make(bs[i].path, strlen(bs[i].path))};
-            /* The Contact's own address is the target (§16.5), unless the UA registered from
-             * behind NAT (its Contact's IP is not the one the REGISTER came from): then the
-             * flow it registered over, its NAT binding, is the only way in. */
-            struct sip_uri cu;
-            if (sip_uri_parse(tg.ruri, &cu) == 0) {
-                struct sip_peer hop;
-                /* a UA registered over a stream is reached over that connection, as most
-                 * cannot accept one (RFC 5626 §4.2 and RFC 5923's reasoning) */
-                if (proxy_resolve(p, &cu, &hop, tg.name) == 0 && !bs[i].behind_nat &&
-                    bs[i].received.transport == SIP_TP_UDP) {
-                    tg.hop = hop;
-                }
-            }
-            struct sip_uri pu;
-            struct sip_addr pa;
-            /* With a Path, the request goes to its first element (RFC 3327 §5.3). */
-            const char *comma = strchr(bs[i].path, ',');
-            size_t first_len = comma ? (size_t)(comma - bs[i].path) : strlen(bs[i].path);
-            if (first_len > 0 &&
-                sip_addr_decode(sip_str_make(bs[i].path, first_len), &pa, false) == 0) {
-                pu = pa.uri;
-                if (proxy_resolve(p, &pu, &tg.hop, tg.name) != 0) {
-                    continue;
-                }
-            }
-            last = forward_branch(p, t, m, &tg, pop);
-        }
-        if (t->nbranch == 0 && failed_flows == n) {
-            flow_failed_reply(p, t, m, outbound);
-        } else if (t->nbranch == 0) {
-            fail_reply(p, t, m, last);
-        }
-        return;
-    }
-    /* Not ours to serve: relay only for the inside, along a dialog we record-routed (a
-     * request with a To tag and our Route), or into the flow our Path token names. A new
-     * request from the outside with a Route to us preloaded would otherwise make sipring an
-     * open relay to anywhere (toll fraud through the edge). */
-    struct target tg = {.drop = second};
-    if (tok == 0) {
-        tg.ruri = sip_str_make(p->masq_uri, strlen(p->masq_uri));
-    }
-    struct sip_binding fb;
-    bool flow = tok != 0 && pop && proxy_nat_route_flow(p, m, &fb);
-    if (flow) {
-        tg.hop = fb.received;
-        tg.is_flow = true;
-    }
-    if (!inside && !pop) {
-        not_relaying(p, t, m, "no Route of ours");
-        return;
-    }
-    if (!inside && !flow && tok != 0 && !proxy_rr_has_proof(&m->addr[top_route->item].uri)) {
-        not_relaying(p, t, m, "our Route without its proof");
-        return;
-    }
-    if (flow) {
-        /* our Path (RFC 3327) with a flow token: the UA behind it, through its NAT binding */
-        if (fb.flow_failed) {
-            flow_failed_reply(p, t, m, fb.outbound);
-            return;
-        }
-        forward_or_fail(p, t, m, &tg, pop);
-        return;
-    }
-    struct sip_uri up;
-    const struct sip_uri *hop_uri = next;
-    if (!has_route && p->cfg.upstream[0] != '\0' &&
-        sip_uri_parse(sip_str_make(p->cfg.upstream, strlen(p->cfg.upstream)), &up) == 0) {
-        hop_uri = &up;
-        tg.is_upstream = true;
-    }
-    p->resolve_skip = t->dns_skip;
-    int rc = proxy_resolve(p, hop_uri, &tg.hop, tg.name);
-    p->resolve_skip = 0;
-    if (rc == 1) {
-        t->dns_wait = true; /* sip_proxy_on_resolved goes on */
-        p->dns_parked++;
-        return;
-    }
-    t->dns_more = rc == 0 && p->resolve_more;
-    if (rc != 0) {
-        proxy_reply(p, t, m, 503, "Service Unavailable (cannot resolve next hop)", SIP_STR_NULL);
-        return;
-    }
-    if (tok == 0 && !inside && proxy_is_inside(p, &tg.hop) != proxy_is_inside(p, &tb.received)) {
-        /* the Routes left after ours must lead towards the UA the token names, not elsewhere */
-        not_relaying(p, t, m, "Routes after a token lead elsewhere");
-        return;
-    }
-    if (tok != 0 && !inside && !proxy_rr_allows(p, m, &m->addr[top_route->item].uri, &tg.hop)) {
-        /* our Route without the proof of this dialog and direction: a Route anyone can write */
-        not_relaying(p, t, m, "Route without a valid proof");
-        return;
-    }
-    forward_or_fail(p, t, m, &tg, pop);
-}
-
-void proxy_reroute(struct sip_proxy *p, struct ptxn *t)
-{
-    if (sip_msg_parse(&p->reroute, t->req, t->req_len, SIP_PARSE_DGRAM, NULL) <= 0) {
-        return;
-    }
-    route_request(p, t, &p->reroute);
-}
-
-void sip_proxy_set_resolver(struct sip_proxy *p, struct sip_resolver *r)
-{
-    p->resolver = r;
-}
-
-void sip_proxy_on_resolved(struct sip_proxy *p, uint64_t now)
-{
-    p->now = now;
-    for (uint32_t i = 0; i < p->pool_used && p->dns_parked > 0; i++) {
-        struct ptxn *t = &p->pool[i];
-        if (t->used && t->dns_wait) {
-            t->dns_wait = false;
-            p->dns_parked--;
-            proxy_reroute(p, t);
-            proxy_rearm(p, t);
-            proxy_maybe_free(p, t);
-        }
-    }
-}
-
-/* §16.3 request validation. Returns 0, or the status it answered with. */
-static unsigned validate(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m)
-{
-    if (m->ruri.scheme == SIP_SCHEME_OTHER) {
-        proxy_reply(p, t, m, 416, "Unsupported URI Scheme", SIP_STR_NULL);
-        return 416;
-    }
-    if (m->max_forwards == 0) {
-        proxy_reply(p, t, m, 483, "Too Many Hops", SIP_STR_NULL);
-        return 483;
-    }
-    if (is_looped(p, m)) {
-        proxy_reply(p, t, m, 482, "Loop Detected", SIP_STR_NULL);
-        return 482;
-    }
-    const struct sip_hdr *pr = sip_msg_first(m, SIP_HDR_PROXY_REQUIRE);
-    if (pr != NULL) {
-        /* sipring supports no extension that needs proxy support: list them all back. */
-        char *u = p->scratch;
-        size_t used = (size_t)snprintf(u, sizeof(p->scratch), "Unsupported: ");
-        for (; pr; pr = sip_msg_next(m, pr)) {
-            int n = snprintf(u + used, sizeof(p->scratch) - used, "%s%.*s", used > 13 ? ", " : "",
-                             (int)pr->value.len, pr->value.p);
-            used = n < 0 ? used : used + (size_t)n;
-            if (used >= sizeof(p->scratch) - 4) {
-                break;
-            }
-        }
-        used += (size_t)snprintf(u + used, sizeof(p->scratch) - used, "\r\n");
-        proxy_reply(p, t, m, 420, "Bad Extension", sip_str_make(u, used));
-        return 420;
-    }
-    return 0;
-}
-
-/* is_scanner: a User-Agent of the tools that sweep the internet for open SIP servers and weak
- * passwords (SIPVicious' "friendly-scanner" and its renames, sipsak floods, ...). Answering
- * them confirms a target; they get nothing. */
-static bool is_scanner(const struct sip_msg *m)
-{
-    static const char *const tools[] = {
-        "friendly-scanner", "sipvicious", "sipcli", "sip-scan",   "sipsak",    "sundayddr", "iwar",
-        "vaxsipuseragent",  "pplsip",     "smap",   "sip hacker", "voipbuster"};
-    const struct sip_hdr *ua = sip_msg_first(m, SIP_HDR_USER_AGENT);
-    if (ua == NULL) {
-        return false;
-    }
-    for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
-        size_t n = strlen(tools[i]);
-        for (size_t k = 0; k + n <= ua->value.len; k++) {
-            if (sip_str_ieq(sip_str_make(ua->value.p + k, n), sip_str_make(tools[i], n))) {
-                return true;
-            }
-        }
-    }
-    return false;
-}
-
 static void on_request(struct sip_proxy *p, const struct sip_peer *from, const struct sip_msg *m,
                        const char *buf, size_t len)
 {
-    if (is_scanner(m)) {
+    if (proxy_is_scanner(m)) {
         if (p->stats.scanners++ % 1000 == 0) {
             char ip[64];
             sip_peer_ip_text(from, ip, sizeof(ip));
@@ -1259,7 +531,7 @@ static void on_request(struct sip_proxy *p, const struct sip_peer *from, const s
     }
     char key[KEY_MAX];
     make_key(m, m->cseq_method, key);
-    uint32_t h = fnv(key, strlen(key), SIP_FNV_INIT);
+    uint32_t h = proxy_fnv(key, strlen(key), SIP_FNV_INIT);
     struct ptxn *t = find_server(p, key, h);
     if (t != NULL) {
         /* A retransmission: the server transaction decides (§17.2.1, §17.2.2). */
@@ -1319,7 +591,7 @@ static void on_request(struct sip_proxy *p, const struct sip_peer *from, const s
     sip_txn_server_start(&t->st, t->is_invite, from->transport != SIP_TP_UDP, &p->cfg.timers,
                          p->now);
     uint32_t idx = (uint32_t)(t - p->pool), gen = t->gen;
-    if (validate(p, t, m) != 0) {
+    if (proxy_validate(p, t, m) != 0) {
         return;
     }
     if (t->is_invite) {
@@ -1330,7 +602,7 @@ static void on_request(struct sip_proxy *p, const struct sip_peer *from, const s
         on_cancel(p, from, m, t);
         return;
     }
-    route_request(p, t, m);
+    proxy_route_request(p, t, m);
     if (p->pool[idx].used && p->pool[idx].gen == gen) {
         proxy_rearm(p, &p->pool[idx]);
     }
@@ -1384,7 +656,6 @@ void sip_proxy_on_datagram(struct sip_proxy *p, const struct sip_peer *from, con
 {
     p->now = now;
     p->stats.rx++;
-    p->in_from = from;
     if (p->wheel.count == 0) {
         p->wheel.cur_ms = now > p->wheel.cur_ms ? now : p->wheel.cur_ms; /* idle: nothing to fire */
     }
@@ -1415,7 +686,6 @@ void sip_proxy_on_datagram(struct sip_proxy *p, const struct sip_peer *from, con
     } else {
         proxy_on_response(p, from, &p->in);
     }
-    p->in_from = NULL; /* timers run without a message in hand */
 }
 
 static void fire(void *ctx, const struct sip_wheel_ent *e)

@@ -96,19 +96,15 @@ struct sip_proxy {
                                   * every resource a peer can make sipring hold is capped per
                                   * source); SRC_SLOTS, allocated with the pool */
     uint8_t path_ok_n, path_ok_next;
-    const char *send_name; /* the next send's TLS name (see the sink), or NULL */
     struct sip_resolver *resolver;
     struct sip_auth *auth;     /* NULL: nobody is challenged */
     struct proxy_trunk *trunk; /* NULL: not a trunk client (proxy_trunk.c) */
     uint32_t dns_parked;       /* transactions with dns_wait */
-    uint8_t resolve_skip;      /* in: servers to pass over (proxy_resolve) */
-    bool resolve_more;         /* out: more servers after the one returned */
     struct sip_msg reroute;    /* a parked or failed-over request, parsed again */
     struct sip_msg in;         /* the message being handled */
     struct sip_msg aux;        /* re-parses of kept copies */
     struct sip_msg aux2;
     struct sip_media *media;        /* NULL: SDP is forwarded unchanged */
-    const struct sip_peer *in_from; /* source of the message being handled */
     char masq_uri[SIP_LOC_URI_MAX]; /* a binding's contact, for the target of a request */
     char sdp_out[8192];             /* rewritten SDP of the message being forwarded */
     char scratch[8192];
@@ -128,9 +124,24 @@ struct target {
                                  * transport only */
 };
 
-/* proxy.c */
-void proxy_send_iov(struct sip_proxy *p, const struct sip_peer *to, const struct iovec *iov,
-                    size_t n);
+static inline uint32_t proxy_fnv(const char *s, size_t n, uint32_t h)
+{
+    return sip_fnv1a(s, n, h);
+}
+
+static inline uint32_t proxy_fnv_str(struct sip_str s, uint32_t h)
+{
+    return sip_fnv1a(s.p, s.len, h);
+}
+
+/* proxy.c: the core: the transaction table and its timers, the answers sipring makes, the
+ * request and response entry points */
+/* proxy_send_iov, proxy_send_named: to `to`; name, when not NULL, is the host a new TLS
+ * connection must be verified against (see the sink). proxy_send: without a name. */
+void proxy_send_iov(struct sip_proxy *p, const struct sip_peer *to, const char *name,
+                    const struct iovec *iov, size_t n);
+void proxy_send_named(struct sip_proxy *p, const struct sip_peer *to, const char *name,
+                      const char *buf, size_t len);
 void proxy_send(struct sip_proxy *p, const struct sip_peer *to, const char *buf, size_t len);
 void proxy_log(struct sip_proxy *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void proxy_debug(struct sip_proxy *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -141,9 +152,12 @@ bool proxy_peer_is_self(const struct sip_proxy *p, const struct sip_peer *peer);
 bool proxy_uri_is_self(const struct sip_proxy *p, const struct sip_uri *u);
 bool proxy_domain_served(const struct sip_proxy *p, const struct sip_uri *u);
 /* proxy_resolve: the next hop of u; name (64 bytes, or NULL) gets the host it names. Returns
- * 0, -1 (no such host), or 1 when the resolver has no answer yet (the caller parks). A domain's
- * servers after the first p->resolve_skip; p->resolve_more tells whether others follow. */
+ * 0, -1 (no such host), or 1 when the resolver has no answer yet (the caller parks).
+ * proxy_resolve_nth: the same for the server after the first `skip` of a domain's (fail-over);
+ * *more (may be NULL) tells whether others follow. */
 int proxy_resolve(struct sip_proxy *p, const struct sip_uri *u, struct sip_peer *out, char *name);
+int proxy_resolve_nth(struct sip_proxy *p, const struct sip_uri *u, unsigned skip, bool *more,
+                      struct sip_peer *out, char *name);
 /* proxy_reroute: routes t's request again (after a DNS answer, or to the next server). */
 void proxy_reroute(struct sip_proxy *p, struct ptxn *t);
 
@@ -160,6 +174,52 @@ bool proxy_is_upstream_hop(const struct sip_proxy *p, const struct sip_peer *fro
 const char *proxy_side_addr(const struct sip_proxy *p, const struct sip_peer *peer);
 const char *proxy_side_route(const struct sip_proxy *p, const struct sip_peer *peer, char *out,
                              size_t cap);
+
+/* proxy_note_upstream_hop: hop is an address --upstream resolved to (see
+ * proxy_is_upstream_hop). */
+void proxy_note_upstream_hop(struct sip_proxy *p, const struct sip_peer *hop);
+/* proxy_call_ended: the one hook for a call that is over (a BYE forwarded, the initial INVITE
+ * failed or was cancelled): the relay releases its ports, the trunk forgets the dialog's CSeq
+ * shift. m is a request of the call. */
+void proxy_call_ended(struct sip_proxy *p, const struct sip_msg *m);
+
+/* proxy_validate.c: §16.3 */
+/* proxy_validate: the checks of §16.3 steps 3-6 on a new request of t; answers and returns the
+ * status when one fails, else 0. */
+unsigned proxy_validate(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m);
+/* proxy_is_scanner: a User-Agent of the tools that sweep for SIP servers: no answer. */
+bool proxy_is_scanner(const struct sip_msg *m);
+/* proxy_loop_hash: what identifies m at this hop (§16.6 step 8), carried in our branch ids. */
+uint32_t proxy_loop_hash(const struct sip_msg *m);
+/* proxy_is_looped: m comes back through us unchanged: a loop, not a spiral (§16.3 step 4). */
+bool proxy_is_looped(const struct sip_proxy *p, const struct sip_msg *m);
+
+/* proxy_route.c: §16.4-16.5 */
+/* proxy_route_processing: §16.4: whether the top Route is ours (to be removed); *next gets the
+ * URI to route on, *second our second Route of a double Record-Route (RFC 5658). */
+bool proxy_route_processing(struct sip_proxy *p, const struct sip_msg *m,
+                            const struct sip_uri **next, const struct sip_hdr **second);
+/* proxy_route_request: admission, target determination and forwarding of t's request m. */
+void proxy_route_request(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m);
+void proxy_route_ack(struct sip_proxy *p, const struct sip_peer *from, const struct sip_msg *m);
+
+/* proxy_forward.c: §16.6 */
+/* proxy_forward_branch: builds and sends one branch of t to tg. 0, or -1 (no room), -2 (the
+ * relay is full for an initial INVITE), -3 (media policy refuses the offer). */
+int proxy_forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
+                         const struct target *tg, bool pop_route);
+/* proxy_fail_reply: the answer for proxy_forward_branch's code rc (503, 488 or 500). */
+void proxy_fail_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m, int rc);
+/* proxy_forward_or_fail: proxy_forward_branch, answering with proxy_fail_reply on failure. */
+void proxy_forward_or_fail(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
+                           const struct target *tg, bool pop_route);
+/* proxy_flow_failed_reply: every way to the target was a closed flow: 430 to an outbound UA
+ * (RFC 5626 §5.3), 480 otherwise. */
+void proxy_flow_failed_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
+                             bool outbound);
+/* proxy_forward_stateless: m (an ACK) from `from` to tg without a transaction. */
+void proxy_forward_stateless(struct sip_proxy *p, const struct sip_peer *from,
+                             const struct sip_msg *m, const struct target *tg, bool pop_route);
 
 /* proxy_mac.c */
 #define PROXY_RR_MAC_HEX 12 /* 48 bits per direction: no online guessing gets there */
@@ -222,7 +282,7 @@ void proxy_txn_timer(struct sip_proxy *p, struct ptxn *t, uint64_t now);
 void proxy_cancel_branches(struct sip_proxy *p, struct ptxn *t, int except);
 void proxy_cancel_branches_one(struct sip_proxy *p, struct ptxn *t, int which);
 void proxy_forward_response_up(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
-                               bool through_txn);
+                               const struct sip_peer *sender, bool through_txn);
 
 /* proxy_trunk.c */
 void proxy_trunk_free(struct sip_proxy *p);

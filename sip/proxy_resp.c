@@ -108,9 +108,11 @@ void proxy_cancel_branches(struct sip_proxy *p, struct ptxn *t, int except)
     proxy_rearm(p, t);
 }
 
-/* Sends a response upstream: our Via popped, to the address the request came from. */
+/* Sends a response upstream: our Via popped, to the address the request came from. sender:
+ * where m came from when it is the message in hand (its SDP and Contact are rewritten, its
+ * Path learnt); NULL for a kept copy, which was rewritten when it arrived. */
 void proxy_forward_response_up(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
-                               bool through_txn)
+                               const struct sip_peer *sender, bool through_txn)
 {
     struct sip_build bd;
     sip_build_init(&bd, m, p->iov, sizeof(p->iov) / sizeof(p->iov[0]), p->scratch,
@@ -122,12 +124,12 @@ void proxy_forward_response_up(struct sip_proxy *p, struct ptxn *t, const struct
                           sip_build_fmt(&bd, "CSeq: %u %.*s\r\n", t->cseq, (int)m->cseq_method.len,
                                         m->cseq_method.p));
     }
-    if (p->in_from != NULL && m->buf == p->in.buf) {
-        if (proxy_media_rewrite(p, m, &bd, p->in_from, &t->from, true) == SIP_MEDIA_NO_CALL) {
+    if (sender != NULL) {
+        if (proxy_media_rewrite(p, m, &bd, sender, &t->from, true) == SIP_MEDIA_NO_CALL) {
             return;
         }
-        proxy_nat_masquerade(p, m, &bd, p->in_from, &t->from);
-        proxy_nat_learn_path(p, m, p->in_from);
+        proxy_nat_masquerade(p, m, &bd, sender, &t->from);
+        proxy_nat_learn_path(p, m, sender);
     }
     long n = sip_build_finish(&bd);
     if (n < 0 || sip_build_flatten(bd.iov, bd.iov_n, p->out, sizeof(p->out)) != n) {
@@ -190,12 +192,12 @@ static void choose_best(struct sip_proxy *p, struct ptxn *t)
     if (t->is_initial_invite && b->final_status >= 300) {
         /* the call failed (or was cancelled: 487): no dialog, no media */
         if (sip_msg_parse(&p->aux, t->req, t->req_len, SIP_PARSE_DGRAM, NULL) > 0) {
-            proxy_media_end(p, p->aux.call_id);
+            proxy_call_ended(p, &p->aux);
         }
     }
     if (b->resp != NULL &&
         sip_msg_parse(&p->aux2, b->resp, b->resp_len, SIP_PARSE_DGRAM, NULL) > 0) {
-        proxy_forward_response_up(p, t, &p->aux2, true);
+        proxy_forward_response_up(p, t, &p->aux2, NULL, true);
     } else if (sip_msg_parse(&p->aux2, t->req, t->req_len, SIP_PARSE_DGRAM, NULL) > 0) {
         proxy_reply(p, t, &p->aux2, b->final_status,
                     b->final_status == 408 ? "Request Timeout" : "Service Unavailable",
@@ -242,7 +244,7 @@ void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const s
             }
             proxy_nat_masquerade(p, m, &bd, from, &to);
             if (sip_build_finish(&bd) > 0) {
-                proxy_send_iov(p, &to, bd.iov, bd.iov_n);
+                proxy_send_iov(p, &to, NULL, bd.iov, bd.iov_n);
                 p->stats.stateless++;
             }
         } else if (!ours) {
@@ -281,7 +283,7 @@ void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const s
                 send_cancel(p, t, b);
             }
             if (m->status > 100) {
-                proxy_forward_response_up(p, t, m, true);
+                proxy_forward_response_up(p, t, m, from, true);
             }
         } else if (m->status < 300) {
             /* §16.7 step 5: every 2xx goes upstream at once; the first one cancels the rest. */
@@ -299,7 +301,7 @@ void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const s
             }
             b->final_status = (uint16_t)m->status;
             bool was_answered = t->answered_final;
-            proxy_forward_response_up(p, t, m, !was_answered);
+            proxy_forward_response_up(p, t, m, from, !was_answered);
             if (!was_answered && t->answered_final) {
                 t->last_2xx_branch = (uint8_t)(bi + 1);
             }

@@ -190,9 +190,7 @@ static void reg_report(struct sip_proxy *p, struct proxy_trunk *tr)
 /* reg_transmit: the REGISTER in flight, to the upstream (over TLS checked against its name) */
 static void reg_transmit(struct sip_proxy *p, struct proxy_trunk *tr)
 {
-    p->send_name = tr->name[0] != '\0' ? tr->name : NULL;
-    proxy_send(p, &tr->to, tr->req, tr->req_len);
-    p->send_name = NULL;
+    proxy_send_named(p, &tr->to, tr->name[0] != '\0' ? tr->name : NULL, tr->req, tr->req_len);
 }
 
 static void reg_send(struct sip_proxy *p, struct proxy_trunk *tr, const struct sip_msg *challenge)
