@@ -13,6 +13,7 @@
 #include "../sip/frame.h"
 #include "../tls/conn.h"
 #include "log.h"
+#include "ring.h"
 #include "worker.h"
 
 #define RBUF_INIT 4096
@@ -271,7 +272,7 @@ static void conn_close(struct conn *c)
     shutdown(c->fd, SHUT_RDWR);
     struct io_uring_sqe *sqe = worker_sqe(c->cs->w);
     io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
-    io_uring_sqe_set_data64(sqe, worker_ud_stream((uint64_t)IO_NOP << 32));
+    io_uring_sqe_set_data64(sqe, ring_ud(RING_OP_STREAM, (uint64_t)IO_NOP << 32));
 }
 
 /* conn_fail: c could not be set up or broke: one log line; branches waiting on an outgoing
@@ -330,7 +331,7 @@ static void kick_send(struct conn *c)
     c->smh = (struct msghdr){.msg_iov = c->siov, .msg_iovlen = n};
     struct io_uring_sqe *sqe = worker_sqe(c->cs->w);
     io_uring_prep_sendmsg(sqe, c->fd, &c->smh, MSG_NOSIGNAL);
-    io_uring_sqe_set_data64(sqe, worker_ud_stream((uint64_t)IO_SEND << 32 | c->id));
+    io_uring_sqe_set_data64(sqe, ring_ud(RING_OP_STREAM, (uint64_t)IO_SEND << 32 | c->id));
     c->sending = true;
     c->inflight++;
 }
@@ -435,7 +436,7 @@ static void arm_recv(struct conn *c)
     }
     struct io_uring_sqe *sqe = worker_sqe(c->cs->w);
     io_uring_prep_recv(sqe, c->fd, buf, cap, 0);
-    io_uring_sqe_set_data64(sqe, worker_ud_stream((uint64_t)IO_RECV << 32 | c->id));
+    io_uring_sqe_set_data64(sqe, ring_ud(RING_OP_STREAM, (uint64_t)IO_RECV << 32 | c->id));
     c->inflight++;
 }
 
@@ -652,13 +653,10 @@ void conns_on_accept(struct conns *cs, unsigned li, const struct io_uring_cqe *c
     if (!(cqe->flags & IORING_CQE_F_MORE) && li < cs->nl) {
         struct io_uring_sqe *sqe = worker_sqe(cs->w);
         io_uring_prep_multishot_accept(sqe, cs->lfd[li], NULL, NULL, SOCK_CLOEXEC);
-        io_uring_sqe_set_data64(sqe, worker_ud_accept(li));
+        io_uring_sqe_set_data64(sqe, ring_ud(RING_OP_ACCEPT, li));
     }
     if (cqe->res < 0) {
-        if (cqe->res != -ECANCELED) {
-            log_warn("worker %u: accept: %s", cs->wid, strerror(-cqe->res));
-        }
-        return;
+        return; /* logged by the ring's error table when unexpected (ring.h) */
     }
     int fd = cqe->res;
     struct sockaddr_storage sa;
@@ -734,7 +732,7 @@ static struct conn *conn_open(struct conns *cs, const struct sip_peer *to, const
     socklen_t len = worker_sockaddr_of(to, &c->sa);
     struct io_uring_sqe *sqe = worker_sqe(cs->w);
     io_uring_prep_connect(sqe, fd, (struct sockaddr *)&c->sa, len);
-    io_uring_sqe_set_data64(sqe, worker_ud_stream((uint64_t)IO_CONNECT << 32 | c->id));
+    io_uring_sqe_set_data64(sqe, ring_ud(RING_OP_STREAM, (uint64_t)IO_CONNECT << 32 | c->id));
     c->inflight++;
     cs->st.opened++;
     return c;
@@ -875,7 +873,7 @@ void conns_start(struct conns *cs)
     for (size_t i = 0; i < cs->nl; i++) {
         struct io_uring_sqe *sqe = worker_sqe(cs->w);
         io_uring_prep_multishot_accept(sqe, cs->lfd[i], NULL, NULL, SOCK_CLOEXEC);
-        io_uring_sqe_set_data64(sqe, worker_ud_accept((unsigned)i));
+        io_uring_sqe_set_data64(sqe, ring_ud(RING_OP_ACCEPT, (unsigned)i));
     }
 }
 

@@ -89,7 +89,7 @@ void conns_free(struct conns *cs);
 /* conns_start: arms the accepts; call once the ring is running. */
 void conns_start(struct conns *cs);
 
-/* conns_on_cqe: a completion whose user_data came from worker_ud_stream / worker_ud_accept. */
+/* conns_on_cqe: a completion of RING_OP_STREAM; conns_on_accept: of RING_OP_ACCEPT (ring.h). */
 void conns_on_cqe(struct conns *cs, uint64_t payload, const struct io_uring_cqe *cqe);
 void conns_on_accept(struct conns *cs, unsigned listener, const struct io_uring_cqe *cqe);
 

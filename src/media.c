@@ -13,6 +13,7 @@
 #include "../sip/addr_count.h"
 #include "../rtp/stream.h"
 #include "log.h"
+#include "ring.h"
 #include "media_srtp.h"
 #include "worker.h"
 
@@ -116,7 +117,7 @@ void media_end_turn(struct media *m)
 
 static uint64_t sock_ud(uint16_t port, uint16_t gen)
 {
-    return worker_ud_rtp((uint64_t)gen << 16 | port);
+    return ring_ud(RING_OP_RTP, (uint64_t)gen << 16 | port);
 }
 
 static void arm(struct media *m, uint16_t port)
@@ -180,7 +181,7 @@ static void close_sock(struct media *m, uint16_t port)
      * at once); the generation makes any late completion of it stale. */
     struct io_uring_sqe *sqe = worker_sqe(m->w);
     io_uring_prep_cancel64(sqe, sock_ud(port, k->gen), 0);
-    io_uring_sqe_set_data64(sqe, worker_ud_rtp(0));
+    io_uring_sqe_set_data64(sqe, ring_ud(RING_OP_RTP, 0));
     sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
     close(k->fd);
     k->open = false;

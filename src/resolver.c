@@ -15,6 +15,7 @@
 #include "../sip/proxy.h"
 #include "../tls/tls.h"
 #include "log.h"
+#include "ring.h"
 #include "worker.h"
 
 #define RECV_BUF 4096
@@ -148,7 +149,7 @@ void resolver_start(struct resolver *r)
     }
     struct io_uring_sqe *sqe = worker_sqe(r->w);
     io_uring_prep_recv(sqe, r->fd, r->buf, sizeof(r->buf), 0);
-    io_uring_sqe_set_data64(sqe, worker_ud_dns());
+    io_uring_sqe_set_data64(sqe, ring_ud(RING_OP_DNS, 0));
 }
 
 static const struct sip_resolver_ops ops = {locate};

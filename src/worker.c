@@ -23,6 +23,7 @@
 #include "auth.h"
 #include "guard.h"
 #include "resolver.h"
+#include "ring.h"
 #include "snapshot.h"
 
 #define RING_ENTRIES 256
@@ -39,33 +40,7 @@
 /* IORING_FEAT_MIN_TIMEOUT (Linux 6.12): io_uring_getevents_arg.pad is min_wait_usec. */
 #define FEAT_MIN_TIMEOUT (1U << 15)
 
-/* user_data = op << 56 | payload: a listener or send-slot index, a control code, or a pointer
- * (user-space pointers fit in 56 bits). */
-enum op {
-    OP_RECV = 1,
-    OP_SEND,
-    OP_SIGNAL,
-    OP_HANDOFF,      /* from another worker: payload is a struct handoff * to handle and free */
-    OP_CTRL,         /* from another worker: payload is an enum ctrl */
-    OP_RELOAD,       /* from worker 0: payload is a struct snapshot * (one reference) */
-    OP_POST_FAILED,  /* our MSG_RING failed (success is skipped): payload as posted */
-    OP_RTP,          /* a relay socket: payload for media_on_recv */
-    OP_ACCEPT,       /* a stream listener: payload is its index in conns */
-    OP_STREAM,       /* a stream connection: payload for conns_on_cqe */
-    OP_SEND_HANDOFF, /* from another worker: payload is a struct handoff * to send and free */
-    OP_UNREACH,      /* from another worker: payload is a struct handoff * naming a peer */
-    OP_DNS,          /* the resolver's socket */
-    OP_AUTH_FAILED,  /* from another worker: payload is a struct handoff * naming the source */
-};
-
 enum ctrl { CTRL_DRAIN = 1, CTRL_STOP };
-
-#define PAYLOAD_MASK ((UINT64_C(1) << 56) - 1)
-
-static uint64_t ud(enum op op, uint64_t payload)
-{
-    return (uint64_t)op << 56 | (payload & PAYLOAD_MASK);
-}
 
 struct send_slot {
     struct msghdr mh;
@@ -74,6 +49,8 @@ struct send_slot {
     char buf[SEND_BUF];
     char *big; /* a datagram larger than buf (malloc'd, freed on completion), or NULL */
     int next_free;
+    int fd;       /* the socket it went out on */
+    bool retried; /* sent again after a send that only reported an earlier ICMP error */
 };
 
 /* A message between workers: a received message to handle (from = its source), one to send
@@ -86,29 +63,9 @@ struct handoff {
     char data[];
 };
 
-uint64_t worker_ud_rtp(uint64_t payload)
-{
-    return ud(OP_RTP, payload);
-}
-
-uint64_t worker_ud_stream(uint64_t payload)
-{
-    return ud(OP_STREAM, payload);
-}
-
 bool worker_acl(const struct worker *w, const struct sip_peer *from)
 {
     return guard_acl(w->guard, from);
-}
-
-uint64_t worker_ud_dns(void)
-{
-    return ud(OP_DNS, 0);
-}
-
-uint64_t worker_ud_accept(unsigned listener)
-{
-    return ud(OP_ACCEPT, listener);
 }
 
 static uint64_t now_ms(void)
@@ -156,14 +113,14 @@ static void arm_recv(struct worker *w, uint32_t i)
     io_uring_prep_recvmsg_multishot(sqe, w->fds[i], &w->recv_mh, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = BUF_GROUP;
-    io_uring_sqe_set_data64(sqe, ud(OP_RECV, i));
+    io_uring_sqe_set_data64(sqe, ring_ud(RING_OP_RECV, i));
 }
 
 static void arm_signal(struct worker *w)
 {
     struct io_uring_sqe *sqe = get_sqe(w);
     io_uring_prep_read(sqe, w->sigfd, &w->siginfo, sizeof(w->siginfo), 0);
-    io_uring_sqe_set_data64(sqe, ud(OP_SIGNAL, 0));
+    io_uring_sqe_set_data64(sqe, ring_ud(RING_OP_SIGNAL, 0));
 }
 
 /* post: queues a MSG_RING carrying data to worker `to`. Every post is counted in inflight
@@ -173,7 +130,7 @@ static void post(struct worker *w, unsigned to, uint64_t data)
     struct io_uring_sqe *sqe = get_sqe(w);
     atomic_fetch_add(&w->all->inflight, 1);
     io_uring_prep_msg_ring(sqe, w->all->w[to].ring.ring_fd, 0, data, 0);
-    io_uring_sqe_set_data64(sqe, ud(OP_POST_FAILED, data));
+    io_uring_sqe_set_data64(sqe, ring_ud(RING_OP_POST_FAILED, data));
     sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 }
 
@@ -181,7 +138,7 @@ static void post_ctrl_all(struct worker *w, enum ctrl c)
 {
     for (unsigned i = 0; i < w->all->count; i++) {
         if (i != w->id) {
-            post(w, i, ud(OP_CTRL, c));
+            post(w, i, ring_ud(RING_OP_CTRL, c));
         }
     }
 }
@@ -301,9 +258,11 @@ static void queue_send(struct worker *w, int fd, const struct sip_peer *to, cons
     slot->iov = (struct iovec){dst, len};
     slot->mh = (struct msghdr){
         .msg_name = &slot->to, .msg_namelen = tolen, .msg_iov = &slot->iov, .msg_iovlen = 1};
+    slot->fd = fd;
+    slot->retried = false;
     struct io_uring_sqe *sqe = get_sqe(w);
     io_uring_prep_sendmsg(sqe, fd, &slot->mh, 0);
-    io_uring_sqe_set_data64(sqe, ud(OP_SEND, (uint32_t)idx));
+    io_uring_sqe_set_data64(sqe, ring_ud(RING_OP_SEND, (uint32_t)idx));
 }
 
 void worker_send_raw(struct worker *w, int fd, const struct sip_peer *to, const void *data,
@@ -350,15 +309,16 @@ static void sink_send(void *ctx, const struct sip_peer *to, const char *name,
 
 /* A failed authentication is counted by every worker's guard: the source's datagrams reach the
  * worker its address and port hash to, not necessarily this one (the Call-ID's owner). */
-static bool hand_over_op(struct worker *w, enum op op, unsigned owner, const struct sip_peer *from,
-                         const char *name, const struct iovec *iov, size_t n);
+static bool hand_over_op(struct worker *w, enum ring_op op, unsigned owner,
+                         const struct sip_peer *from, const char *name, const struct iovec *iov,
+                         size_t n);
 static void sink_auth_failed(void *ctx, const struct sip_peer *from)
 {
     struct worker *w = ctx;
     guard_auth_failed(w->guard, from, now_ms(), true);
     for (unsigned k = 0; k < w->all->count; k++) {
         if (k != w->id) {
-            hand_over_op(w, OP_AUTH_FAILED, k, from, NULL, NULL, 0);
+            hand_over_op(w, RING_OP_AUTH_FAILED, k, from, NULL, NULL, 0);
         }
     }
 }
@@ -379,8 +339,9 @@ static void sink_log(void *ctx, bool debug, const char *line)
 
 /* hand_over: gives a message to another worker (op says what for). Returns false when it
  * must be dealt with here (stopping, or out of memory). */
-static bool hand_over_op(struct worker *w, enum op op, unsigned owner, const struct sip_peer *from,
-                         const char *name, const struct iovec *iov, size_t n)
+static bool hand_over_op(struct worker *w, enum ring_op op, unsigned owner,
+                         const struct sip_peer *from, const char *name, const struct iovec *iov,
+                         size_t n)
 {
     size_t plen = 0;
     for (size_t i = 0; i < n; i++) {
@@ -407,8 +368,8 @@ static bool hand_over_op(struct worker *w, enum op op, unsigned owner, const str
         off += iov[i].iov_len;
     }
     struct io_uring_sqe *sqe = get_sqe(w);
-    io_uring_prep_msg_ring(sqe, w->all->w[owner].ring.ring_fd, 0, ud(op, (uintptr_t)h), 0);
-    io_uring_sqe_set_data64(sqe, ud(OP_POST_FAILED, ud(op, (uintptr_t)h)));
+    io_uring_prep_msg_ring(sqe, w->all->w[owner].ring.ring_fd, 0, ring_ud(op, (uintptr_t)h), 0);
+    io_uring_sqe_set_data64(sqe, ring_ud(RING_OP_POST_FAILED, ring_ud(op, (uintptr_t)h)));
     sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
     w->handed_out++;
     return true;
@@ -418,13 +379,13 @@ static bool hand_over(struct worker *w, unsigned owner, const struct sip_peer *f
                       const char *payload, unsigned plen)
 {
     struct iovec iov = {(void *)(uintptr_t)payload, plen};
-    return hand_over_op(w, OP_HANDOFF, owner, from, NULL, &iov, 1);
+    return hand_over_op(w, RING_OP_HANDOFF, owner, from, NULL, &iov, 1);
 }
 
 void worker_post_send(struct worker *w, unsigned owner, const struct sip_peer *to, const char *name,
                       const struct iovec *iov, size_t n)
 {
-    if (!hand_over_op(w, OP_SEND_HANDOFF, owner, to, name, iov, n)) {
+    if (!hand_over_op(w, RING_OP_SEND_HANDOFF, owner, to, name, iov, n)) {
         w->dropped++;
     }
 }
@@ -444,7 +405,7 @@ static void flush_unreachable(struct worker *w)
         sip_proxy_on_unreachable(w->proxy, &w->unreach[i], now_ms());
         for (unsigned k = 0; k < w->all->count; k++) {
             if (k != w->id) {
-                hand_over_op(w, OP_UNREACH, k, &w->unreach[i], NULL, NULL, 0);
+                hand_over_op(w, RING_OP_UNREACH, k, &w->unreach[i], NULL, NULL, 0);
             }
         }
     }
@@ -510,10 +471,14 @@ static void drain_icmp(struct worker *w, int fd)
     }
 }
 
+static bool is_icmp_error(int res)
+{
+    return res == -ECONNREFUSED || res == -EHOSTUNREACH || res == -ENETUNREACH || res == -EMSGSIZE;
+}
+
 static void on_recv(struct worker *w, struct io_uring_cqe *cqe, uint32_t li)
 {
-    if (cqe->res == -ECONNREFUSED || cqe->res == -EHOSTUNREACH || cqe->res == -ENETUNREACH ||
-        cqe->res == -EMSGSIZE) {
+    if (is_icmp_error(cqe->res)) {
         drain_icmp(w, w->fds[li]); /* the socket's pending error: an ICMP error was queued */
         if (!(cqe->flags & IORING_CQE_F_MORE) && !w->stopping) {
             arm_recv(w, li);
@@ -521,9 +486,6 @@ static void on_recv(struct worker *w, struct io_uring_cqe *cqe, uint32_t li)
         return;
     }
     if (!(cqe->flags & IORING_CQE_F_MORE)) {
-        if (cqe->res < 0 && cqe->res != -ENOBUFS) {
-            log_warn("worker %u: recvmsg failed: %s", w->id, strerror(-cqe->res));
-        }
         if (!w->stopping) {
             arm_recv(w, li);
         }
@@ -624,31 +586,31 @@ static void on_signal(struct worker *w)
     }
     /* s holds one reference per worker: each drops its previous snapshot as it swaps */
     for (unsigned i = 1; i < w->all->count; i++) {
-        post(w, i, ud(OP_RELOAD, (uintptr_t)s));
+        post(w, i, ring_ud(RING_OP_RELOAD, (uintptr_t)s));
     }
     apply_snapshot(w, s);
 }
 
-static void on_message(struct worker *w, enum op op, uint64_t payload)
+static void on_message(struct worker *w, enum ring_op op, uint64_t payload)
 {
     atomic_fetch_sub(&w->all->inflight, 1);
-    if (op == OP_HANDOFF) {
+    if (op == RING_OP_HANDOFF) {
         struct handoff *h = (struct handoff *)(uintptr_t)payload;
         w->handed_in++;
         sip_proxy_on_datagram(w->proxy, &h->from, h->data, h->len, now_ms());
         free(h);
-    } else if (op == OP_SEND_HANDOFF || op == OP_UNREACH || op == OP_AUTH_FAILED) {
+    } else if (op == RING_OP_SEND_HANDOFF || op == RING_OP_UNREACH || op == RING_OP_AUTH_FAILED) {
         struct handoff *h = (struct handoff *)(uintptr_t)payload;
-        if (op == OP_AUTH_FAILED) {
+        if (op == RING_OP_AUTH_FAILED) {
             guard_auth_failed(w->guard, &h->from, now_ms(), false);
-        } else if (op == OP_UNREACH) {
+        } else if (op == RING_OP_UNREACH) {
             sip_proxy_on_unreachable(w->proxy, &h->from, now_ms());
         } else if (w->conns != NULL) {
             struct iovec iov = {h->data, h->len};
             conns_send(w->conns, &h->from, h->name[0] ? h->name : NULL, &iov, 1);
         }
         free(h);
-    } else if (op == OP_RELOAD) {
+    } else if (op == RING_OP_RELOAD) {
         apply_snapshot(w, (struct snapshot *)(uintptr_t)payload);
     } else if (payload == CTRL_DRAIN) {
         start_drain(w, "told by worker 0");
@@ -660,20 +622,34 @@ static void on_message(struct worker *w, enum op op, uint64_t payload)
 /* A MSG_RING that could not be delivered: handle a hand-over here, drop anything else. */
 static void on_post_failed(struct worker *w, int res, uint64_t posted)
 {
-    enum op op = (enum op)(posted >> 56);
-    log_warn("worker %u: message to another worker failed: %s", w->id, strerror(-res));
-    on_message(w, op, posted & PAYLOAD_MASK);
+    ring_report_error(w->id, RING_OP_POST_FAILED, res);
+    on_message(w, ring_ud_op(posted), ring_ud_payload(posted));
 }
 
 static void on_cqe(struct worker *w, struct io_uring_cqe *cqe)
 {
     uint64_t u = io_uring_cqe_get_data64(cqe);
-    uint64_t payload = u & PAYLOAD_MASK;
-    switch ((enum op)(u >> 56)) {
-    case OP_RECV:
+    uint64_t payload = ring_ud_payload(u);
+    if (cqe->res < 0 && ring_ud_op(u) != RING_OP_POST_FAILED) {
+        ring_report_error(w->id, ring_ud_op(u), cqe->res); /* logs only the unexpected */
+    }
+    switch (ring_ud_op(u)) {
+    case RING_OP_RECV:
         on_recv(w, cqe, (uint32_t)payload);
         break;
-    case OP_SEND:
+    case RING_OP_SEND: {
+        struct send_slot *slot = &w->slots[payload];
+        if (is_icmp_error(cqe->res) && !slot->retried) {
+            /* IP_RECVERR: an ICMP error that arrived for an earlier datagram is reported by
+             * the next send on the socket, and that send did not happen. Read the error
+             * (its peer is the unreachable one) and send this datagram again, once. */
+            drain_icmp(w, slot->fd);
+            slot->retried = true;
+            struct io_uring_sqe *sqe = get_sqe(w);
+            io_uring_prep_sendmsg(sqe, slot->fd, &slot->mh, 0);
+            io_uring_sqe_set_data64(sqe, ring_ud(RING_OP_SEND, payload));
+            break;
+        }
         if (cqe->res >= 0) {
             w->tx++;
         }
@@ -682,45 +658,48 @@ static void on_cqe(struct worker *w, struct io_uring_cqe *cqe)
         w->slots[payload].next_free = w->free_slot;
         w->free_slot = (int)payload;
         break;
-    case OP_SIGNAL:
+    }
+    case RING_OP_SIGNAL:
         if (cqe->res == (int)sizeof(w->siginfo)) {
             on_signal(w);
         }
         arm_signal(w);
         break;
-    case OP_ACCEPT:
+    case RING_OP_ACCEPT:
         if (w->conns != NULL) {
             conns_on_accept(w->conns, (unsigned)payload, cqe);
         } else if (cqe->res >= 0) {
             close(cqe->res);
         }
         break;
-    case OP_DNS:
+    case RING_OP_DNS:
         if (w->resolver != NULL) {
             resolver_on_cqe(w->resolver, cqe);
         }
         break;
-    case OP_STREAM:
+    case RING_OP_STREAM:
         if (w->conns != NULL) {
             conns_on_cqe(w->conns, payload, cqe);
         }
         break;
-    case OP_HANDOFF:
-    case OP_SEND_HANDOFF:
-    case OP_UNREACH:
-    case OP_AUTH_FAILED:
-    case OP_CTRL:
-    case OP_RELOAD:
-        on_message(w, (enum op)(u >> 56), payload);
+    case RING_OP_HANDOFF:
+    case RING_OP_SEND_HANDOFF:
+    case RING_OP_UNREACH:
+    case RING_OP_AUTH_FAILED:
+    case RING_OP_CTRL:
+    case RING_OP_RELOAD:
+        on_message(w, ring_ud_op(u), payload);
         break;
-    case OP_POST_FAILED:
+    case RING_OP_POST_FAILED:
         on_post_failed(w, cqe->res, payload);
         break;
-    case OP_RTP:
+    case RING_OP_RTP:
         if (w->media != NULL) {
             media_on_recv(w->media, payload, cqe);
         }
         break;
+    case RING_OP_COUNT:
+        break; /* not an operation: nothing carries it */
     }
 }
 

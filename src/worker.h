@@ -101,12 +101,8 @@ void worker_flow_closed(struct worker *w, const struct sip_peer *flow);
 /* Helpers for media.c, which shares the worker's ring. */
 struct io_uring *worker_ring(struct worker *w);
 struct io_uring_sqe *worker_sqe(struct worker *w);
-uint64_t worker_ud_rtp(uint64_t payload); /* user_data routed to media_on_recv */
 
 /* Helpers for conn.c. */
-uint64_t worker_ud_stream(uint64_t payload); /* user_data routed to conns_on_cqe */
-uint64_t worker_ud_accept(unsigned listener);
-uint64_t worker_ud_dns(void); /* user_data routed to resolver_on_cqe */
 /* worker_acl: whether --allow/--deny let `from` in (for accepted connections). */
 bool worker_acl(const struct worker *w, const struct sip_peer *from);
 /* worker_on_message: one whole SIP message from `from` (datagram or framed); handed to the
