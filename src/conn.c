@@ -13,6 +13,7 @@
 #include "../sip/frame.h"
 #include "../tls/conn.h"
 #include "log.h"
+#include "net.h"
 #include "ring.h"
 #include "worker.h"
 
@@ -667,7 +668,7 @@ void conns_on_accept(struct conns *cs, unsigned li, const struct io_uring_cqe *c
         close(fd);
         return;
     }
-    worker_peer_of(&sa, &p);
+    net_peer_of(&sa, &p);
     p.transport = cs->lproto[li];
     if (!worker_acl(cs->w, &p)) {
         close(fd); /* denied: not even a TLS handshake */
@@ -729,7 +730,7 @@ static struct conn *conn_open(struct conns *cs, const struct sip_peer *to, const
     char ip[64];
     sip_peer_ip_text(to, ip, sizeof(ip));
     setup_stream(cs, c, name != NULL ? name : ip);
-    socklen_t len = worker_sockaddr_of(to, &c->sa);
+    socklen_t len = net_sockaddr_of(to, &c->sa);
     struct io_uring_sqe *sqe = worker_sqe(cs->w);
     io_uring_prep_connect(sqe, fd, (struct sockaddr *)&c->sa, len);
     io_uring_sqe_set_data64(sqe, ring_ud(RING_OP_STREAM, (uint64_t)IO_CONNECT << 32 | c->id));
@@ -812,7 +813,7 @@ static int listen_on(const struct listen_addr *l)
         log_error("listen %s: socket: %s", l->text, strerror(errno));
         return -1;
     }
-    worker_share_port(fd, l->addr.ss_family);
+    net_share_port(fd, l->addr.ss_family);
     if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) != 0 ||
         listen(fd, LISTEN_BACKLOG) != 0) {
         log_error("listen %s: %s", l->text, strerror(errno));

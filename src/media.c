@@ -13,6 +13,7 @@
 #include "../sip/addr_count.h"
 #include "../rtp/stream.h"
 #include "log.h"
+#include "net.h"
 #include "ring.h"
 #include "media_srtp.h"
 #include "worker.h"
@@ -571,7 +572,7 @@ void media_on_recv(struct media *m, uint64_t payload, const struct io_uring_cqe 
         struct msess *s = &m->sess[k->sess];
         struct rtp_stream *st = &m->streams[s->st[k->stream]].st;
         struct sip_peer from;
-        worker_peer_of(io_uring_recvmsg_name(o), &from);
+        net_peer_of(io_uring_recvmsg_name(o), &from);
         struct rtp_addr src, to;
         addr_of_peer(&from, &src);
         enum rtp_comp out_comp;

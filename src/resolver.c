@@ -15,6 +15,7 @@
 #include "../sip/proxy.h"
 #include "../tls/tls.h"
 #include "log.h"
+#include "net.h"
 #include "ring.h"
 #include "worker.h"
 
@@ -179,7 +180,7 @@ struct resolver *resolver_new(struct worker *w, const struct config *cfg, struct
     r->fd = socket(r->ns.family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     /* connected: the kernel drops datagrams from anyone but the nameserver */
     struct sockaddr_storage ss;
-    socklen_t sl = worker_sockaddr_of(&r->ns, &ss);
+    socklen_t sl = net_sockaddr_of(&r->ns, &ss);
     if (r->fd < 0 || connect(r->fd, (struct sockaddr *)&ss, sl) != 0) {
         /* not fatal: IP addresses and /etc/hosts still work (an edge may have no DNS at all) */
         char ip[64];

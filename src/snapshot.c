@@ -9,7 +9,7 @@
 
 #include "../tls/conn.h"
 #include "auth.h"
-#include "worker.h"
+#include "net.h"
 
 /* Our own addresses: the listen addresses, and for a wildcard one every interface address. */
 static void self_addresses(const struct config *cfg, struct sip_proxy_cfg *pc)
@@ -18,7 +18,7 @@ static void self_addresses(const struct config *cfg, struct sip_proxy_cfg *pc)
     getifaddrs(&ifs);
     for (size_t i = 0; i < cfg->listen_count; i++) {
         struct sip_peer lp;
-        worker_peer_of((const struct sockaddr *)&cfg->listen[i].addr, &lp);
+        net_peer_of((const struct sockaddr *)&cfg->listen[i].addr, &lp);
         static const uint8_t zero[16];
         bool wildcard = memcmp(lp.ip, zero, lp.family == 6 ? 16 : 4) == 0;
         if (cfg->listen[i].proto == LISTEN_TCP && pc->tcp_port == 0) {
@@ -43,7 +43,7 @@ static void self_addresses(const struct config *cfg, struct sip_proxy_cfg *pc)
                 continue;
             }
             struct sip_peer ip;
-            worker_peer_of(a->ifa_addr, &ip);
+            net_peer_of(a->ifa_addr, &ip);
             ip.port = lp.port;
             bool dup = false;
             for (size_t k = 0; k < pc->self_count; k++) {

@@ -2,7 +2,6 @@
 #include "worker.h"
 
 #include <arpa/inet.h>
-#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <errno.h>
 #include <signal.h>
@@ -22,6 +21,7 @@
 #include "media.h"
 #include "auth.h"
 #include "guard.h"
+#include "net.h"
 #include "resolver.h"
 #include "ring.h"
 #include "snapshot.h"
@@ -143,77 +143,6 @@ static void post_ctrl_all(struct worker *w, enum ctrl c)
     }
 }
 
-void worker_share_port(int fd, int family)
-{
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    if (family == AF_INET6) {
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)); /* [::] is not 0.0.0.0 */
-    }
-}
-
-/* open_listener: one worker's socket on a listen address. SO_REUSEPORT lets every worker bind
- * the same address; the kernel spreads datagrams over them by source address and port. */
-static int open_listener(const struct listen_addr *l)
-{
-    int fd = socket(l->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        log_error("listen %s: socket: %s", l->text, strerror(errno));
-        return -1;
-    }
-    worker_share_port(fd, l->addr.ss_family);
-    int rcvbuf = 4 << 20, one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    /* ICMP errors for what we send (a next hop with nothing listening) are queued on the
-     * socket, so that its branches fail at once instead of after timer B (issue 17) */
-    if (l->addr.ss_family == AF_INET6) {
-        setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
-    } else {
-        setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
-    }
-    if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) != 0) {
-        log_error("listen %s: bind: %s", l->text, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-void worker_peer_of(const void *sockaddr, struct sip_peer *p)
-{
-    const struct sockaddr *sa = sockaddr;
-    memset(p, 0, sizeof(*p));
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-        p->family = 6;
-        memcpy(p->ip, &s6->sin6_addr, 16);
-        p->port = ntohs(s6->sin6_port);
-    } else {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-        p->family = 4;
-        memcpy(p->ip, &s4->sin_addr, 4);
-        p->port = ntohs(s4->sin_port);
-    }
-}
-
-socklen_t worker_sockaddr_of(const struct sip_peer *p, struct sockaddr_storage *ss)
-{
-    memset(ss, 0, sizeof(*ss));
-    if (p->family == 6) {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-        s6->sin6_family = AF_INET6;
-        memcpy(&s6->sin6_addr, p->ip, 16);
-        s6->sin6_port = htons(p->port);
-        return sizeof(*s6);
-    }
-    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-    s4->sin_family = AF_INET;
-    memcpy(&s4->sin_addr, p->ip, 4);
-    s4->sin_port = htons(p->port);
-    return sizeof(*s4);
-}
-
 /* queue_send: copies iov into a send slot and queues a sendmsg from fd; everything queued in
  * one loop turn goes out with one submit. */
 static void queue_send(struct worker *w, int fd, const struct sip_peer *to, const struct iovec *iov,
@@ -254,7 +183,7 @@ static void queue_send(struct worker *w, int fd, const struct sip_peer *to, cons
     }
     int idx = w->free_slot;
     w->free_slot = slot->next_free;
-    socklen_t tolen = worker_sockaddr_of(to, &slot->to);
+    socklen_t tolen = net_sockaddr_of(to, &slot->to);
     slot->iov = (struct iovec){dst, len};
     slot->mh = (struct msghdr){
         .msg_name = &slot->to, .msg_namelen = tolen, .msg_iov = &slot->iov, .msg_iovlen = 1};
@@ -428,47 +357,14 @@ void worker_on_message(struct worker *w, const struct sip_peer *from, const char
     sip_proxy_on_datagram(w->proxy, from, payload, plen, now_ms());
 }
 
-/* drain_icmp: reads the ICMP errors queued on a UDP socket (IP_RECVERR): each names the
- * destination of the datagram that failed; "port unreachable", "host unreachable" and "network
- * unreachable" mark that peer unreachable for every worker (its branches fail now). Other
- * errors (a path MTU) are read and dropped. At most 64 per call: the rest wait for the next
- * error completion, and timer B still ends any branch missed. The kernel matched each error to
- * a datagram we sent (addresses and ports); an attacker who forges one for a next hop it knows
- * ends the branches waiting on that hop now, which it could do as well by forging a 503. */
-static void drain_icmp(struct worker *w, int fd)
+static void on_icmp_unreachable(void *ctx, const struct sip_peer *to)
 {
-    for (int i = 0; i < 64; i++) {
-        char ctrl[512], data[64];
-        struct sockaddr_storage dst;
-        struct iovec iov = {data, sizeof(data)};
-        struct msghdr mh = {.msg_name = &dst,
-                            .msg_namelen = sizeof(dst),
-                            .msg_iov = &iov,
-                            .msg_iovlen = 1,
-                            .msg_control = ctrl,
-                            .msg_controllen = sizeof(ctrl)};
-        if (recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
-            return;
-        }
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-            bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
-            bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR;
-            if (!v4 && !v6) {
-                continue;
-            }
-            struct sock_extended_err ee;
-            memcpy(&ee, CMSG_DATA(c), sizeof(ee));
-            bool icmp = ee.ee_origin == SO_EE_ORIGIN_ICMP || ee.ee_origin == SO_EE_ORIGIN_ICMP6;
-            if (icmp && (ee.ee_errno == ECONNREFUSED || ee.ee_errno == EHOSTUNREACH ||
-                         ee.ee_errno == ENETUNREACH)) {
-                struct sip_peer to;
-                worker_peer_of(&dst, &to);
-                to.transport = SIP_TP_UDP;
-                w->icmp_errors++;
-                worker_report_unreachable(w, &to);
-            }
-        }
-    }
+    worker_report_unreachable(ctx, to);
+}
+
+static void read_icmp(struct worker *w, int fd)
+{
+    w->icmp_errors += net_read_icmp(fd, on_icmp_unreachable, w);
 }
 
 static bool is_icmp_error(int res)
@@ -479,7 +375,7 @@ static bool is_icmp_error(int res)
 static void on_recv(struct worker *w, struct io_uring_cqe *cqe, uint32_t li)
 {
     if (is_icmp_error(cqe->res)) {
-        drain_icmp(w, w->fds[li]); /* the socket's pending error: an ICMP error was queued */
+        read_icmp(w, w->fds[li]); /* the socket's pending error: an ICMP error was queued */
         if (!(cqe->flags & IORING_CQE_F_MORE) && !w->stopping) {
             arm_recv(w, li);
         }
@@ -498,7 +394,7 @@ static void on_recv(struct worker *w, struct io_uring_cqe *cqe, uint32_t li)
     struct io_uring_recvmsg_out *out = io_uring_recvmsg_validate(buf, cqe->res, &w->recv_mh);
     if (out != NULL && !(out->flags & MSG_TRUNC)) {
         struct sip_peer from;
-        worker_peer_of(io_uring_recvmsg_name(out), &from);
+        net_peer_of(io_uring_recvmsg_name(out), &from);
         worker_on_message(w, &from, io_uring_recvmsg_payload(out, &w->recv_mh),
                           io_uring_recvmsg_payload_length(out, cqe->res, &w->recv_mh));
     } else {
@@ -530,7 +426,7 @@ static void listener_sides(struct worker *w)
         }
         struct sip_peer local;
         static const uint8_t zero[16];
-        worker_peer_of(&cfg->listen[i].addr, &local);
+        net_peer_of(&cfg->listen[i].addr, &local);
         w->side[i] = memcmp(local.ip, zero, 16) == 0                      ? -1
                      : sip_cidr_any(pc->inside, pc->inside_count, &local) ? 1
                                                                           : 0;
@@ -643,7 +539,7 @@ static void on_cqe(struct worker *w, struct io_uring_cqe *cqe)
             /* IP_RECVERR: an ICMP error that arrived for an earlier datagram is reported by
              * the next send on the socket, and that send did not happen. Read the error
              * (its peer is the unreachable one) and send this datagram again, once. */
-            drain_icmp(w, slot->fd);
+            read_icmp(w, slot->fd);
             slot->retried = true;
             struct io_uring_sqe *sqe = get_sqe(w);
             io_uring_prep_sendmsg(sqe, slot->fd, &slot->mh, 0);
@@ -766,7 +662,7 @@ static int setup(struct worker *w)
         if (cfg->listen[i].proto != LISTEN_UDP) {
             continue; /* conns_new listens on streams */
         }
-        w->fds[i] = open_listener(&cfg->listen[i]);
+        w->fds[i] = net_udp_listener(&cfg->listen[i]);
         if (w->fds[i] < 0) {
             return -1;
         }

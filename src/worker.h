@@ -114,14 +114,7 @@ void worker_post_send(struct worker *w, unsigned owner, const struct sip_peer *t
                       const struct iovec *iov, size_t n);
 /* worker_report_unreachable: sending to `to` failed for good (see sip_proxy_on_unreachable). */
 void worker_report_unreachable(struct worker *w, const struct sip_peer *to);
-/* worker_peer_of: a sockaddr_in or sockaddr_in6 as a sip_peer. */
-void worker_peer_of(const void *sockaddr, struct sip_peer *p);
 uint64_t worker_now_ms(void);
-/* worker_sockaddr_of: a sip_peer as a sockaddr; returns its length. */
-socklen_t worker_sockaddr_of(const struct sip_peer *p, struct sockaddr_storage *ss);
-/* worker_share_port: the options that let every worker bind the same listen address
- * (SO_REUSEADDR, SO_REUSEPORT; IPv6 only on an IPv6 socket). */
-void worker_share_port(int fd, int family);
 /* worker_send_raw: queues one datagram (copied) from socket fd to `to`; counts a drop when no
  * send slot is free. */
 void worker_send_raw(struct worker *w, int fd, const struct sip_peer *to, const void *data,
