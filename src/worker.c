@@ -21,6 +21,7 @@
 #include "media.h"
 #include "auth.h"
 #include "guard.h"
+#include "handover.h"
 #include "net.h"
 #include "resolver.h"
 #include "ring.h"
@@ -51,16 +52,6 @@ struct send_slot {
     int next_free;
     int fd;       /* the socket it went out on */
     bool retried; /* sent again after a send that only reported an earlier ICMP error */
-};
-
-/* A message between workers: a received message to handle (from = its source), one to send
- * on a connection the target owns (from = the destination, name = its TLS name), or a peer
- * found unreachable (no data). */
-struct handoff {
-    struct sip_peer from;
-    char name[64];
-    uint32_t len;
-    char data[];
 };
 
 bool worker_acl(const struct worker *w, const struct sip_peer *from)
@@ -121,26 +112,6 @@ static void arm_signal(struct worker *w)
     struct io_uring_sqe *sqe = get_sqe(w);
     io_uring_prep_read(sqe, w->sigfd, &w->siginfo, sizeof(w->siginfo), 0);
     io_uring_sqe_set_data64(sqe, ring_ud(RING_OP_SIGNAL, 0));
-}
-
-/* post: queues a MSG_RING carrying data to worker `to`. Every post is counted in inflight
- * until its target consumes it, so that nobody leaves while a post to it is under way. */
-static void post(struct worker *w, unsigned to, uint64_t data)
-{
-    struct io_uring_sqe *sqe = get_sqe(w);
-    atomic_fetch_add(&w->all->inflight, 1);
-    io_uring_prep_msg_ring(sqe, w->all->w[to].ring.ring_fd, 0, data, 0);
-    io_uring_sqe_set_data64(sqe, ring_ud(RING_OP_POST_FAILED, data));
-    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-}
-
-static void post_ctrl_all(struct worker *w, enum ctrl c)
-{
-    for (unsigned i = 0; i < w->all->count; i++) {
-        if (i != w->id) {
-            post(w, i, ring_ud(RING_OP_CTRL, c));
-        }
-    }
 }
 
 /* queue_send: copies iov into a send slot and queues a sendmsg from fd; everything queued in
@@ -238,16 +209,13 @@ static void sink_send(void *ctx, const struct sip_peer *to, const char *name,
 
 /* A failed authentication is counted by every worker's guard: the source's datagrams reach the
  * worker its address and port hash to, not necessarily this one (the Call-ID's owner). */
-static bool hand_over_op(struct worker *w, enum ring_op op, unsigned owner,
-                         const struct sip_peer *from, const char *name, const struct iovec *iov,
-                         size_t n);
 static void sink_auth_failed(void *ctx, const struct sip_peer *from)
 {
     struct worker *w = ctx;
     guard_auth_failed(w->guard, from, now_ms(), true);
     for (unsigned k = 0; k < w->all->count; k++) {
         if (k != w->id) {
-            hand_over_op(w, RING_OP_AUTH_FAILED, k, from, NULL, NULL, 0);
+            handover_message(w, RING_OP_AUTH_FAILED, k, from, NULL, NULL, 0);
         }
     }
 }
@@ -266,55 +234,17 @@ static void sink_log(void *ctx, bool debug, const char *line)
     log_msg(debug ? LOG_LVL_DEBUG : LOG_LVL_INFO, "%s", line);
 }
 
-/* hand_over: gives a message to another worker (op says what for). Returns false when it
- * must be dealt with here (stopping, or out of memory). */
-static bool hand_over_op(struct worker *w, enum ring_op op, unsigned owner,
-                         const struct sip_peer *from, const char *name, const struct iovec *iov,
-                         size_t n)
-{
-    size_t plen = 0;
-    for (size_t i = 0; i < n; i++) {
-        plen += iov[i].iov_len;
-    }
-    struct handoff *h = malloc(sizeof(*h) + plen);
-    if (h == NULL) {
-        return false;
-    }
-    /* Count first, then look at stop: a worker that saw stop and inflight 0 is gone, and this
-     * order guarantees we see its stop if our count came too late for it. */
-    atomic_fetch_add(&w->all->inflight, 1);
-    if (atomic_load(&w->all->stop)) {
-        atomic_fetch_sub(&w->all->inflight, 1);
-        free(h);
-        return false;
-    }
-    h->from = *from;
-    snprintf(h->name, sizeof(h->name), "%s", name ? name : "");
-    h->len = (uint32_t)plen;
-    size_t off = 0;
-    for (size_t i = 0; i < n; i++) {
-        memcpy(h->data + off, iov[i].iov_base, iov[i].iov_len);
-        off += iov[i].iov_len;
-    }
-    struct io_uring_sqe *sqe = get_sqe(w);
-    io_uring_prep_msg_ring(sqe, w->all->w[owner].ring.ring_fd, 0, ring_ud(op, (uintptr_t)h), 0);
-    io_uring_sqe_set_data64(sqe, ring_ud(RING_OP_POST_FAILED, ring_ud(op, (uintptr_t)h)));
-    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-    w->handed_out++;
-    return true;
-}
-
 static bool hand_over(struct worker *w, unsigned owner, const struct sip_peer *from,
                       const char *payload, unsigned plen)
 {
     struct iovec iov = {(void *)(uintptr_t)payload, plen};
-    return hand_over_op(w, RING_OP_HANDOFF, owner, from, NULL, &iov, 1);
+    return handover_message(w, RING_OP_HANDOFF, owner, from, NULL, &iov, 1);
 }
 
 void worker_post_send(struct worker *w, unsigned owner, const struct sip_peer *to, const char *name,
                       const struct iovec *iov, size_t n)
 {
-    if (!hand_over_op(w, RING_OP_SEND_HANDOFF, owner, to, name, iov, n)) {
+    if (!handover_message(w, RING_OP_SEND_HANDOFF, owner, to, name, iov, n)) {
         w->dropped++;
     }
 }
@@ -334,7 +264,7 @@ static void flush_unreachable(struct worker *w)
         sip_proxy_on_unreachable(w->proxy, &w->unreach[i], now_ms());
         for (unsigned k = 0; k < w->all->count; k++) {
             if (k != w->id) {
-                hand_over_op(w, RING_OP_UNREACH, k, &w->unreach[i], NULL, NULL, 0);
+                handover_message(w, RING_OP_UNREACH, k, &w->unreach[i], NULL, NULL, 0);
             }
         }
     }
@@ -473,7 +403,7 @@ static void on_signal(struct worker *w)
     snprintf(why, sizeof(why), "signal %u", w->siginfo.ssi_signo);
     if (w->siginfo.ssi_signo != SIGHUP) {
         start_drain(w, why);
-        post_ctrl_all(w, CTRL_DRAIN);
+        handover_ctrl_all(w, CTRL_DRAIN);
         return;
     }
     struct snapshot *s = server_reload(w->all, w->snap);
@@ -482,7 +412,7 @@ static void on_signal(struct worker *w)
     }
     /* s holds one reference per worker: each drops its previous snapshot as it swaps */
     for (unsigned i = 1; i < w->all->count; i++) {
-        post(w, i, ring_ud(RING_OP_RELOAD, (uintptr_t)s));
+        handover_post(w, i, ring_ud(RING_OP_RELOAD, (uintptr_t)s));
     }
     apply_snapshot(w, s);
 }
@@ -742,7 +672,7 @@ static void finish(struct worker *w)
     w->finished = true;
     if (atomic_fetch_add(&w->all->finished, 1) + 1 == w->all->count) {
         atomic_store(&w->all->stop, true);
-        post_ctrl_all(w, CTRL_STOP);
+        handover_ctrl_all(w, CTRL_STOP);
         w->stopping = true;
     }
 }
