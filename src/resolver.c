@@ -45,10 +45,10 @@ static void load_hosts(struct resolver *r)
 }
 
 /* nameserver: --dns-server, else the first "nameserver" of /etc/resolv.conf. */
-static bool find_nameserver(const struct config *cfg, struct sip_peer *ns)
+static bool find_nameserver(const char *dns_server, struct sip_peer *ns)
 {
-    if (cfg->dns_server[0] != '\0') {
-        const char *v = cfg->dns_server, *colon = strrchr(v, ':');
+    if (dns_server[0] != '\0') {
+        const char *v = dns_server, *colon = strrchr(v, ':');
         uint16_t port = 53;
         char ip[64];
         if (v[0] == '[') {
@@ -155,7 +155,7 @@ void resolver_start(struct resolver *r)
 
 static const struct sip_resolver_ops ops = {locate};
 
-struct resolver *resolver_new(struct worker *w, const struct config *cfg, struct sip_proxy *proxy)
+struct resolver *resolver_new(struct worker *w, const char *dns_server, struct sip_proxy *proxy)
 {
     struct resolver *r = calloc(1, sizeof(*r));
     uint32_t seed = 0;
@@ -170,7 +170,7 @@ struct resolver *resolver_new(struct worker *w, const struct config *cfg, struct
     r->iface = (struct sip_resolver){&ops, r};
     r->fd = -1;
     load_hosts(r);
-    r->have_ns = find_nameserver(cfg, &r->ns);
+    r->have_ns = find_nameserver(dns_server, &r->ns);
     if (!r->have_ns) {
         log_warn("dns: no nameserver (/etc/resolv.conf or --dns-server): only /etc/hosts and "
                  "IP addresses will be found");

@@ -14,14 +14,14 @@
 #include <stdint.h>
 
 #include "../sip/resolve.h"
-#include "options.h"
 
 struct resolver;
 struct worker;
 struct sip_proxy;
 
-/* resolver_new: a resolver for worker w's proxy; NULL on failure (logged). */
-struct resolver *resolver_new(struct worker *w, const struct config *cfg, struct sip_proxy *proxy);
+/* resolver_new: a resolver for worker w's proxy, asking dns_server (--dns-server, "IP[:PORT]";
+ * "": the first nameserver of /etc/resolv.conf). NULL on failure (logged). */
+struct resolver *resolver_new(struct worker *w, const char *dns_server, struct sip_proxy *proxy);
 void resolver_free(struct resolver *r);
 struct sip_resolver *resolver_iface(struct resolver *r);
 

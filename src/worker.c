@@ -630,7 +630,7 @@ static int setup(struct worker *w)
         log_error("worker %u: out of memory for the transaction pool", w->id);
         return -1;
     }
-    w->resolver = resolver_new(w, cfg, w->proxy);
+    w->resolver = resolver_new(w, cfg->dns_server, w->proxy);
     if (w->resolver == NULL) {
         return -1;
     }
