@@ -100,9 +100,21 @@ struct sip_proxy {
     struct sip_auth *auth;     /* NULL: nobody is challenged */
     struct proxy_trunk *trunk; /* NULL: not a trunk client (proxy_trunk.c) */
     uint32_t dns_parked;       /* transactions with dns_wait */
-    struct sip_msg reroute;    /* a parked or failed-over request, parsed again */
-    struct sip_msg in;         /* the message being handled */
-    struct sip_msg aux;        /* re-parses of kept copies */
+    /* Four parse results, ~40 KB each, kept here rather than on the stack. Each has one job
+     * and one rule for how long it is valid; a function that needs a message handed on passes
+     * a pointer to it, never the name of the field:
+     * - in: the message being handled, from sip_proxy_on_datagram's parse until it returns.
+     * - reroute: a parked or failed-over request parsed again from its kept copy, for one
+     *   proxy_reroute (which may run inside the handling of `in`: a response that fails a
+     *   branch over).
+     * - aux: a kept copy parsed for a single look that ends before the function returns
+     *   (building a CANCEL or ACK, the trunk's credentials, a 505, the call-ended hook); a
+     *   callee may reuse it, so nothing read from it is used after a call out.
+     * - aux2: the best response (or the request) of a transaction being answered by
+     *   choose_best, valid across proxy_forward_response_up/proxy_reply, which use aux. */
+    struct sip_msg reroute;
+    struct sip_msg in;
+    struct sip_msg aux;
     struct sip_msg aux2;
     struct sip_media *media;        /* NULL: SDP is forwarded unchanged */
     char masq_uri[SIP_LOC_URI_MAX]; /* a binding's contact, for the target of a request */

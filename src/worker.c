@@ -23,6 +23,7 @@
 #include "guard.h"
 #include "handover.h"
 #include "net.h"
+#include "notify.h"
 #include "resolver.h"
 #include "ring.h"
 #include "snapshot.h"
@@ -402,12 +403,15 @@ static void on_signal(struct worker *w)
     char why[32];
     snprintf(why, sizeof(why), "signal %u", w->siginfo.ssi_signo);
     if (w->siginfo.ssi_signo != SIGHUP) {
+        notify_state("STOPPING=1");
         start_drain(w, why);
         handover_ctrl_all(w, CTRL_DRAIN);
         return;
     }
+    notify_reloading();
     struct snapshot *s = server_reload(w->all, w->snap);
     if (s == NULL) {
+        notify_state("READY=1\nSTATUS=serving; the last reload was refused (see the log)");
         return;
     }
     /* s holds one reference per worker: each drops its previous snapshot as it swaps */
@@ -415,6 +419,9 @@ static void on_signal(struct worker *w)
         handover_post(w, i, ring_ud(RING_OP_RELOAD, (uintptr_t)s));
     }
     apply_snapshot(w, s);
+    /* the others swap at their next loop turn, a moment from now: for the service manager the
+     * reload is done once it is handed out */
+    notify_state("READY=1\nSTATUS=serving");
 }
 
 static void on_message(struct worker *w, enum ring_op op, uint64_t payload)
@@ -770,6 +777,9 @@ void *worker_main(void *arg)
     resolver_start(w->resolver);
     if (w->sigfd >= 0) {
         arm_signal(w);
+        /* every worker is past the barrier: set up, its sockets bound (worker 0 holds the
+         * signals, so it speaks for the process) */
+        notify_state("READY=1\nSTATUS=serving");
     }
     loop(w);
     return NULL;

@@ -89,9 +89,11 @@ check "--srtp-outside optional: best-effort offer, plain answer, plain media bot
 stop_daemon "optional: sipring" $sr opt.log
 check "optional: no SRTP stream counted for the plain answer" "grep -q 'SRTP streams 0, failed SRTP checks 0' opt.log"
 
-# required: a plain offer from the outside is refused
-"$bin" --listen "udp:127.0.0.1:$((base + 17))" --inside 127.0.0.1/32 --domain sr1.test \
-    --srtp-outside required --rtp-ports "$R1" --threads 1 --log-level info > req.log 2>&1 &
+# required: a plain offer from the outside is refused (the mode comes from a file, for the
+# reload below)
+echo "srtp-outside = required" > req.conf
+"$bin" --config req.conf --listen "udp:127.0.0.1:$((base + 17))" --inside 127.0.0.1/32 --domain sr1.test \
+    --rtp-ports "$R1" --threads 1 --log-level info > req.log 2>&1 &
 sr=$!
 pids+=($sr)
 wait_log req.log
@@ -128,6 +130,33 @@ sys.exit(0 if r.startswith("SIP/2.0 488") else 1)
 PY
 rc=$?
 check "--srtp-outside required: a plain offer from the outside gets 488 (rc $rc)" "[ $rc = 0 ]"
+# SIGHUP with --srtp-outside off: the next plain offer from the outside is relayed to the phone
+echo "srtp-outside = off" > req.conf
+kill -HUP "$sr"
+for _ in $(seq 50); do grep -q 'SIGHUP: configuration 1 applied' req.log && break; sleep 0.1; done
+got=$(python3 - "$((base + 17))" "$((base + 200))" <<'PY'
+import socket, sys
+p1, base = int(sys.argv[1]), int(sys.argv[2])
+phone = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+phone.bind(("127.0.0.1", base + 1))  # the Contact registered above
+phone.settimeout(3)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.3", base + 2))
+body = "v=0\r\no=- 1 1 IN IP4 127.0.0.3\r\ns=-\r\nc=IN IP4 127.0.0.3\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+inv = ("INVITE sip:a@sr1.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.3:%d;branch=z9hG4bKplain2\r\n"
+       "Max-Forwards: 70\r\nFrom: <sip:x@127.0.0.3>;tag=y\r\nTo: <sip:a@sr1.test>\r\nCall-ID: plain2-%d\r\n"
+       "CSeq: 1 INVITE\r\nContact: <sip:x@127.0.0.3:%d>\r\nContent-Type: application/sdp\r\n"
+       "Content-Length: %d\r\n\r\n%s" % (base + 2, base, base + 2, len(body), body))
+s.sendto(inv.encode(), ("127.0.0.1", p1))
+try:
+    r = phone.recv(65535).decode()
+    print("relayed" if r.startswith("INVITE ") and "RTP/AVP" in r and "a=crypto" not in r else "other")
+except socket.timeout:
+    print("not relayed")
+PY
+)
+check "after SIGHUP with srtp-outside off, a plain offer from the outside reaches the phone as plain RTP ($got)" \
+      "[ '$got' = relayed ]"
 stop_daemon "required: sipring" $sr req.log
 check "the refusal is logged and counted" "grep -q 'refused with 488' req.log && grep -q 'plain offers refused 1' req.log"
 [ $fail = 0 ] || for f in s1.log s2.log rtpengine.log e*.log; do echo "== $f"; tail -5 "$f"; done
