@@ -7,7 +7,8 @@
 #    never sees it), with CSeq raised by one, and the ACK and BYE of the call follow the shift
 #    while the phone sees its own numbers;
 #  - with a wrong password the registration fails once, is logged once, and calls get the
-#    provider's 407 passed through.
+#    provider's 407 passed through; once the password file is right and SIGHUP read it, calls
+#    go through.
 # usage: test_trunk.sh SIPRING_BIN SIPP_SCENARIOS KAMAILIO_CFG_IN
 bin=$(realpath "$1") scen=$(realpath "$2") kcfg=$(realpath "$3")
 . "$(dirname "$0")/lib.sh"
@@ -52,8 +53,10 @@ check "the registration was refreshed before it expired ($r authenticated REGIST
 check "one log line for the registration, not one per refresh" "[ \$(grep -c 'trunk: registered' sipring.log) = 1 ]"
 
 # a wrong password: registration fails (logged once), calls get the provider's 407
+printf 'wrong\n' > wrong.pass
+chmod 600 wrong.pass
 "$bin" --listen "udp:127.0.0.1:$P2" --inside 127.0.0.1/32 --upstream "sip:127.0.0.8:$KP" \
-    --upstream-user trunk1 --upstream-password wrong --upstream-domain provider.test \
+    --upstream-user trunk1 --upstream-password-file wrong.pass --upstream-domain provider.test \
     --media-relay no --threads 1 --log-level info > wrong.log 2>&1 &
 pids+=($!)
 wr=$!
@@ -81,6 +84,19 @@ sys.exit(0 if ok else 1)
 PY
 rc=$?
 check "with a wrong password the provider's second 407 goes to the phone, with the phone's CSeq (rc $rc)" "[ $rc = 0 ]"
+# the password rotated: SIGHUP reads the file again, and the next calls' 407s are answered
+printf 's3cret-trunk\n' > wrong.pass
+kill -HUP "$wr"
+for _ in $(seq 50); do grep -q 'SIGHUP: configuration 1 applied' wrong.log && break; sleep 0.1; done
+timeout 30 sipp -sn uas -i 127.0.0.9 -p "$UAS" -m 3 > uas2.out 2>&1 &
+uas2=$!
+pids+=($uas2)
+sleep 0.3
+timeout 30 sipp -sn uac "127.0.0.9:$UAS" -rsa "127.0.0.1:$P2" -i 127.0.0.1 -p "$UAC" -m 3 -r 10 \
+    -timeout 25s -timeout_error > uac2.out 2>&1; rc=$?
+check "after SIGHUP with the right password in the file, 3 calls go through the provider's 407 (rc $rc, ok $(sipp_calls uac2.out))" \
+      "[ $rc = 0 ] && [ \"\$(sipp_calls uac2.out)\" = 3 ]"
+wait "$uas2" 2>/dev/null
 stop_daemon "sipring" $sr sipring.log
 stop_daemon "the sipring with the wrong password" $wr wrong.log
 check "the stop summary counts the answered challenges" "grep -qE 'trunk challenges answered [2-9][0-9]' sipring.log"
