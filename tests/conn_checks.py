@@ -101,6 +101,19 @@ def slow_phase():
     say("slow", "closed" if closed else "open", sent)
 
 
+def final_answer(u, m):
+    """sends request m to sipring from socket u: (the final status or "none", seconds taken)"""
+    t0 = time.time()
+    u.sendto(m, ("127.0.0.1", port))
+    try:
+        while True:
+            r = u.recv(65535).split(b" ")[1].decode()
+            if not r.startswith("1"):
+                return r, time.time() - t0
+    except socket.timeout:
+        return "none", time.time() - t0
+
+
 def connect_phase():
     # a TCP server whose accept queue is full: further handshakes never complete
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -125,18 +138,8 @@ def connect_phase():
          f"Via: SIP/2.0/UDP 127.0.0.1:{lp};branch=z9hG4bKccconnect{lp}\r\nMax-Forwards: 70\r\n"
          f"From: <sip:c@127.0.0.1>;tag=k\r\nTo: <sip:x@127.0.0.1>\r\nCall-ID: ccconnect-{lp}\r\n"
          "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n").encode()
-    t0 = time.time()
-    u.sendto(m, ("127.0.0.1", port))
-    status = "none"
-    try:
-        while True:
-            r = u.recv(65535).split(b" ")[1].decode()
-            if not r.startswith("1"):
-                status = r
-                break
-    except socket.timeout:
-        pass
-    say("connect", status, round(time.time() - t0, 1))
+    status, took = final_answer(u, m)
+    say("connect", status, round(took, 1))
     srv.close()
 
 
@@ -157,19 +160,9 @@ def icmp_phase():
              f"From: <sip:c@127.0.0.1>;tag=i{i}\r\nTo: <sip:x@127.0.0.1>\r\n"
              f"Call-ID: ccicmp{i}-{lp}\r\nCSeq: 1 INVITE\r\nContact: <sip:c@127.0.0.1>\r\n"
              "Content-Length: 0\r\n\r\n").encode()
-        t0 = time.time()
-        u.sendto(m, ("127.0.0.1", port))
-        status = "none"
-        try:
-            while True:
-                r = u.recv(65535).split(b" ")[1].decode()
-                if not r.startswith("1"):
-                    status = r
-                    break
-        except socket.timeout:
-            pass
+        status, took = final_answer(u, m)
         statuses.append(status)
-        worst = max(worst, time.time() - t0)
+        worst = max(worst, took)
     say("icmp", ",".join(statuses), round(worst, 2))
 
 

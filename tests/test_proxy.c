@@ -1122,6 +1122,22 @@ static const char *numbered(const char *method, unsigned i, bool in_dialog)
     return reqbuf;
 }
 
+/* send_numbered: n requests `method` 0..n-1 from the phone; counts those forwarded and those
+ * refused with 503 (out[] holds the last one's output) */
+static void send_numbered(const char *method, unsigned n, bool in_dialog, uint64_t now,
+                          unsigned *forwarded, unsigned *refused)
+{
+    size_t mlen = strlen(method);
+    for (unsigned i = 0; i < n; i++) {
+        nout = 0;
+        feed(ua(), numbered(method, i, in_dialog), now);
+        for (size_t k = 0; k < nout; k++) {
+            *forwarded += strncmp(out[k].data, method, mlen) == 0 && out[k].data[mlen] == ' ';
+            *refused += status_of(&out[k]) == 503;
+        }
+    }
+}
+
 /* The pool (64 here) keeps its last tenth for calls already up: new INVITEs get 503 first,
  * BYEs still go through; the ACK of a stateless 503 is absorbed, not forwarded as a 2xx ACK
  * would be; the refusals are counted. */
@@ -1129,14 +1145,7 @@ Test(proxy, a_full_pool_refuses_new_calls_first_and_absorbs_the_ack_of_its_503, 
      .fini = teardown)
 {
     unsigned forwarded = 0, refused = 0;
-    for (unsigned i = 0; i < 70; i++) {
-        nout = 0;
-        feed(ua(), numbered("INVITE", i, false), 1000);
-        for (size_t k = 0; k < nout; k++) {
-            forwarded += strncmp(out[k].data, "INVITE ", 7) == 0;
-            refused += status_of(&out[k]) == 503;
-        }
-    }
+    send_numbered("INVITE", 70, false, 1000, &forwarded, &refused);
     cr_expect_eq(forwarded, 58, "64 less a reserve of 6 for calls in progress (got %u)", forwarded);
     cr_expect_eq(refused, 12);
     /* the UA ACKs the last 503 with that response's To tag, hop by hop (§17.1.1.3) */
@@ -1156,14 +1165,7 @@ Test(proxy, a_full_pool_refuses_new_calls_first_and_absorbs_the_ack_of_its_503, 
     cr_expect_eq(nout, 0, "the ACK of our own 503 goes nowhere");
     /* calls in progress can still be hung up: the reserve takes six BYEs, then all is full */
     forwarded = refused = 0;
-    for (unsigned i = 0; i < 8; i++) {
-        nout = 0;
-        feed(ua(), numbered("BYE", i, true), 1002);
-        for (size_t k = 0; k < nout; k++) {
-            forwarded += strncmp(out[k].data, "BYE ", 4) == 0;
-            refused += status_of(&out[k]) == 503;
-        }
-    }
+    send_numbered("BYE", 8, true, 1002, &forwarded, &refused);
     cr_expect_eq(forwarded, 6, "BYEs get the reserve (got %u)", forwarded);
     cr_expect_eq(refused, 2, "and only a pool that is really full refuses them");
     cr_expect_eq(sip_proxy_stats(p)->txn_refused, 14);
