@@ -419,6 +419,21 @@ static void local_tag(struct sip_proxy *p, const struct sip_msg *req, char tag[1
     proxy_mac_hex(p, parts, 4, tag, 16);
 }
 
+/* is_local_tag_shape: 16 lower-case hex digits, as local_tag writes them. */
+static bool is_local_tag_shape(struct sip_str tag)
+{
+    if (tag.len != 16) {
+        return false;
+    }
+    for (size_t i = 0; i < 16; i++) {
+        char c = tag.p[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
 void proxy_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *req, unsigned status,
                  const char *phrase, struct sip_str extra)
 {
@@ -483,9 +498,10 @@ static void on_ack(struct sip_proxy *p, const struct sip_peer *from, const struc
         proxy_maybe_free(p, t);
         return;
     }
-    if (t == NULL && m->addr[m->to].has_tag && m->addr[m->to].tag.len == 16) {
+    if (t == NULL && is_local_tag_shape(m->addr[m->to].tag)) {
         /* the ACK of a final answer sipring gave without keeping a transaction (503 when the
-         * pool was full): hop-by-hop as well, never forwarded (issue 17) */
+         * pool was full): hop-by-hop as well, never forwarded (issue 17). The MAC is computed
+         * only for a tag shaped like ours: every 2xx's ACK passes here. */
         char tag[17];
         local_tag(p, m, tag);
         if (memcmp(tag, m->addr[m->to].tag.p, 16) == 0) {

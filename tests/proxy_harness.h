@@ -53,6 +53,18 @@ static void feed(const struct sip_peer *from, const char *msg, uint64_t now)
     sip_proxy_on_datagram(p, from, msg, strlen(msg), now);
 }
 
+/* echo_headers: appends "name: value" for every header of type t of the parsed request m to
+ * out[*n..cap), as a UAS copies Via (and Record-Route) into its responses (RFC 3261 §8.2.6.2,
+ * §12.1.1). */
+static void echo_headers(const struct sip_msg *req, enum sip_hdr_type t, const char *name,
+                         char *out, size_t *n, size_t cap)
+{
+    for (const struct sip_hdr *h = sip_msg_first(req, t); h; h = sip_msg_next(req, h)) {
+        *n += (size_t)snprintf(out + *n, cap - *n, "%s: %.*s\r\n", name, (int)h->value.len,
+                               h->value.p);
+    }
+}
+
 static unsigned status_of(const struct sent *s)
 {
     return s->len > 12 && memcmp(s->data, "SIP/2.0 ", 8) == 0 ? (unsigned)atoi(s->data + 8) : 0;

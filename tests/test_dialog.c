@@ -104,18 +104,11 @@ static void provider_resp(size_t idx, const char *status_line, const char *rr_to
     cr_assert_gt(sip_msg_parse(&m, out[idx].data, out[idx].len, SIP_PARSE_DGRAM, NULL), 0);
     char resp[8192];
     size_t n = (size_t)snprintf(resp, sizeof(resp), "%s\r\n", status_line);
-    for (const struct sip_hdr *h = sip_msg_first(&m, SIP_HDR_VIA); h; h = sip_msg_next(&m, h)) {
-        n += (size_t)snprintf(resp + n, sizeof(resp) - n, "Via: %.*s\r\n", (int)h->value.len,
-                              h->value.p);
-    }
+    echo_headers(&m, SIP_HDR_VIA, "Via", resp, &n, sizeof(resp));
     if (rr_top != NULL) {
         n += (size_t)snprintf(resp + n, sizeof(resp) - n, "Record-Route: %s\r\n", rr_top);
     }
-    for (const struct sip_hdr *h = sip_msg_first(&m, SIP_HDR_RECORD_ROUTE); h;
-         h = sip_msg_next(&m, h)) {
-        n += (size_t)snprintf(resp + n, sizeof(resp) - n, "Record-Route: %.*s\r\n",
-                              (int)h->value.len, h->value.p);
-    }
+    echo_headers(&m, SIP_HDR_RECORD_ROUTE, "Record-Route", resp, &n, sizeof(resp));
     n += (size_t)snprintf(resp + n, sizeof(resp) - n,
                           "From: <sip:alice@198.51.100.7>;tag=al\r\n"
                           "To: <sip:bob@198.51.100.7>;tag=bo\r\nCall-ID: %.*s\r\n"

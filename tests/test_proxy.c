@@ -68,10 +68,7 @@ static void answer(size_t idx, unsigned status, const char *to_tag, uint64_t now
     cr_assert_gt(sip_msg_parse(&m, out[idx].data, out[idx].len, SIP_PARSE_STREAM, NULL), 0);
     char resp[4096];
     size_t n = (size_t)snprintf(resp, sizeof(resp), "SIP/2.0 %u X\r\n", status);
-    for (const struct sip_hdr *h = sip_msg_first(&m, SIP_HDR_VIA); h; h = sip_msg_next(&m, h)) {
-        n += (size_t)snprintf(resp + n, sizeof(resp) - n, "Via: %.*s\r\n", (int)h->value.len,
-                              h->value.p);
-    }
+    echo_headers(&m, SIP_HDR_VIA, "Via", resp, &n, sizeof(resp));
     n += (size_t)snprintf(resp + n, sizeof(resp) - n,
                           "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@x>;tag=%s\r\n"
                           "Call-ID: %.*s\r\nCSeq: %u %.*s\r\nContent-Length: 0\r\n\r\n",
@@ -677,10 +674,7 @@ static void challenge(size_t idx, const struct sip_peer *from, uint64_t now)
     char resp[4096];
     size_t n =
         (size_t)snprintf(resp, sizeof(resp), "SIP/2.0 407 Proxy Authentication Required\r\n");
-    for (const struct sip_hdr *h = sip_msg_first(&m, SIP_HDR_VIA); h; h = sip_msg_next(&m, h)) {
-        n += (size_t)snprintf(resp + n, sizeof(resp) - n, "Via: %.*s\r\n", (int)h->value.len,
-                              h->value.p);
-    }
+    echo_headers(&m, SIP_HDR_VIA, "Via", resp, &n, sizeof(resp));
     n += (size_t)snprintf(
         resp + n, sizeof(resp) - n,
         "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@x>;tag=prov\r\n"
@@ -1010,15 +1004,8 @@ static void callee_answers(size_t idx, unsigned status, const char *extra, const
     cr_assert_gt(sip_msg_parse(&m, out[idx].data, out[idx].len, SIP_PARSE_STREAM, NULL), 0);
     char resp[4096];
     size_t n = (size_t)snprintf(resp, sizeof(resp), "SIP/2.0 %u X\r\n", status);
-    for (const struct sip_hdr *h = sip_msg_first(&m, SIP_HDR_VIA); h; h = sip_msg_next(&m, h)) {
-        n += (size_t)snprintf(resp + n, sizeof(resp) - n, "Via: %.*s\r\n", (int)h->value.len,
-                              h->value.p);
-    }
-    for (const struct sip_hdr *h = sip_msg_first(&m, SIP_HDR_RECORD_ROUTE); h;
-         h = sip_msg_next(&m, h)) {
-        n += (size_t)snprintf(resp + n, sizeof(resp) - n, "Record-Route: %.*s\r\n",
-                              (int)h->value.len, h->value.p);
-    }
+    echo_headers(&m, SIP_HDR_VIA, "Via", resp, &n, sizeof(resp));
+    echo_headers(&m, SIP_HDR_RECORD_ROUTE, "Record-Route", resp, &n, sizeof(resp));
     n += (size_t)snprintf(resp + n, sizeof(resp) - n,
                           "From: <sip:a@example.com>;tag=fa\r\nTo: <sip:b@198.51.100.7>;tag=tb\r\n"
                           "Call-ID: %.*s\r\nCSeq: %u %.*s\r\nContact: <sip:b@198.51.100.7>\r\n%s%s"

@@ -21,6 +21,18 @@ pids+=($!)
 printf 's3cret-trunk\n' > trunk.pass
 chmod 600 trunk.pass
 for _ in $(seq 50); do ss -uln | grep -q "127.0.0.8:$KP" && break; sleep 0.1; done
+# calls N PORT SUFFIX: N SIPp calls from the phone through the sipring on PORT to a SIPp callee
+# behind the provider (uacSUFFIX.out, uasSUFFIX.out); returns SIPp's status
+calls() {
+    timeout 40 sipp -sn uas -i 127.0.0.9 -p "$UAS" -m "$1" > "uas$3.out" 2>&1 &
+    local uas=$! rc
+    pids+=($uas)
+    sleep 0.3
+    timeout 40 sipp -sn uac "127.0.0.9:$UAS" -rsa "127.0.0.1:$2" -i 127.0.0.1 -p "$UAC" -m "$1" \
+        -r 10 -timeout 35s -timeout_error > "uac$3.out" 2>&1; rc=$?
+    wait "$uas" 2>/dev/null
+    return $rc
+}
 
 "$bin" --listen "udp:127.0.0.1:$P" --inside 127.0.0.1/32 --upstream "sip:127.0.0.8:$KP" \
     --upstream-user trunk1 --upstream-password-file trunk.pass --upstream-domain provider.test \
@@ -32,15 +44,9 @@ check "sipring registers with the provider, answering its 401" "grep -q 'trunk: 
 check "the provider saw a challenged REGISTER, then an authenticated one for trunk1@provider.test" \
       "grep -q 'REGISTER from 127.0.0.1 challenged' kamailio.log && grep -q 'REGISTER authenticated for sip:trunk1@provider.test as trunk1' kamailio.log"
 
-timeout 40 sipp -sn uas -i 127.0.0.9 -p "$UAS" -m 20 > uas.out 2>&1 &
-uas=$!
-pids+=($uas)
-sleep 0.3
-timeout 40 sipp -sn uac "127.0.0.9:$UAS" -rsa "127.0.0.1:$P" -i 127.0.0.1 -p "$UAC" -m 20 -r 10 \
-    -timeout 35s -timeout_error > uac.out 2>&1; rc=$?
+calls 20 "$P" ""; rc=$?
 check "20 SIPp calls through the provider's 407, which the phone never sees (rc $rc, ok $(sipp_calls uac.out))" \
       "[ $rc = 0 ] && [ \"\$(sipp_calls uac.out)\" = 20 ]"
-wait "$uas" 2>/dev/null
 n=$(grep -c 'INVITE authenticated as trunk1' kamailio.log)
 check "the provider authenticated 20 INVITEs as trunk1, each with CSeq 2 ($n)" \
       "[ $n = 20 ] && [ \$(grep 'INVITE authenticated' kamailio.log | grep -vc 'CSeq 2)') = 0 ]"
@@ -88,15 +94,9 @@ check "with a wrong password the provider's second 407 goes to the phone, with t
 printf 's3cret-trunk\n' > wrong.pass
 kill -HUP "$wr"
 for _ in $(seq 50); do grep -q 'SIGHUP: configuration 1 applied' wrong.log && break; sleep 0.1; done
-timeout 30 sipp -sn uas -i 127.0.0.9 -p "$UAS" -m 3 > uas2.out 2>&1 &
-uas2=$!
-pids+=($uas2)
-sleep 0.3
-timeout 30 sipp -sn uac "127.0.0.9:$UAS" -rsa "127.0.0.1:$P2" -i 127.0.0.1 -p "$UAC" -m 3 -r 10 \
-    -timeout 25s -timeout_error > uac2.out 2>&1; rc=$?
+calls 3 "$P2" 2; rc=$?
 check "after SIGHUP with the right password in the file, 3 calls go through the provider's 407 (rc $rc, ok $(sipp_calls uac2.out))" \
       "[ $rc = 0 ] && [ \"\$(sipp_calls uac2.out)\" = 3 ]"
-wait "$uas2" 2>/dev/null
 stop_daemon "sipring" $sr sipring.log
 stop_daemon "the sipring with the wrong password" $wr wrong.log
 check "the stop summary counts the answered challenges" "grep -qE 'trunk challenges answered [2-9][0-9]' sipring.log"

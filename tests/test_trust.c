@@ -342,9 +342,7 @@ static size_t provider_200(size_t i, char *resp, size_t cap)
 {
     cr_assert_gt(sip_msg_parse(&m, out[i].data, out[i].len, SIP_PARSE_DGRAM, NULL), 0);
     size_t n = (size_t)snprintf(resp, cap, "SIP/2.0 200 OK\r\n");
-    for (const struct sip_hdr *h = sip_msg_first(&m, SIP_HDR_VIA); h; h = sip_msg_next(&m, h)) {
-        n += (size_t)snprintf(resp + n, cap - n, "Via: %.*s\r\n", (int)h->value.len, h->value.p);
-    }
+    echo_headers(&m, SIP_HDR_VIA, "Via", resp, &n, cap);
     n += (size_t)snprintf(resp + n, cap - n,
                           "From: <sip:x@10.0.0.5>;tag=x\r\nTo: <sip:bob@198.51.100.7>;tag=bo\r\n"
                           "Call-ID: %.*s\r\nCSeq: 1 INVITE\r\nContact: <sip:bob@198.51.100.7>\r\n"
