@@ -484,6 +484,29 @@ static int apply_secret_file(struct config *c, const char *v)
     return 0;
 }
 
+static int apply_state_dir(struct config *c, const char *v)
+{
+    if (strcmp(v, "off") == 0) {
+        c->state_dir[0] = '\0';
+        return 0;
+    }
+    /* may not exist yet: made at start (src/state.c) */
+    if (*v != '/' || strlen(v) >= sizeof(c->state_dir) - 16) {
+        return -1;
+    }
+    snprintf(c->state_dir, sizeof(c->state_dir), "%s", v);
+    return 0;
+}
+
+static int apply_state_recover(struct config *c, const char *v)
+{
+    if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0) {
+        return -1;
+    }
+    c->state_recover = v[0] == 'y';
+    return 0;
+}
+
 static int apply_open_registrar(struct config *c, const char *v)
 {
     if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0) {
@@ -660,6 +683,15 @@ static const struct opt_def opts[] = {
      "unforgeable; instances and restarts that share it recognise each other's. Without it, "
      "a random key per process.",
      apply_secret_file, 0},
+    {"state-dir", 0, "DIR", "/var/lib/sipring", "an absolute path, or off",
+     "Where registrations and NAT bindings are kept across restarts (state.db, SQLite) and, "
+     "without --secret-file, the key (secret). $STATE_DIRECTORY (systemd's StateDirectory=) "
+     "when set; off: in memory only.",
+     apply_state_dir, 0},
+    {"state-recover", 0, "yes|no", "no", "yes or no",
+     "A store that cannot be read at start is moved aside (state.db.corrupt) and sipring starts "
+     "empty with a warning; by default it is an error.",
+     apply_state_recover, 0},
     {"open-registrar", 0, "yes|no", "no", "yes or no",
      "Without --users, accept REGISTER from the outside too (anyone can then bind any user "
      "of the served domains); by default only --inside registers.",
@@ -832,6 +864,10 @@ static void set_defaults(struct config *c)
     c->max_callee_calls = 16;
     c->upstream_expires_s = 600;
     apply_srtp_suites(c, SRTP_SUITES_DEFAULT);
+    /* systemd's StateDirectory= names the folder it made for the unit (systemd.exec(5)) */
+    const char *sd = getenv("STATE_DIRECTORY");
+    snprintf(c->state_dir, sizeof(c->state_dir), "%s",
+             sd != NULL && sd[0] == '/' && strchr(sd, ':') == NULL ? sd : "/var/lib/sipring");
 }
 
 enum options_result options_load(struct config *c, int argc, char **argv)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../sip/proxy.h"
@@ -19,9 +20,10 @@
 #include "auth.h"
 #include "guard.h"
 #include "location_locked.h"
-#include "media.h"
 #include "log.h"
+#include "media.h"
 #include "snapshot.h"
+#include "state.h"
 #include "worker.h"
 
 /* SIGHUP (worker 0): re-reads the command line and config file into a new snapshot (see
@@ -48,6 +50,13 @@ struct snapshot *server_reload(struct workers *all, const struct snapshot *cur)
              s->pc.upstream[0] ? s->pc.upstream : "none", s->pc.timers.t1_ms, s->pc.min_expires,
              s->pc.max_expires, restart[0] ? "; these need a restart: " : "", restart);
     return s;
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static unsigned worker_count(const struct config *cfg)
@@ -212,11 +221,27 @@ int server_run(const struct config *cfg, int argc, char **argv)
     all.argc = argc;
     all.argv = argv;
     all.count = worker_count(cfg);
-    if (secret_load(cfg->secret_file, &all.secret) != 0) {
+    char err[400];
+    struct state_store *store = NULL;
+    if (cfg->state_dir[0] != '\0') {
+        store = state_open(cfg->state_dir, cfg->state_recover, err, sizeof(err));
+        if (store == NULL) {
+            log_error("%s", err);
+            return 1;
+        }
+    }
+    /* restarts must recognise their own Record-Route proofs and Contact tokens: without
+     * --secret-file, the key lives beside the store */
+    char secret_path[300];
+    snprintf(secret_path, sizeof(secret_path), "%s", cfg->secret_file);
+    if (secret_path[0] == '\0' && store != NULL) {
+        snprintf(secret_path, sizeof(secret_path), "%s/secret", cfg->state_dir);
+    }
+    if (secret_load(secret_path, &all.secret) != 0) {
+        state_close(store);
         return 1;
     }
     memcpy(all.auth_key, all.secret.nonce_key, sizeof(all.auth_key));
-    char err[400];
     all.snap = snapshot_build(cfg, NULL, secret_mac(&all.secret), all.count, err, sizeof(err));
     if (all.snap == NULL) {
         log_error("%s", err);
@@ -235,7 +260,19 @@ int server_run(const struct config *cfg, int argc, char **argv)
                  cfg->users);
     }
     struct sip_location *mem = sip_location_mem_new(cfg->max_registrations);
-    all.loc = mem ? location_locked_new(mem) : NULL;
+    struct sip_location *front = mem;
+    if (mem != NULL && store != NULL) {
+        long n = state_load(store, mem, worker_now_ms(), wall_ms(), err, sizeof(err));
+        if (n < 0 || state_start(store) != 0) {
+            log_error("%s", n < 0 ? err : "cannot start the state store's writer");
+            state_close(store);
+            return 1;
+        }
+        log_info("state: %ld registrations and NAT bindings loaded from %s/state.db", n,
+                 cfg->state_dir);
+        front = state_wrap(store, mem);
+    }
+    all.loc = front ? location_locked_new(front) : NULL;
     all.w = calloc(all.count, sizeof(*all.w));
     if (all.loc == NULL || all.w == NULL ||
         conn_shared_init(&all.conns, all.count, cfg->max_connections) != 0) {
@@ -288,6 +325,7 @@ int server_run(const struct config *cfg, int argc, char **argv)
     free(all.w);
     location_locked_free(all.loc);
     conn_shared_free(&all.conns);
+    state_close(store); /* writes the last changes */
     sip_location_mem_free(mem);
     return rc;
 }

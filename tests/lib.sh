@@ -4,12 +4,15 @@
 # set, and kept with its path printed when a check failed), `pids` (background processes, and
 # their children, killed at exit), `stop_daemon NAME PID LOG` (SIGTERM, then the exit status
 # and the sanitizer lines of LOG checked) and `sipp_calls FILE` (the successful calls SIPp
-# reported).
+# reported). sipring's store (--state-dir) defaults to $tmp/state.
 set -u
 fail=0
 check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi; }
 tmp=$(mktemp -d)
 cd "$tmp" || exit 1
+# where sipring keeps registrations across restarts (src/state.c; --state-dir's default comes
+# from it, as under systemd): this test's own
+export STATE_DIRECTORY="$tmp/state"
 pids=()
 cleanup() {
     # `timeout` does not pass SIGKILL on: end the children (the SIPp processes) first

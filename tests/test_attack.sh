@@ -19,6 +19,7 @@ check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi
 t0=$(date +%s)
 step() { echo "# [$(( $(date +%s) - t0 )) s] $*"; }
 tmp=$(mktemp -d)
+export STATE_DIRECTORY="$tmp/state" # registrations kept across restarts: this test's own (src/state.c)
 id=$$
 ED=srae$id IN=srai$id OUT=srao$id TOLL=srat$id
 pids=()

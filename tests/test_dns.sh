@@ -42,7 +42,7 @@ while time.time() < end:
 ' "$DEAD" "$tmp/dead.count" &
 pids+=($!)
 # T1 100 ms: timer B (64*T1) ends the dead target's branch in 6.4 s
-"$bin" --listen "udp:127.0.0.1:$P" --threads 2 --media-relay no --t1 100 \
+"$bin" --state-dir "$tmp/st45" --listen "udp:127.0.0.1:$P" --threads 2 --media-relay no --t1 100 \
     --dns-server "127.0.0.1:$DNS" --upstream sip:provider.test > proxy.log 2>&1 &
 proxy=$!
 pids+=($proxy)
@@ -67,7 +67,7 @@ check "answers are cached for their TTL (300 s): NAPTR asked at most once per wo
 stop_daemon sipring "$proxy" proxy.log
 
 # a domain DNS knows nothing about: 503 at once
-"$bin" --listen "udp:127.0.0.1:$P" --threads 1 --media-relay no \
+"$bin" --state-dir "$tmp/st70" --listen "udp:127.0.0.1:$P" --threads 1 --media-relay no \
     --dns-server "127.0.0.1:$DNS" --upstream sip:nowhere.test > proxy2.log 2>&1 &
 proxy=$!
 pids+=($proxy)

@@ -13,6 +13,7 @@ bin=$(realpath "$1") scen=$(realpath "$2")
 fail=0
 check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi; }
 tmp=$(mktemp -d)
+export STATE_DIRECTORY="$tmp/state" # registrations kept across restarts: this test's own (src/state.c)
 id=$$
 PH=srph$id NAT=srnat$id ED=sred$id PV=srpv$id EV=srev$id
 RTP_LO=30000 RTP_HI=30099
@@ -141,6 +142,18 @@ check "the phone's SDP holds only sipring's inside address" \
 sleep 0.5
 check "after BYE sipring holds no relay port ($(relay_ports $ED))" "[ $(relay_ports $ED) = 0 ]"
 
+# 2b. A restart (SIGTERM, then a new sipring on the same --state-dir): the phone does not
+#     register again, yet the provider's call below must still reach it through its NAT
+#     binding, by the Contact token the new process loaded from the store (issue 15).
+kill -TERM $edge; wait $edge; rc=$?
+check "sipring exits 0 on SIGTERM before the restart (rc $rc)" "[ $rc = 0 ]"
+ip netns exec $ED "$bin" --listen udp:0.0.0.0:5060 --advertise 10.77.0.1:5060 --public-address 203.0.113.1 \
+    --inside 10.77.0.0/24 --inside 192.168.0.0/16 --rtp-ports $RTP_LO-$RTP_HI --media-timeout 5 \
+    --threads 2 > "$tmp/edge2.log" 2>&1 &
+edge=$!; pids+=($edge)
+check "sipring starts again and loads the phone's binding from the store" \
+      "wait_log '$tmp/edge2.log' advertising && grep -qE 'state: [1-9][0-9]* registrations' '$tmp/edge2.log'"
+
 # 3. The provider calls the phone at the Contact it registered; the phone echoes.
 reset_counters $PH; reset_counters $PV
 nsx $PH timeout 30 sipp -sf "$scen/uas_media.xml" -i 192.168.77.2 -p 5060 -mi 192.168.77.2 -mp 6000 \
@@ -151,7 +164,7 @@ nsx $PV timeout 40 sipp -sf "$scen/uac_media.xml" 203.0.113.1:5060 -s "$token" -
     -p 5062 -mi 203.0.113.2 -mp 6000 -m 1 -timeout 30s -timeout_error \
     -trace_msg -message_file "$tmp/in_uac_msgs.log" > "$tmp/in.out" 2>&1; rc=$?
 wait $uaspid; rc2=$?
-check "incoming call to the registered Contact reaches the phone and completes (rc $rc, phone $rc2)" \
+check "after the restart, the provider's call to the Contact registered before it reaches the phone and completes (rc $rc, phone $rc2)" \
       "[ $rc = 0 ] && [ $rc2 = 0 ]"
 ph_rtp=$(counter $PH rtp) pv_rtp=$(counter $PV rtp)
 check "audio flows both ways: at the phone $ph_rtp, at the provider $pv_rtp packets" \
@@ -186,7 +199,8 @@ nsx $NAT ip addr add 198.18.0.1/24 dev gw1; nsx $NAT ip link set gw1 up
 nsx $PV ip addr add 198.18.0.2/24 dev pv1; nsx $PV ip link set pv1 up
 reset_counters $PH; reset_counters $PV
 ip netns exec $NAT "$bin" --listen udp:0.0.0.0:5060 --advertise 192.168.77.1:5060 --public-address 198.18.0.1 \
-    --inside 192.168.77.0/24 --rtp-ports $RTP_LO-$RTP_HI --threads 1 > "$tmp/gw.log" 2>&1 &
+    --inside 192.168.77.0/24 --rtp-ports $RTP_LO-$RTP_HI --threads 1 --state-dir "$tmp/state-gw" \
+    > "$tmp/gw.log" 2>&1 &
 gw=$!; pids+=($gw)
 check "layout 2: sipring starts on the NAT box" "wait_log '$tmp/gw.log' advertising"
 check "layout 2: the phone cannot reach the provider directly" "! reach $PH $PV 198.18.0.2"

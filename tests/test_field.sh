@@ -85,7 +85,7 @@ check "Kamailio listens as the provider" "wait_log kamailio.log 'INFO: <core> \\
 "$bin" --version > /dev/null
 start_edge() { # LOG [OPTION...]: sipring on the edge
     local log=$1; shift
-    ip netns exec $ED "$bin" --listen udp:0.0.0.0:5060 --listen tcp:0.0.0.0:5060 \
+    ip netns exec $ED "$bin" --state-dir "$tmp/st88" --listen udp:0.0.0.0:5060 --listen tcp:0.0.0.0:5060 \
         --advertise 10.77.0.1:5060 --public-address 203.0.113.1 --inside 10.77.0.0/24 \
         --inside 192.168.0.0/16 --dns-server 203.0.113.2 --rtp-ports 30000-30999 \
         --media-timeout 20 --nat-keepalive 5 --threads 2 --log-level "${FIELD_LOG_LEVEL:-info}" "$@" > "$log" 2>&1 &
@@ -279,7 +279,7 @@ nsx $PV ip route replace 198.18.0.0/24 dev pv1 src 203.0.113.2
 link $PH2 pl0 192.168.78.2/24 $NAT nt2 192.168.78.1/24
 nsx $PH2 ip route add default via 192.168.78.1
 count_rule $PH2
-ip netns exec $NAT "$bin" --listen udp:0.0.0.0:5060 --advertise 192.168.78.1:5060 \
+ip netns exec $NAT "$bin" --state-dir "$tmp/st282" --listen udp:0.0.0.0:5060 --advertise 192.168.78.1:5060 \
     --public-address 198.18.0.1 --inside 192.168.0.0/16 --upstream sip:provider.test \
     --dns-server 203.0.113.2 --rtp-ports 30000-30999 --nat-keepalive 5 --threads 2 \
     > sipring_gw.log 2>&1 &

@@ -13,7 +13,7 @@ base=$((22000 + (RANDOM % 300) * 10))
 P=$base UAS=$((base + 1)) UAC=$((base + 2)) FLOOD_PORT=$((base + 3))
 
 # only 127.0.0.1 is the inside: the flooder (127.0.0.5) is an outside source
-"$bin" --listen "udp:127.0.0.1:$P" --inside 127.0.0.1/32 --threads 2 --media-relay no \
+"$bin" --state-dir "$tmp/st16" --listen "udp:127.0.0.1:$P" --inside 127.0.0.1/32 --threads 2 --media-relay no \
     --rate-limit 50 --ban-time 3 --deny outside:127.0.0.6/32 > proxy.log 2>&1 &
 proxy=$!
 pids+=($proxy)
@@ -66,7 +66,7 @@ grep -E 'guard:|stopped:' proxy.log | sed 's/^/# /'
 # --allow and the burst: only the allowed outside network is answered, and one source gets
 # --rate-limit x 2 requests at once before the bucket is empty
 P2=$((base + 5))
-"$bin" --listen "udp:127.0.0.1:$P2" --inside 127.0.0.1/32 --threads 1 --media-relay no \
+"$bin" --state-dir "$tmp/st69" --listen "udp:127.0.0.1:$P2" --inside 127.0.0.1/32 --threads 1 --media-relay no \
     --rate-limit 10 --ban-time 60 --allow outside:127.0.0.20/32 --allow inside:127.0.0.1/32 \
     > allow.log 2>&1 &
 p2=$!

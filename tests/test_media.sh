@@ -8,9 +8,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 fail=0
 check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi; }
 tmp=$(mktemp -d)
+export STATE_DIRECTORY="$tmp/state" # registrations kept across restarts: this test's own (src/state.c)
 base=$((31000 + (RANDOM % 200) * 20))
 P=$((base + 19)) RMIN=$((base + 200)) RMAX=$((base + 299))
-"$bin" --listen "udp:127.0.0.1:$P" --inside 127.0.0.1/32 --public-address 127.0.0.4 --threads 2 --rtp-ports "$RMIN-$RMAX" --media-timeout 5 \
+"$bin" --state-dir "$tmp/st14" --listen "udp:127.0.0.1:$P" --inside 127.0.0.1/32 --public-address 127.0.0.4 --threads 2 --rtp-ports "$RMIN-$RMAX" --media-timeout 5 \
     --log-level info > "$tmp/log" 2>&1 &
 pid=$!
 pid6=
@@ -42,7 +43,7 @@ check "the timeout is logged" "grep -q 'silent for' '$tmp/log'"
 
 # IPv6: the same call over ::1 through a second sipring listening there.
 P6=$((base + 18))
-"$bin" --listen "udp:[::1]:$P6" --threads 1 --rtp-ports "$((RMAX + 1))-$((RMAX + 40))" \
+"$bin" --state-dir "$tmp/st46" --listen "udp:[::1]:$P6" --threads 1 --rtp-ports "$((RMAX + 1))-$((RMAX + 40))" \
     --log-level info > "$tmp/log6" 2>&1 &
 pid6=$!
 for _ in $(seq 50); do grep -q advertising "$tmp/log6" && break; sleep 0.1; done
@@ -55,7 +56,7 @@ check "the IPv6 instance exits 0 on SIGTERM (rc $rc)" "[ $rc = 0 ]"
 # the relay full for real: two port pairs, calls to a callee that never answers (but listens); each
 # unanswered call holds one pair, so the third gets 503 with Retry-After and is counted
 PF=$((base + 17)) RF=$((RMAX + 51)) # even: two whole pairs
-"$bin" --listen "udp:127.0.0.1:$PF" --inside 127.0.0.1/32 --threads 1 --rtp-ports "$RF-$((RF + 3))" --drain-timeout 1 \
+"$bin" --state-dir "$tmp/st59" --listen "udp:127.0.0.1:$PF" --inside 127.0.0.1/32 --threads 1 --rtp-ports "$RF-$((RF + 3))" --drain-timeout 1 \
     --log-level info > "$tmp/logf" 2>&1 &
 pidf=$!
 for _ in $(seq 50); do grep -q advertising "$tmp/logf" && break; sleep 0.1; done

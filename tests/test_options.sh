@@ -7,6 +7,7 @@ bin=$1 man=$2
 fail=0
 check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi; }
 tmp=$(mktemp -d)
+export STATE_DIRECTORY="$tmp/state" # registrations kept across restarts: this test's own (src/state.c)
 trap 'rm -rf "$tmp"' EXIT
 
 "$bin" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u > "$tmp/help"

@@ -7,6 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 fail=0
 check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi; }
 tmp=$(mktemp -d)
+export STATE_DIRECTORY="$tmp/state" # registrations kept across restarts: this test's own (src/state.c)
 cd "$tmp"
 base=$((21000 + (RANDOM % 400) * 10))
 P=$base UAS=$((base + 1)) UAC=$((base + 2)) REG=$((base + 3)) HOP=$((base + 4)) UAS2=$((base + 5))

@@ -8,6 +8,7 @@ bin=$(realpath "$1")
 fail=0
 check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi; }
 tmp=$(mktemp -d)
+export STATE_DIRECTORY="$tmp/state" # registrations kept across restarts: this test's own (src/state.c)
 port=$((26000 + RANDOM % 2000)) hop=$((28500 + RANDOM % 1000))
 printf 'listen = udp:127.0.0.1:%s\nlog-level = info\nrate-limit = 5\n' "$port" > "$tmp/sipring.conf"
 "$bin" --config "$tmp/sipring.conf" > "$tmp/log" 2>&1 &

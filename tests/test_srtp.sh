@@ -21,12 +21,12 @@ wait_log() { for _ in $(seq 50); do grep -q advertising "$1" && return 0; sleep 
 tcpdump -i lo -n -U --immediate-mode -w wire.pcap "udp and (portrange ${R1} or port $P1)" > tcpdump.log 2>&1 &
 td=$!
 pids+=($td)
-"$bin" --listen "udp:127.0.0.1:$P1" --inside 127.0.0.1/32 \
+"$bin" --state-dir "$tmp/st24" --listen "udp:127.0.0.1:$P1" --inside 127.0.0.1/32 \
     --upstream "sip:127.0.0.5:$P2" --srtp-outside required --rtp-ports "$R1" --threads 2 \
     --log-level debug > s1.log 2>&1 &
 pids+=($!)
 s1=$!
-"$bin" --listen "udp:127.0.0.5:$P2" --inside 127.0.0.5/32 \
+"$bin" --state-dir "$tmp/st29" --listen "udp:127.0.0.5:$P2" --inside 127.0.0.5/32 \
     --domain sr2.test --srtp-outside required --rtp-ports "$R2" --threads 2 \
     --log-level debug > s2.log 2>&1 &
 pids+=($!)
@@ -64,7 +64,7 @@ for suite in AES_CM_128_HMAC_SHA1_80 AES_CM_128_HMAC_SHA1_32 AEAD_AES_128_GCM AE
     # a port of its own for each instance: sipring's listeners use SO_REUSEPORT, so one still
     # draining on a shared port would take part of the next one's traffic
     PE=$((base + 10 + n))
-    "$bin" --listen "udp:127.0.0.1:$PE" --inside 127.0.0.1/32 \
+    "$bin" --state-dir "$tmp/st67" --listen "udp:127.0.0.1:$PE" --inside 127.0.0.1/32 \
         --domain sr1.test --srtp-outside required --srtp-suites "$suite" --rtp-ports "$R1" \
         --threads 1 --log-level info > "e$n.log" 2>&1 &
     sr=$!
@@ -79,7 +79,7 @@ for suite in AES_CM_128_HMAC_SHA1_80 AES_CM_128_HMAC_SHA1_32 AEAD_AES_128_GCM AE
 done
 
 # optional: best effort, a plain answer gets plain RTP
-"$bin" --listen "udp:127.0.0.1:$((base + 16))" --inside 127.0.0.1/32 --srtp-outside optional \
+"$bin" --state-dir "$tmp/st82" --listen "udp:127.0.0.1:$((base + 16))" --inside 127.0.0.1/32 --srtp-outside optional \
     --rtp-ports "$R1" --threads 1 --log-level info > opt.log 2>&1 &
 sr=$!
 pids+=($sr)

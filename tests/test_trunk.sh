@@ -34,7 +34,7 @@ calls() {
     return $rc
 }
 
-"$bin" --listen "udp:127.0.0.1:$P" --inside 127.0.0.1/32 --upstream "sip:127.0.0.8:$KP" \
+"$bin" --state-dir "$tmp/st37" --listen "udp:127.0.0.1:$P" --inside 127.0.0.1/32 --upstream "sip:127.0.0.8:$KP" \
     --upstream-user trunk1 --upstream-password-file trunk.pass --upstream-domain provider.test \
     --upstream-expires 12 --media-relay no --threads 2 --log-level info > sipring.log 2>&1 &
 sr=$!
@@ -61,7 +61,7 @@ check "one log line for the registration, not one per refresh" "[ \$(grep -c 'tr
 # a wrong password: registration fails (logged once), calls get the provider's 407
 printf 'wrong\n' > wrong.pass
 chmod 600 wrong.pass
-"$bin" --listen "udp:127.0.0.1:$P2" --inside 127.0.0.1/32 --upstream "sip:127.0.0.8:$KP" \
+"$bin" --state-dir "$tmp/st64" --listen "udp:127.0.0.1:$P2" --inside 127.0.0.1/32 --upstream "sip:127.0.0.8:$KP" \
     --upstream-user trunk1 --upstream-password-file wrong.pass --upstream-domain provider.test \
     --media-relay no --threads 1 --log-level info > wrong.log 2>&1 &
 pids+=($!)

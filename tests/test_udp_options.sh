@@ -7,6 +7,7 @@ bin=$1 scen=$2
 fail=0
 check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi; }
 tmp=$(mktemp -d)
+export STATE_DIRECTORY="$tmp/state" # registrations kept across restarts: this test's own (src/state.c)
 port=$((20000 + RANDOM % 20000))
 # --inside names a network without loopback: the corpus flood below then comes from a stranger,
 # and sipring relays none of it (its targets are documentation addresses off this machine).
