@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "uri.h"
 
@@ -200,8 +201,26 @@ static size_t mem_flow_down(void *self, const struct sip_peer *flow)
     return n;
 }
 
-static const struct sip_location_ops mem_ops = {mem_save,   mem_remove,  mem_lookup, mem_find,
-                                                mem_expire, mem_nat_due, mem_alive,  mem_flow_down};
+static size_t mem_count(void *self, uint64_t now, size_t *nat)
+{
+    struct mem_loc *m = self;
+    size_t n = 0, k = 0;
+    for (size_t i = 0; i < m->used; i++) {
+        const struct sip_binding *b = &m->slots[i].b;
+        if (!m->slots[i].used || b->expires_at_ms <= now) {
+            continue;
+        }
+        bool masq = strncmp(b->aor, "masq:", 5) == 0;
+        n += !masq;
+        k += is_nat(b);
+    }
+    *nat = k;
+    return n;
+}
+
+static const struct sip_location_ops mem_ops = {mem_save,  mem_remove,    mem_lookup,
+                                                mem_find,  mem_expire,    mem_nat_due,
+                                                mem_alive, mem_flow_down, mem_count};
 
 struct sip_location *sip_location_mem_new(size_t max_bindings)
 {

@@ -57,6 +57,9 @@ struct sip_location_ops {
     /* flow_down: the stream connection flow (transport and conn) closed: every binding
      * reached through it gets flow_failed. Returns how many. */
     size_t (*flow_down)(void *self, const struct sip_peer *flow);
+    /* count: live bindings of registrations (AORs), and in *nat the NAT bindings among them
+     * plus the Contacts stood in for ("masq:"); for metrics, a scan. */
+    size_t (*count)(void *self, uint64_t now_ms, size_t *nat);
 };
 
 struct sip_location {

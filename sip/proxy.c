@@ -451,6 +451,8 @@ void proxy_reply(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *req,
     }
     unsigned acts = sip_txn_server_on_send(&t->st, status, p->now);
     if (acts & SIP_TXN_SEND_RESPONSE) {
+        p->stats.replies[status / 100 < 7 ? status / 100 : 0]++;
+        proxy_note_answer(p, t, status);
         free(t->last);
         t->last = proxy_dup(p->out, (size_t)n);
         t->last_len = t->last ? (size_t)n : 0;
@@ -602,6 +604,8 @@ static void on_request(struct sip_proxy *p, const struct sip_peer *from, const s
     t->is_invite = m->method_id == SIP_METHOD_INVITE;
     t->cseq = m->cseq;
     t->is_initial_invite = t->is_invite && !m->addr[m->to].has_tag;
+    t->started_ms = p->now;
+    p->stats.calls_started += t->is_initial_invite;
     t->req = proxy_dup(buf, len);
     t->req_len = t->req ? len : 0;
     sip_txn_server_start(&t->st, t->is_invite, from->transport != SIP_TP_UDP, &p->cfg.timers,
@@ -698,8 +702,10 @@ void sip_proxy_on_datagram(struct sip_proxy *p, const struct sip_peer *from, con
         return;
     }
     if (p->in.is_request) {
+        p->stats.requests[p->in.method_id < SIP_METHOD_SLOTS ? p->in.method_id : 0]++;
         on_request(p, from, &p->in, buf, p->in.len);
     } else {
+        p->stats.responses[p->in.status / 100 < 7 ? p->in.status / 100 : 0]++;
         proxy_on_response(p, from, &p->in);
     }
 }
@@ -783,6 +789,47 @@ size_t sip_proxy_pending(const struct sip_proxy *p)
 const struct sip_proxy_stats *sip_proxy_stats(const struct sip_proxy *p)
 {
     return &p->stats;
+}
+
+size_t sip_proxy_txn_in_use(const struct sip_proxy *p)
+{
+    return p->active;
+}
+
+const uint32_t sip_setup_le_ms[SIP_SETUP_BUCKETS] = {50,   100,  250,   500,   1000,
+                                                     2500, 5000, 10000, 30000, 60000};
+
+static void observe(struct sip_setup_hist *h, uint64_t ms)
+{
+    size_t i = 0;
+    while (i < SIP_SETUP_BUCKETS && ms > sip_setup_le_ms[i]) {
+        i++;
+    }
+    h->bucket[i]++;
+    h->sum_ms += ms;
+    h->count++;
+}
+
+void proxy_note_answer(struct sip_proxy *p, struct ptxn *t, unsigned status)
+{
+    if (!t->is_initial_invite || t->call_counted || status < 180) {
+        return;
+    }
+    uint64_t took = p->now - t->started_ms;
+    if (status < 200) {
+        if (!t->rang) {
+            t->rang = true;
+            observe(&p->stats.to_ringing, took);
+        }
+        return;
+    }
+    t->call_counted = true;
+    if (status < 300) {
+        p->stats.calls_answered++;
+        observe(&p->stats.to_answer, took);
+    } else if (status < 700) {
+        p->stats.calls_failed[status - 300]++;
+    }
 }
 
 struct sip_proxy *sip_proxy_new(const struct sip_proxy_cfg *cfg, struct sip_location *loc,

@@ -76,7 +76,25 @@ struct sip_proxy_sink {
     void (*stray_response)(void *ctx, const struct sip_peer *from);
 };
 
+/* A call setup time histogram (ms), Prometheus-style: cumulative counts are computed when
+ * rendered; le_ms[i] counts observations in (le_ms[i-1], le_ms[i]], the last one above. */
+#define SIP_SETUP_BUCKETS 10
+extern const uint32_t sip_setup_le_ms[SIP_SETUP_BUCKETS];
+struct sip_setup_hist {
+    uint64_t bucket[SIP_SETUP_BUCKETS + 1];
+    uint64_t sum_ms, count;
+};
+
+#define SIP_METHOD_SLOTS 16 /* enum sip_method values, 0 = any other method */
 struct sip_proxy_stats {
+    uint64_t requests[SIP_METHOD_SLOTS]; /* received, by method */
+    uint64_t responses[7];               /* received, by class (1..6) */
+    uint64_t replies[7];                 /* made here (sipring's own answers), by class */
+    /* calls: initial INVITE transactions; answered = a 2xx went upstream; failed by the final
+     * status that went upstream (300..699, challenges included); ended = a BYE relayed */
+    uint64_t calls_started, calls_answered, calls_ended;
+    uint64_t calls_failed[400];
+    struct sip_setup_hist to_ringing, to_answer; /* INVITE to its first 18x, and to its 2xx */
     uint64_t rx;
     uint64_t bad;
     uint64_t absorbed;
@@ -174,5 +192,8 @@ size_t sip_proxy_active(const struct sip_proxy *p);
 size_t sip_proxy_pending(const struct sip_proxy *p);
 
 const struct sip_proxy_stats *sip_proxy_stats(const struct sip_proxy *p);
+
+/* sip_proxy_txn_in_use: transactions held in the pool (lingering ones included). */
+size_t sip_proxy_txn_in_use(const struct sip_proxy *p);
 
 #endif

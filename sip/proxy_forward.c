@@ -219,6 +219,7 @@ int proxy_forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_m
         return rc;
     }
     if (m->method_id == SIP_METHOD_BYE) {
+        p->stats.calls_ended += bi == 0;
         proxy_call_ended(p, m);
     }
     return step_send(p, t, b, &bd, m, tg);

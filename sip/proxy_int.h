@@ -56,13 +56,15 @@ struct ptxn {
     uint8_t nbranch;
     uint8_t last_2xx_branch; /* 1 + the branch whose 2xx is in last; 0: none */
     bool answered_final;
-    uint64_t armed_at; /* deadline last filed in the wheel */
-    bool dns_wait;     /* parked until the resolver answers */
-    bool authed;       /* credentials verified (auth_ok) */
-    bool dns_more;     /* the next hop's domain has more servers after dns_skip */
-    bool force_udp;    /* a TCP connection for a large request failed: UDP after all */
-    uint8_t dns_skip;  /* servers of the next hop's domain already tried */
-    uint32_t cseq;     /* the request's CSeq number: responses go back with it (trunk mode) */
+    bool rang, call_counted; /* its first 18x and its final were counted (stats.calls_*) */
+    uint64_t started_ms;     /* when the request arrived: call setup times */
+    uint64_t armed_at;       /* deadline last filed in the wheel */
+    bool dns_wait;           /* parked until the resolver answers */
+    bool authed;             /* credentials verified (auth_ok) */
+    bool dns_more;           /* the next hop's domain has more servers after dns_skip */
+    bool force_udp;          /* a TCP connection for a large request failed: UDP after all */
+    uint8_t dns_skip;        /* servers of the next hop's domain already tried */
+    uint32_t cseq;           /* the request's CSeq number: responses go back with it (trunk mode) */
     uint16_t src_slot; /* 1 + its source's slot in p->src when counted there; 0: not counted */
     struct branch br[MAX_BRANCHES];
 };
@@ -157,6 +159,10 @@ void proxy_send_named(struct sip_proxy *p, const struct sip_peer *to, const char
 void proxy_send(struct sip_proxy *p, const struct sip_peer *to, const char *buf, size_t len);
 void proxy_log(struct sip_proxy *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void proxy_debug(struct sip_proxy *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* proxy_note_answer: a response with this status goes upstream for t: counts calls (answered,
+ * failed by status) and their setup times, once each. */
+void proxy_note_answer(struct sip_proxy *p, struct ptxn *t, unsigned status);
 char *proxy_dup(const char *buf, size_t len);
 void proxy_rearm(struct sip_proxy *p, struct ptxn *t);
 void proxy_maybe_free(struct sip_proxy *p, struct ptxn *t);

@@ -140,6 +140,7 @@ void proxy_forward_response_up(struct sip_proxy *p, struct ptxn *t, const struct
         if (!(acts & SIP_TXN_SEND_RESPONSE)) {
             return;
         }
+        proxy_note_answer(p, t, m->status);
         free(t->last);
         t->last = proxy_dup(p->out, (size_t)n);
         t->last_len = t->last ? (size_t)n : 0;

@@ -82,8 +82,17 @@ static size_t l_flow_down(void *self, const struct sip_peer *flow)
     return n;
 }
 
-static const struct sip_location_ops locked_ops = {l_save,   l_remove,  l_lookup, l_find,
-                                                   l_expire, l_nat_due, l_alive,  l_flow_down};
+static size_t l_count(void *self, uint64_t now_ms, size_t *nat)
+{
+    struct locked *l = self;
+    pthread_rwlock_rdlock(&l->lock);
+    size_t n = l->inner->ops->count(l->inner->self, now_ms, nat);
+    pthread_rwlock_unlock(&l->lock);
+    return n;
+}
+
+static const struct sip_location_ops locked_ops = {
+    l_save, l_remove, l_lookup, l_find, l_expire, l_nat_due, l_alive, l_flow_down, l_count};
 
 struct sip_location *location_locked_new(struct sip_location *inner)
 {

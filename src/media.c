@@ -398,6 +398,9 @@ void media_on_recv(struct media *m, uint64_t payload, const struct io_uring_cqe 
             memcpy(dst.ip, to.ip, 16);
             worker_send_raw(m->w, m->socks[out_port - m->port_base].fd, &dst, pkt, len);
             m->stats.relayed++;
+            int dir = s->leg_inside[k->leg] ? 0 : 1;
+            m->stats.packets_dir[dir]++;
+            m->stats.bytes_dir[dir] += len;
         } else if (v == RTP_DROP_STRANGER) {
             m->stats.dropped_stranger++;
         } else if (v == RTP_DROP_BAD) {

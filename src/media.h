@@ -42,6 +42,8 @@ struct media_stats {
     uint64_t source_capped; /* new calls refused: their outside source had too many unanswered */
     uint64_t
         callee_capped; /* new calls refused: their callee had too many unanswered from outside */
+    /* relayed, by direction: [0] from the inside out, [1] from the outside in */
+    uint64_t packets_dir[2], bytes_dir[2];
 };
 
 /* media_new: the relay of worker w (worker `share` of `shares`), advertising inside_addr to the

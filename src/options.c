@@ -45,21 +45,10 @@ static int parse_u32(const char *v, uint32_t min, uint32_t max, uint32_t *out)
 }
 
 /* PROTO:ADDR:PORT, with IPv6 addresses in brackets: udp:0.0.0.0:5060, udp:[::1]:5060 */
-static int apply_listen(struct config *c, const char *v)
+/* parse_addr: "IP:PORT" or "[IPv6]:PORT" into addr; 0, or -1. */
+static int parse_addr(const char *a, struct sockaddr_storage *addr, socklen_t *len)
 {
-    static const char *const protos[] = {"udp:", "tcp:", "tls:"};
-    int proto = -1;
-    for (int i = 0; i < 3; i++) {
-        if (strncmp(v, protos[i], 4) == 0) {
-            proto = i;
-        }
-    }
-    if (c->listen_count >= CONFIG_MAX_LISTEN || proto < 0) {
-        return -1;
-    }
-    struct listen_addr *l = &c->listen[c->listen_count];
-    memset(l, 0, sizeof(*l));
-    const char *a = v + 4, *colon;
+    const char *colon;
     char host[64];
     if (*a == '[') {
         const char *close = strchr(a, ']');
@@ -81,22 +70,57 @@ static int apply_listen(struct config *c, const char *v)
     if (parse_u32(colon + 1, 1, 65535, &port) != 0) {
         return -1;
     }
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&l->addr;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&l->addr;
+    memset(addr, 0, sizeof(*addr));
+    struct sockaddr_in *s4 = (struct sockaddr_in *)addr;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)addr;
     if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
         s4->sin_family = AF_INET;
         s4->sin_port = htons((uint16_t)port);
-        l->addr_len = sizeof(*s4);
+        *len = sizeof(*s4);
     } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
         s6->sin6_family = AF_INET6;
         s6->sin6_port = htons((uint16_t)port);
-        l->addr_len = sizeof(*s6);
+        *len = sizeof(*s6);
     } else {
+        return -1;
+    }
+    return 0;
+}
+
+static int apply_listen(struct config *c, const char *v)
+{
+    static const char *const protos[] = {"udp:", "tcp:", "tls:"};
+    int proto = -1;
+    for (int i = 0; i < 3; i++) {
+        if (strncmp(v, protos[i], 4) == 0) {
+            proto = i;
+        }
+    }
+    if (c->listen_count >= CONFIG_MAX_LISTEN || proto < 0) {
+        return -1;
+    }
+    struct listen_addr *l = &c->listen[c->listen_count];
+    memset(l, 0, sizeof(*l));
+    if (parse_addr(v + 4, &l->addr, &l->addr_len) != 0) {
         return -1;
     }
     l->proto = (enum listen_proto)proto;
     snprintf(l->text, sizeof(l->text), "%s", v);
     c->listen_count++;
+    return 0;
+}
+
+static int apply_metrics(struct config *c, const char *v)
+{
+    if (strcmp(v, "off") == 0) {
+        memset(&c->metrics, 0, sizeof(c->metrics));
+        return 0;
+    }
+    if (parse_addr(v, &c->metrics.addr, &c->metrics.addr_len) != 0) {
+        return -1;
+    }
+    c->metrics.proto = LISTEN_TCP;
+    snprintf(c->metrics.text, sizeof(c->metrics.text), "%s", v);
     return 0;
 }
 
@@ -683,6 +707,10 @@ static const struct opt_def opts[] = {
      "unforgeable; instances and restarts that share it recognise each other's. Without it, "
      "a random key per process.",
      apply_secret_file, 0},
+    {"metrics", 0, "ADDR:PORT", "off", "IP:PORT ([IPv6]:PORT), or off",
+     "Serve GET /metrics (Prometheus text format) over HTTP on this address; keep it on "
+     "loopback or a management network: it has no authentication.",
+     apply_metrics, 0},
     {"state-dir", 0, "DIR", "/var/lib/sipring", "an absolute path, or off",
      "Where registrations and NAT bindings are kept across restarts (state.db, SQLite) and, "
      "without --secret-file, the key (secret). $STATE_DIRECTORY (systemd's StateDirectory=) "

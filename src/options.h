@@ -70,9 +70,10 @@ struct config {
     uint32_t max_auth_failures; /* per source and minute; 0: no limit */
     char users[256];            /* digest users file, or "" */
     char secret_file[256]; /* the MAC key's file (created 0600 if missing), or "": per process */
-    char state_dir[256];   /* registrations' store (src/state.c), or "": none (--state-dir off) */
-    bool state_recover;    /* a corrupt store is set aside (a warning) instead of an error */
-    bool open_registrar;   /* without --users, REGISTER from the outside too */
+    struct listen_addr metrics; /* --metrics: addr_len 0 when off */
+    char state_dir[256]; /* registrations' store (src/state.c), or "": none (--state-dir off) */
+    bool state_recover;  /* a corrupt store is set aside (a warning) instead of an error */
+    bool open_registrar; /* without --users, REGISTER from the outside too */
     uint32_t max_source_transactions; /* live transactions per outside IP and worker; 0: off */
     uint32_t max_source_calls; /* unanswered relayed calls per outside IP and worker; 0: off */
     uint32_t max_callee_calls; /* unanswered relayed calls from outside per callee and worker */

@@ -29,6 +29,7 @@ struct resolver {
     int fd;
     struct sip_peer ns;
     bool have_ns;
+    uint64_t queries, failures, immediate; /* for metrics: see resolver_counts */
     char buf[RECV_BUF];
 };
 
@@ -90,6 +91,7 @@ static void send_questions(struct resolver *r)
         long n = sip_dns_query(pkt, sizeof(pkt), id, q.name, (enum sip_dns_type)q.type);
         if (n > 0 && r->have_ns) {
             worker_send_raw(r->w, r->fd, &r->ns, pkt, (size_t)n);
+            r->queries++;
         }
         sip_locate_sent(r->loc, q.slot, id, now);
     }
@@ -99,6 +101,7 @@ static void after_progress(struct resolver *r, bool done)
 {
     char name[SIP_DNS_NAME_MAX];
     if (sip_locate_failed_name(r->loc, name, sizeof(name))) {
+        r->failures++;
         log_warn("dns: %s has no SIP server (NAPTR/SRV/A/AAAA)", name);
     }
     if (done) {
@@ -112,8 +115,17 @@ static int locate(void *self, const char *host, int tp, uint16_t port, struct si
 {
     struct resolver *r = self;
     int n = sip_locate_find(r->loc, host, tp, port, out, max, worker_now_ms());
+    r->immediate += n > 0;
     after_progress(r, false);
     return n;
+}
+
+void resolver_counts(const struct resolver *r, uint64_t *queries, uint64_t *failures,
+                     uint64_t *immediate)
+{
+    *queries = r->queries;
+    *failures = r->failures;
+    *immediate = r->immediate;
 }
 
 void resolver_on_cqe(struct resolver *r, const struct io_uring_cqe *cqe)

@@ -29,4 +29,9 @@ void resolver_start(struct resolver *r); /* arms the receive */
 void resolver_on_cqe(struct resolver *r, const struct io_uring_cqe *cqe);
 void resolver_on_timer(struct resolver *r, uint64_t now_ms);
 
+/* resolver_counts: DNS queries sent, names found to have no SIP server, and lookups answered
+ * at once (from the cache or /etc/hosts). */
+void resolver_counts(const struct resolver *r, uint64_t *queries, uint64_t *failures,
+                     uint64_t *immediate);
+
 #endif

@@ -32,6 +32,8 @@ static const struct op_info ops[RING_OP_COUNT] = {
     [RING_OP_UNREACH] = {"unreachable notice", {0}},
     [RING_OP_DNS] = {"dns recv", {-ECONNREFUSED}},
     [RING_OP_AUTH_FAILED] = {"auth failure notice", {0}},
+    /* http: a scraper that hangs up or is too slow (the linked time-out: -ETIME) */
+    [RING_OP_HTTP] = {"http", {-ETIME, -ECONNRESET, -EPIPE, -EMFILE, -ENFILE, -ECONNABORTED}},
 };
 
 static _Thread_local uint64_t seen[RING_OP_COUNT];

@@ -26,6 +26,7 @@ enum ring_op {
     RING_OP_UNREACH,      /* from another worker: a struct handoff * naming a peer */
     RING_OP_DNS,          /* the resolver's socket */
     RING_OP_AUTH_FAILED,  /* from another worker: a struct handoff * naming the source */
+    RING_OP_HTTP,         /* the metrics listener and its connections: payload for http.c */
     RING_OP_COUNT
 };
 

@@ -297,6 +297,11 @@ int server_run(const struct config *cfg, int argc, char **argv)
             .id = i, .all = &all, .snap = all.snap, .fd4 = -1, .fd6 = -1, .sigfd = -1};
     }
     all.w[0].sigfd = sigfd;
+    for (unsigned i = 0; i < all.count; i++) {
+        metrics_board_init(&all.w[i].board);
+    }
+    all.store = store;
+    all.start_time_s = wall_ms() / 1000;
     const struct sip_proxy_cfg *pc = &all.snap->pc;
     log_info("advertising %s; serving %s%s%s; upstream %s; %u workers", pc->advertise,
              pc->domains[0], pc->domain_count > 1 ? " and " : "",

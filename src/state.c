@@ -410,8 +410,14 @@ static size_t w_flow_down(void *self, const struct sip_peer *flow)
     return s->inner->ops->flow_down(s->inner->self, flow);
 }
 
-static const struct sip_location_ops wrap_ops = {w_save,   w_remove,  w_lookup, w_find,
-                                                 w_expire, w_nat_due, w_alive,  w_flow_down};
+static size_t w_count(void *self, uint64_t now, size_t *nat)
+{
+    struct state_store *s = self;
+    return s->inner->ops->count(s->inner->self, now, nat);
+}
+
+static const struct sip_location_ops wrap_ops = {w_save,    w_remove, w_lookup,    w_find, w_expire,
+                                                 w_nat_due, w_alive,  w_flow_down, w_count};
 
 struct sip_location *state_wrap(struct state_store *s, struct sip_location *inner)
 {

@@ -22,11 +22,13 @@
 #include "auth.h"
 #include "guard.h"
 #include "handover.h"
+#include "http.h"
 #include "net.h"
 #include "notify.h"
 #include "resolver.h"
 #include "ring.h"
 #include "snapshot.h"
+#include "state.h"
 
 #define RING_ENTRIES 256
 #define BUF_GROUP 1
@@ -459,6 +461,79 @@ static void on_post_failed(struct worker *w, int res, uint64_t posted)
     on_message(w, ring_ud_op(posted), ring_ud_payload(posted));
 }
 
+/* ---------- metrics ---------- */
+
+#ifndef SIPRING_VERSION
+#define SIPRING_VERSION "0.0.0"
+#endif
+
+static void take_sample(struct worker *w, struct metrics_sample *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->proxy = *sip_proxy_stats(w->proxy);
+    s->txn_in_use = sip_proxy_txn_in_use(w->proxy);
+    s->guard = *guard_stats(w->guard);
+    s->conns = *conns_stats(w->conns);
+    s->conns_open = conns_open(w->conns);
+    if (w->media != NULL) {
+        s->media = *media_get_stats(w->media);
+        s->media_open = media_open_sessions(w->media);
+    }
+    resolver_counts(w->resolver, &s->dns_queries, &s->dns_failures, &s->dns_cache_hits);
+    s->tx = w->tx;
+    s->send_drops = w->dropped;
+    s->handed_in = w->handed_in;
+    s->icmp_errors = w->icmp_errors;
+    s->loop_turns = w->loop_turns;
+}
+
+static void publish(struct worker *w, uint64_t now)
+{
+    if (now < w->next_publish) {
+        return;
+    }
+    w->next_publish = now + 1000;
+    struct metrics_sample s;
+    take_sample(w, &s);
+    metrics_publish(&w->board, &s);
+}
+
+/* render_page: GET /metrics, from every worker's board (this one's taken fresh) */
+static size_t render_page(void *ctx, const char *path, char *out, size_t cap, const char **ctype)
+{
+    struct worker *w = ctx;
+    if (strcmp(path, "/metrics") != 0) {
+        return 0;
+    }
+    struct workers *all = w->all;
+    struct metrics_sample *per = calloc(all->count, sizeof(*per));
+    if (per == NULL) {
+        return (size_t)-1;
+    }
+    for (unsigned i = 0; i < all->count; i++) {
+        if (i == w->id) {
+            take_sample(w, &per[i]);
+        } else {
+            metrics_read(&all->w[i].board, &per[i]);
+        }
+    }
+    size_t nat = 0;
+    struct metrics_globals g = {.version = SIPRING_VERSION,
+                                .start_time_s = all->start_time_s,
+                                .workers = all->count,
+                                .state_on = all->store != NULL};
+    g.registrations = all->loc->ops->count(all->loc->self, now_ms(), &nat);
+    g.nat_bindings = nat;
+    if (all->store != NULL) {
+        state_stats(all->store, &g.state_written, &g.state_lost);
+    }
+    size_t n = metrics_render(out, cap, per, all->count, &g);
+    free(per);
+    /* the text exposition format, version 0.0.4 (Prometheus' exposition formats page) */
+    *ctype = "text/plain; version=0.0.4; charset=utf-8";
+    return n == 0 ? (size_t)-1 : n;
+}
+
 static void on_cqe(struct worker *w, struct io_uring_cqe *cqe)
 {
     uint64_t u = io_uring_cqe_get_data64(cqe);
@@ -503,6 +578,11 @@ static void on_cqe(struct worker *w, struct io_uring_cqe *cqe)
             conns_on_accept(w->conns, (unsigned)payload, cqe);
         } else if (cqe->res >= 0) {
             close(cqe->res);
+        }
+        break;
+    case RING_OP_HTTP:
+        if (w->http != NULL) {
+            http_on_cqe(w->http, payload, cqe);
         }
         break;
     case RING_OP_DNS:
@@ -653,6 +733,12 @@ static int setup(struct worker *w)
     if (cfg->upstream_user[0] != '\0' && trunk_setup(w, cfg) != 0) {
         return -1;
     }
+    if (w->id == 0 && cfg->metrics.addr_len != 0) {
+        w->http = http_new(w, &cfg->metrics, render_page, w);
+        if (w->http == NULL) {
+            return -1;
+        }
+    }
     if (cfg->media_relay) {
         /* the media address towards the inside: the advertised host, without port */
         char host[64];
@@ -719,6 +805,7 @@ static void loop(struct worker *w)
             break;
         }
         uint64_t now = now_ms(), next = sip_proxy_next_timer(w->proxy);
+        next = next < w->next_publish ? next : w->next_publish;
         uint64_t wait = next > now ? next - now : 0;
         if (w->stopping || w->finished) {
             wait = wait < 5 ? wait : 5; /* waiting for the others: look again soon */
@@ -746,6 +833,8 @@ static void loop(struct worker *w)
             media_end_turn(w->media);
             media_on_timer(w->media, now);
         }
+        w->loop_turns++;
+        publish(w, now);
         if (w->draining && !w->finished) {
             if (w->drain_deadline == 0) {
                 w->drain_deadline = now + (uint64_t)w->snap->cfg.drain_timeout_s * 1000;
@@ -775,6 +864,9 @@ void *worker_main(void *arg)
     }
     conns_start(w->conns);
     resolver_start(w->resolver);
+    if (w->http != NULL) {
+        http_start(w->http);
+    }
     if (w->sigfd >= 0) {
         arm_signal(w);
         /* every worker is past the barrier: set up, its sockets bound (worker 0 holds the
@@ -791,6 +883,7 @@ void worker_cleanup(struct worker *w)
         io_uring_queue_exit(&w->ring);
     }
     media_free(w->media);
+    http_free(w->http);
     conns_free(w->conns);
     resolver_free(w->resolver);
     guard_free(w->guard);

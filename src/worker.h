@@ -21,6 +21,7 @@
 #include "bufring.h"
 #include "conn.h"
 #include "log.h"
+#include "metrics.h"
 #include "options.h"
 #include "secret.h"
 
@@ -28,6 +29,8 @@ struct send_slot;
 struct snapshot;
 struct worker;
 struct media;
+struct state_store;
+struct http_server;
 
 #define MEDIA_BUF_GROUP 2 /* provided buffers of the relay sockets (SIP uses group 1) */
 
@@ -43,12 +46,14 @@ struct workers {
     struct sip_location *loc; /* shared, locked */
     pthread_barrier_t ready;  /* every ring exists before anyone posts to another */
     atomic_bool setup_failed;
-    atomic_uint finished;     /* workers done draining */
-    atomic_bool stop;         /* all done: no more hand-overs, leave once inflight is 0 */
-    atomic_long inflight;     /* MSG_RING posts not yet consumed by their target */
-    struct conn_shared conns; /* connection limits and directory */
-    uint8_t auth_key[32];     /* keys the nonces; the same for every worker */
-    struct secret secret;     /* behind pc.mac (the proxies borrow it) and auth_key */
+    atomic_uint finished;      /* workers done draining */
+    atomic_bool stop;          /* all done: no more hand-overs, leave once inflight is 0 */
+    atomic_long inflight;      /* MSG_RING posts not yet consumed by their target */
+    struct conn_shared conns;  /* connection limits and directory */
+    struct state_store *store; /* the registrations' store, or NULL (--state-dir off) */
+    uint64_t start_time_s;     /* Unix time, for the metrics */
+    uint8_t auth_key[32];      /* keys the nonces; the same for every worker */
+    struct secret secret;      /* behind pc.mac (the proxies borrow it) and auth_key */
 };
 
 struct worker {
@@ -84,7 +89,13 @@ struct worker {
     uint64_t tx, dropped, handed_out, handed_in;
     uint64_t big_sent;    /* UDP datagrams over SEND_BUF, sent from a buffer of their own */
     uint64_t icmp_errors; /* ICMP unreachables for what we sent over UDP */
+    uint64_t loop_turns;
     struct log_limit big_log;
+    /* metrics: this worker's counters as of its last publish (once a second), read by the
+     * worker serving --metrics (worker 0, which has http) */
+    struct metrics_board board;
+    uint64_t next_publish;
+    struct http_server *http;
 };
 
 /* worker_main: the thread body (arg: struct worker *). Sets up the ring and sockets, waits for

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# tests/test_metrics.sh: --metrics as an admin's monitoring uses it (issue 15). Debian's
+# Prometheus scrapes sipring every second while SIPp places calls through it; a PromQL query
+# through Prometheus' HTTP API then returns the number of calls SIPp completed, and the setup
+# histogram counted each. `promtool check metrics` passes on the page. The listener's bounds: a
+# head over 2 KiB gets 431, a client that sends nothing is closed after 5 s, other paths 404,
+# other methods 405.
+# usage: test_metrics.sh SIPRING SCENARIO_DIR
+bin=$(realpath "$1") scen=$(realpath "$2")
+lib=$(realpath "$(dirname "$0")/lib.sh")
+. "$lib"
+base=$((24500 + (RANDOM % 200) * 10))
+P=$base UAS=$((base + 1)) UAC=$((base + 2)) MP=$((base + 3)) PP=$((base + 4))
+CALLS=50
+
+"$bin" --listen "udp:127.0.0.1:$P" --inside 127.0.0.1/32 --threads 2 --media-relay no \
+    --metrics "127.0.0.1:$MP" > proxy.log 2>&1 &
+proxy=$!
+pids+=($proxy)
+for _ in $(seq 50); do grep -q 'metrics on' proxy.log && break; sleep 0.1; done
+check "sipring serves metrics on the address given" "grep -q 'metrics on http://127.0.0.1:$MP/metrics' proxy.log"
+
+cat > prometheus.yml <<EOF
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: sipring
+    static_configs:
+      - targets: ['127.0.0.1:$MP']
+EOF
+prometheus --config.file=prometheus.yml --storage.tsdb.path="$tmp/tsdb" \
+    --web.listen-address="127.0.0.1:$PP" > prometheus.log 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PP/-/ready" > /dev/null && break; sleep 0.2; done
+check "Prometheus is up" "curl -sf 'http://127.0.0.1:$PP/-/ready' > /dev/null"
+
+printf "SEQUENTIAL\n127.0.0.1:%s;\n" "$UAS" > domain.csv
+timeout 60 sipp -sf "$scen/uas_rr.xml" -i 127.0.0.1 -p "$UAS" -m $CALLS > uas.out 2>&1 &
+pids+=($!)
+sleep 0.3
+timeout 60 sipp -sf "$scen/uac_rr.xml" "127.0.0.1:$UAS" -rsa "127.0.0.1:$P" -inf domain.csv \
+    -s callee -i 127.0.0.1 -p "$UAC" -m $CALLS -r 10 -timeout 40s -timeout_error > uac.out 2>&1
+rc=$?
+done_calls=$(sipp_calls uac.out)
+check "SIPp completes its calls through sipring (rc $rc, $done_calls)" "[ $rc = 0 ] && [ '$done_calls' = $CALLS ]"
+
+# promql QUERY: the value of a one-sample instant query, through Prometheus' HTTP API
+promql() {
+    curl -s --get "http://127.0.0.1:$PP/api/v1/query" --data-urlencode "query=$1" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["data"]["result"]
+print(r[0]["value"][1] if r else "none")'
+}
+want() { # want QUERY VALUE: waits up to 6 s (scrapes are 1 s apart, boards 1 s old)
+    local v
+    for _ in $(seq 30); do v=$(promql "$1"); [ "$v" = "$2" ] && break; sleep 0.2; done
+    echo "$v"
+}
+v=$(want 'sum(sipring_calls_answered_total)' "$done_calls")
+check "PromQL sum(sipring_calls_answered_total) is the calls SIPp completed ($v = $done_calls)" "[ '$v' = '$done_calls' ]"
+v=$(want 'sum(sipring_calls_ended_total)' "$done_calls")
+check "  sipring_calls_ended_total too ($v)" "[ '$v' = '$done_calls' ]"
+v=$(want 'sipring_call_setup_seconds_count' "$done_calls")
+check "  and the setup histogram counted each ($v)" "[ '$v' = '$done_calls' ]"
+v=$(want 'sipring_requests_total{method="INVITE"}' "$done_calls")
+check "  requests by method: $v INVITEs" "[ '$v' = '$done_calls' ]"
+v=$(want 'up{job="sipring"}' 1)
+check "  every scrape succeeded (up = $v)" "[ '$v' = 1 ]"
+
+curl -s "http://127.0.0.1:$MP/metrics" > page.txt
+promtool check metrics < page.txt > promtool.out 2>&1; rc=$?
+check "promtool check metrics passes on the page (rc $rc)" "[ $rc = 0 ] && [ ! -s promtool.out ]"
+check "  each family has its HELP and TYPE" \
+      "[ \$(grep -c '^# HELP' page.txt) = \$(grep -c '^# TYPE' page.txt) ] && [ \$(grep -c '^# TYPE' page.txt) -ge 30 ]"
+
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+check "another path is 404" "[ \$(code 'http://127.0.0.1:$MP/nothing') = 404 ]"
+check "another method is 405" "[ \$(code -X POST 'http://127.0.0.1:$MP/metrics') = 405 ]"
+big=$(head -c 3000 /dev/zero | tr '\0' 'a')
+check "a head over 2 KiB is 431" "[ \$(code -H 'X-Big: $big' 'http://127.0.0.1:$MP/metrics') = 431 ]"
+start=$(date +%s%N)
+python3 -c "
+import socket
+s = socket.create_connection(('127.0.0.1', $MP))
+s.settimeout(10)
+print(len(s.recv(100)))" > idle.out 2>&1
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+check "a client that sends nothing is closed after about 5 s (${took} ms)" \
+      "[ \"\$(cat idle.out)\" = 0 ] && [ $took -ge 4500 ] && [ $took -lt 8000 ]"
+check "  and sipring serves the next scrape" "[ \$(code 'http://127.0.0.1:$MP/metrics') = 200 ]"
+stop_daemon sipring "$proxy" proxy.log
+exit $fail
