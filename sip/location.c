@@ -218,9 +218,27 @@ static size_t mem_count(void *self, uint64_t now, size_t *nat)
     return n;
 }
 
-static const struct sip_location_ops mem_ops = {mem_save,  mem_remove,    mem_lookup,
-                                                mem_find,  mem_expire,    mem_nat_due,
-                                                mem_alive, mem_flow_down, mem_count};
+static size_t mem_list(void *self, uint64_t now, size_t offset, struct sip_binding *out, size_t cap,
+                       size_t *total)
+{
+    struct mem_loc *m = self;
+    size_t seen = 0, n = 0;
+    for (size_t i = 0; i < m->used; i++) {
+        const struct sip_binding *b = &m->slots[i].b;
+        if (!m->slots[i].used || b->expires_at_ms <= now || strncmp(b->aor, "masq:", 5) == 0) {
+            continue;
+        }
+        if (seen++ >= offset && n < cap) {
+            out[n++] = *b;
+        }
+    }
+    *total = seen;
+    return n;
+}
+
+static const struct sip_location_ops mem_ops = {mem_save,   mem_remove,  mem_lookup, mem_find,
+                                                mem_expire, mem_nat_due, mem_alive,  mem_flow_down,
+                                                mem_count,  mem_list};
 
 struct sip_location *sip_location_mem_new(size_t max_bindings)
 {

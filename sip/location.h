@@ -60,6 +60,11 @@ struct sip_location_ops {
     /* count: live bindings of registrations (AORs), and in *nat the NAT bindings among them
      * plus the Contacts stood in for ("masq:"); for metrics, a scan. */
     size_t (*count)(void *self, uint64_t now_ms, size_t *nat);
+    /* list: copies up to cap live bindings of registrations ("masq:" ones left out), skipping
+     * the first `offset`, in the store's own order; *total gets how many there are. For the
+     * status pages, a scan. */
+    size_t (*list)(void *self, uint64_t now_ms, size_t offset, struct sip_binding *out, size_t cap,
+                   size_t *total);
 };
 
 struct sip_location {

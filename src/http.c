@@ -135,9 +135,9 @@ static void respond(struct http_server *h, unsigned slot)
     } else {
         char *q = strchr(path, '?');
         if (q != NULL) {
-            *q = '\0'; /* Prometheus may add parameters; none are used */
+            *q++ = '\0';
         }
-        blen = h->render(h->ctx, path, body, BODY_MAX, &ctype);
+        blen = h->render(h->ctx, path, q != NULL ? q : "", body, BODY_MAX, &ctype);
         if (blen == (size_t)-1) {
             status = "500 Internal Server Error";
             blen = 0;

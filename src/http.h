@@ -1,4 +1,5 @@
-/* src/http.h: a small HTTP/1.1 server on a worker's ring for GET /metrics (issue 15): no
+/* src/http.h: a small HTTP/1.1 server on a worker's ring for GET /metrics and the JSON status
+ * pages (issue 15): no
  * thread, no blocking call. Each connection sends one request (at most HTTP_REQ_MAX bytes of
  * head, within HTTP_TIMEOUT_S) and gets one response, then is closed; HTTP_CLIENTS at once,
  * the next one is closed at accept. The body comes from a render callback, made whole before
@@ -19,9 +20,10 @@
 struct worker;
 struct http_server;
 
-/* http_render: the body for path into out (cap bytes); returns its length, 0 for "no such
- * page" (404), or (size_t)-1 when cap was too small (500). *ctype names its Content-Type. */
-typedef size_t (*http_render)(void *ctx, const char *path, char *out, size_t cap,
+/* http_render: the body for path (query: what followed '?', or "") into out (cap bytes);
+ * returns its length, 0 for "no such page" (404), or (size_t)-1 when cap was too small (500).
+ * *ctype names its Content-Type. */
+typedef size_t (*http_render)(void *ctx, const char *path, const char *query, char *out, size_t cap,
                               const char **ctype);
 
 /* http_new: listens on addr (TCP); NULL after one log line when it cannot. */

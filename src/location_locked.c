@@ -91,8 +91,18 @@ static size_t l_count(void *self, uint64_t now_ms, size_t *nat)
     return n;
 }
 
+static size_t l_list(void *self, uint64_t now_ms, size_t offset, struct sip_binding *out,
+                     size_t cap, size_t *total)
+{
+    struct locked *l = self;
+    pthread_rwlock_rdlock(&l->lock);
+    size_t n = l->inner->ops->list(l->inner->self, now_ms, offset, out, cap, total);
+    pthread_rwlock_unlock(&l->lock);
+    return n;
+}
+
 static const struct sip_location_ops locked_ops = {
-    l_save, l_remove, l_lookup, l_find, l_expire, l_nat_due, l_alive, l_flow_down, l_count};
+    l_save, l_remove, l_lookup, l_find, l_expire, l_nat_due, l_alive, l_flow_down, l_count, l_list};
 
 struct sip_location *location_locked_new(struct sip_location *inner)
 {

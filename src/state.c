@@ -416,8 +416,15 @@ static size_t w_count(void *self, uint64_t now, size_t *nat)
     return s->inner->ops->count(s->inner->self, now, nat);
 }
 
-static const struct sip_location_ops wrap_ops = {w_save,    w_remove, w_lookup,    w_find, w_expire,
-                                                 w_nat_due, w_alive,  w_flow_down, w_count};
+static size_t w_list(void *self, uint64_t now, size_t offset, struct sip_binding *out, size_t cap,
+                     size_t *total)
+{
+    struct state_store *s = self;
+    return s->inner->ops->list(s->inner->self, now, offset, out, cap, total);
+}
+
+static const struct sip_location_ops wrap_ops = {
+    w_save, w_remove, w_lookup, w_find, w_expire, w_nat_due, w_alive, w_flow_down, w_count, w_list};
 
 struct sip_location *state_wrap(struct state_store *s, struct sip_location *inner)
 {

@@ -29,6 +29,7 @@
 #include "ring.h"
 #include "snapshot.h"
 #include "state.h"
+#include "status.h"
 
 #define RING_ENTRIES 256
 #define BUF_GROUP 1
@@ -498,10 +499,45 @@ static void publish(struct worker *w, uint64_t now)
     metrics_publish(&w->board, &s);
 }
 
-/* render_page: GET /metrics, from every worker's board (this one's taken fresh) */
-static size_t render_page(void *ctx, const char *path, char *out, size_t cap, const char **ctype)
+static size_t render_status(struct worker *w, const char *path, const char *query, char *out,
+                            size_t cap)
+{
+    struct workers *all = w->all;
+    size_t nat = 0;
+    if (strcmp(path, "/status") == 0) {
+        struct status_info in = {.version = SIPRING_VERSION,
+                                 .start_time_s = all->start_time_s,
+                                 .now_s = (uint64_t)time(NULL),
+                                 .workers = all->count,
+                                 .cfg = all->cfg};
+        in.registrations = all->loc->ops->count(all->loc->self, now_ms(), &nat);
+        in.nat_bindings = nat;
+        return status_render(out, cap, &in);
+    }
+    size_t limit, offset, total = 0;
+    status_page_args(query, &limit, &offset);
+    struct sip_binding *b = malloc(limit * sizeof(*b));
+    if (b == NULL) {
+        return (size_t)-1;
+    }
+    uint64_t now = now_ms();
+    size_t n = all->loc->ops->list(all->loc->self, now, offset, b, limit, &total);
+    size_t len = status_render_registrations(out, cap, b, n, total, offset, now);
+    free(b);
+    return len;
+}
+
+/* render_page: GET /metrics, from every worker's board (this one's taken fresh), and the
+ * JSON pages (src/status.c) */
+static size_t render_page(void *ctx, const char *path, const char *query, char *out, size_t cap,
+                          const char **ctype)
 {
     struct worker *w = ctx;
+    if (strcmp(path, "/status") == 0 || strcmp(path, "/registrations") == 0) {
+        *ctype = "application/json";
+        size_t n = render_status(w, path, query, out, cap);
+        return n == 0 ? (size_t)-1 : n;
+    }
     if (strcmp(path, "/metrics") != 0) {
         return 0;
     }

@@ -4,7 +4,7 @@
 # through Prometheus' HTTP API then returns the number of calls SIPp completed, and the setup
 # histogram counted each. `promtool check metrics` passes on the page. The listener's bounds: a
 # head over 2 KiB gets 431, a client that sends nothing is closed after 5 s, other paths 404,
-# other methods 405.
+# other methods 405. The JSON pages beside it: /status, and /registrations a page at a time.
 # usage: test_metrics.sh SIPRING SCENARIO_DIR
 bin=$(realpath "$1") scen=$(realpath "$2")
 lib=$(realpath "$(dirname "$0")/lib.sh")
@@ -14,7 +14,7 @@ P=$base UAS=$((base + 1)) UAC=$((base + 2)) MP=$((base + 3)) PP=$((base + 4))
 CALLS=50
 
 "$bin" --listen "udp:127.0.0.1:$P" --inside 127.0.0.1/32 --threads 2 --media-relay no \
-    --metrics "127.0.0.1:$MP" > proxy.log 2>&1 &
+    --domain example.test --metrics "127.0.0.1:$MP" > proxy.log 2>&1 &
 proxy=$!
 pids+=($proxy)
 for _ in $(seq 50); do grep -q 'metrics on' proxy.log && break; sleep 0.1; done
@@ -88,5 +88,27 @@ took=$(( ($(date +%s%N) - start) / 1000000 ))
 check "a client that sends nothing is closed after about 5 s (${took} ms)" \
       "[ \"\$(cat idle.out)\" = 0 ] && [ $took -ge 4500 ] && [ $took -lt 8000 ]"
 check "  and sipring serves the next scrape" "[ \$(code 'http://127.0.0.1:$MP/metrics') = 200 ]"
+# the JSON pages
+{ echo SEQUENTIAL; for i in 1 2 3; do echo "ua$i;example.test;"; done; } > users.csv
+timeout 30 sipp -sf "$scen/register_inf.xml" "127.0.0.1:$P" -inf users.csv -key contact_port 5099 \
+    -key expires 600 -i 127.0.0.1 -p "$UAC" -m 3 -timeout 10s -timeout_error > reg.out 2>&1
+check "three UAs register ($(sipp_calls reg.out))" "[ '$(sipp_calls reg.out)' = 3 ]"
+curl -s "http://127.0.0.1:$MP/registrations?limit=2" > page1.json
+curl -s "http://127.0.0.1:$MP/registrations?limit=2&offset=2" > page2.json
+curl -s "http://127.0.0.1:$MP/status" > status.json
+python3 - > json.out 2>&1 <<PY
+import json
+p1, p2, st = (json.load(open(f)) for f in ("page1.json", "page2.json", "status.json"))
+regs = p1["registrations"] + p2["registrations"]
+assert p1["total"] == 3 and len(p1["registrations"]) == 2 and len(p2["registrations"]) == 1, (p1, p2)
+assert sorted(r["aor"] for r in regs) == ["ua1@example.test", "ua2@example.test", "ua3@example.test"], regs
+assert all(r["contact"] == "sip:%s@127.0.0.1:5099" % r["aor"].split("@")[0] for r in regs), regs
+assert all(r["flow"].startswith("udp:127.0.0.1:") and 590 <= r["expires_in"] <= 600 for r in regs), regs
+assert st["version"] == "0.1.0" and st["workers"] == 2 and st["registrations"] == 3, st
+assert st["listeners"] == ["udp:127.0.0.1:$P"] and "example.test" in st["config"]["domains"], st
+print("ok")
+PY
+check "/registrations pages through the three (limit, offset) with contact, flow and expiry; /status names version, workers and listeners ($(tail -1 json.out))" \
+      "[ \"\$(tail -1 json.out)\" = ok ]"
 stop_daemon sipring "$proxy" proxy.log
 exit $fail
