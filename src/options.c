@@ -110,6 +110,26 @@ static int apply_listen(struct config *c, const char *v)
     return 0;
 }
 
+static int apply_hep(struct config *c, const char *v)
+{
+    if (strcmp(v, "off") == 0) {
+        memset(&c->hep, 0, sizeof(c->hep));
+        return 0;
+    }
+    const char *a = strncmp(v, "udp:", 4) == 0 ? v + 4 : v; /* sngrep's and Homer's spelling */
+    if (parse_addr(a, &c->hep.addr, &c->hep.addr_len) != 0) {
+        return -1;
+    }
+    c->hep.proto = LISTEN_UDP;
+    snprintf(c->hep.text, sizeof(c->hep.text), "%s", v);
+    return 0;
+}
+
+static int apply_hep_id(struct config *c, const char *v)
+{
+    return parse_u32(v, 0, 4294967295u, &c->hep_id);
+}
+
 static int apply_metrics(struct config *c, const char *v)
 {
     if (strcmp(v, "off") == 0) {
@@ -707,6 +727,12 @@ static const struct opt_def opts[] = {
      "unforgeable; instances and restarts that share it recognise each other's. Without it, "
      "a random key per process.",
      apply_secret_file, 0},
+    {"hep", 0, "[udp:]ADDR:PORT", "off", "IP:PORT ([IPv6]:PORT), or off",
+     "Send a copy of every SIP message sipring receives and sends (TLS as plaintext) as HEP "
+     "version 3 over UDP to this capture server (Homer, sngrep -L).",
+     apply_hep, 0},
+    {"hep-id", 0, "ID", "2001", "an integer from 0 to 4294967295",
+     "The capture agent id in the HEP packets, to tell this edge from others.", apply_hep_id, 0},
     {"metrics", 0, "ADDR:PORT", "off", "IP:PORT ([IPv6]:PORT), or off",
      "Serve GET /metrics (Prometheus text format) over HTTP on this address; keep it on "
      "loopback or a management network: it has no authentication.",
@@ -891,6 +917,7 @@ static void set_defaults(struct config *c)
     c->max_source_calls = 32;
     c->max_callee_calls = 16;
     c->upstream_expires_s = 600;
+    c->hep_id = 2001;
     apply_srtp_suites(c, SRTP_SUITES_DEFAULT);
     /* systemd's StateDirectory= names the folder it made for the unit (systemd.exec(5)) */
     const char *sd = getenv("STATE_DIRECTORY");

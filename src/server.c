@@ -293,8 +293,13 @@ int server_run(const struct config *cfg, int argc, char **argv)
     }
     pthread_barrier_init(&all.ready, NULL, all.count);
     for (unsigned i = 0; i < all.count; i++) {
-        all.w[i] = (struct worker){
-            .id = i, .all = &all, .snap = all.snap, .fd4 = -1, .fd6 = -1, .sigfd = -1};
+        all.w[i] = (struct worker){.id = i,
+                                   .all = &all,
+                                   .snap = all.snap,
+                                   .fd4 = -1,
+                                   .fd6 = -1,
+                                   .sigfd = -1,
+                                   .hep_fd = -1};
     }
     all.w[0].sigfd = sigfd;
     for (unsigned i = 0; i < all.count; i++) {

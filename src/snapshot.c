@@ -212,6 +212,7 @@ void snapshot_restart_only(const struct config *x, const struct config *y, char 
         {strcmp(x->secret_file, y->secret_file) != 0, "secret-file"},
         {strcmp(x->state_dir, y->state_dir) != 0, "state-dir"},
         {strcmp(x->metrics.text, y->metrics.text) != 0, "metrics"},
+        {strcmp(x->hep.text, y->hep.text) != 0 || x->hep_id != y->hep_id, "hep"},
         {(x->users[0] == '\0') != (y->users[0] == '\0'), "users on or off"},
         {strcmp(x->upstream_user, y->upstream_user) != 0 ||
              strcmp(x->upstream_domain, y->upstream_domain) != 0 ||

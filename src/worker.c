@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../sip/callid.h"
+#include "../sip/hep.h"
 #include "../tls/tls.h"
 #include "../tls/conn.h"
 #include "conn.h"
@@ -197,11 +198,98 @@ static int send_fd(struct worker *w, const struct sip_peer *to)
     return fallback;
 }
 
+/* ---------- HEP capture ---------- */
+
+#define HEP_BUF (65535 + SIP_HEP_OVERHEAD)
+
+static uint64_t unix_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* hep_capture: the message iov[0..n) between `peer` and us, received or sent, to --hep */
+static void hep_capture(struct worker *w, const struct sip_peer *peer, bool received,
+                        const struct iovec *iov, size_t n)
+{
+    if (w->hep_fd < 0) {
+        return;
+    }
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        len += iov[i].iov_len;
+    }
+    if (len <= 4 || len > 65535 - SIP_HEP_OVERHEAD) {
+        return; /* keepalives (CRLF) are no message; the largest never fit a HEP packet */
+    }
+    /* the message is flattened into the second half of the buffer, the packet made in the
+     * first half */
+    char *msg = (char *)w->hep_buf + HEP_BUF;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(msg + o, iov[i].iov_base, iov[i].iov_len);
+        o += iov[i].iov_len;
+    }
+    struct sip_peer self = peer->family == 6 ? w->self6 : w->self4;
+    self.transport = peer->transport;
+    long hl = sip_hep_encode(w->hep_buf, HEP_BUF, received ? peer : &self, received ? &self : peer,
+                             unix_us(), w->snap->cfg.hep_id, msg, len);
+    if (hl > 0) {
+        worker_send_raw(w, w->hep_fd, &w->hep_to, w->hep_buf, (size_t)hl);
+    }
+}
+
+static int hep_setup(struct worker *w, const struct config *cfg)
+{
+    w->hep_fd = -1;
+    if (cfg->hep.addr_len == 0) {
+        return 0;
+    }
+    net_peer_of(&cfg->hep.addr, &w->hep_to);
+    w->hep_to.transport = SIP_TP_UDP;
+    w->hep_fd = socket(cfg->hep.addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    w->hep_buf = malloc(2 * HEP_BUF);
+    if (w->hep_fd < 0 || w->hep_buf == NULL) {
+        log_error("--hep %s: %s", cfg->hep.text, strerror(errno));
+        return -1;
+    }
+    /* our side: the advertised address, of each family, without the port's text */
+    char host[64];
+    snprintf(host, sizeof(host), "%s", w->snap->pc.advertise);
+    char *h = host, *port = NULL;
+    if (*h == '[') {
+        h++;
+        char *e = strchr(h, ']');
+        if (e != NULL) {
+            *e = '\0';
+            port = e[1] == ':' ? e + 2 : NULL;
+        }
+    } else if (strchr(h, ':') == strrchr(h, ':') && strchr(h, ':') != NULL) {
+        port = strchr(h, ':');
+        *port++ = '\0';
+    }
+    uint16_t pn = port ? (uint16_t)atoi(port) : 5060;
+    struct sip_peer me;
+    if (sip_peer_from_text(sip_str_make(h, strlen(h)), pn, &me) == 0) {
+        *(me.family == 6 ? &w->self6 : &w->self4) = me;
+    }
+    w->self4.family = 4;
+    w->self6.family = 6;
+    w->self4.port = w->self4.port ? w->self4.port : pn;
+    w->self6.port = w->self6.port ? w->self6.port : pn;
+    if (w->id == 0) {
+        log_info("HEP capture to %s (agent id %u)", cfg->hep.text, cfg->hep_id);
+    }
+    return 0;
+}
+
 /* The proxy's sink. */
 static void sink_send(void *ctx, const struct sip_peer *to, const char *name,
                       const struct iovec *iov, size_t n)
 {
     struct worker *w = ctx;
+    hep_capture(w, to, false, iov, n);
     if (to->transport == SIP_TP_UDP) {
         queue_send(w, send_fd(w, to), to, iov, n);
     } else if (w->conns != NULL) {
@@ -278,6 +366,8 @@ static void flush_unreachable(struct worker *w)
 void worker_on_message(struct worker *w, const struct sip_peer *from, const char *payload,
                        size_t plen)
 {
+    struct iovec hiov = {(void *)(uintptr_t)payload, plen};
+    hep_capture(w, from, true, &hiov, 1);
     if (!guard_admit(w->guard, from, payload, plen, now_ms())) {
         return;
     }
@@ -769,6 +859,9 @@ static int setup(struct worker *w)
     if (cfg->upstream_user[0] != '\0' && trunk_setup(w, cfg) != 0) {
         return -1;
     }
+    if (hep_setup(w, cfg) != 0) {
+        return -1;
+    }
     if (w->id == 0 && cfg->metrics.addr_len != 0) {
         w->http = http_new(w, &cfg->metrics, render_page, w);
         if (w->http == NULL) {
@@ -920,6 +1013,10 @@ void worker_cleanup(struct worker *w)
     }
     media_free(w->media);
     http_free(w->http);
+    if (w->hep_fd >= 0) {
+        close(w->hep_fd);
+    }
+    free(w->hep_buf);
     conns_free(w->conns);
     resolver_free(w->resolver);
     guard_free(w->guard);

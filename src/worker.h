@@ -96,6 +96,11 @@ struct worker {
     struct metrics_board board;
     uint64_t next_publish;
     struct http_server *http;
+    /* --hep: a copy of each SIP message to the capture server, from this socket (-1: off);
+     * our side of a message is the advertised address (self4, self6) */
+    int hep_fd;
+    struct sip_peer hep_to, self4, self6;
+    uint8_t *hep_buf;
 };
 
 /* worker_main: the thread body (arg: struct worker *). Sets up the ring and sockets, waits for
