@@ -22,6 +22,7 @@ command -v kamailio >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install
 [ -f build/build.ninja ] || meson setup build >&2
 ninja -C build src/sipring >&2
 tmp=$(mktemp -d)
+export STATE_DIRECTORY="$tmp/state" # sipring's store (--state-dir): this run's own
 trap 'pkill -P $$; rm -rf "$tmp"' EXIT
 tck=$(getconf CLK_TCK)
 cpu_ticks() { # total utime+stime of a process and its threads/children

@@ -13,6 +13,7 @@ bins=("$@")
 [ ${#bins[@]} -gt 0 ] || bins=(build/src/sipring)
 command -v valgrind >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind >&2
 tmp=$(mktemp -d)
+export STATE_DIRECTORY="$tmp/state" # sipring's store (--state-dir): this run's own
 trap 'pkill -P $$ 2>/dev/null; rm -rf "$tmp"' EXIT
 port=$((25200 + RANDOM % 500))
 run() { # binary calls -> instructions

@@ -28,6 +28,7 @@ command -v rtpengine > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get insta
 [ -f build/build.ninja ] || meson setup build >&2
 ninja -C build src/sipring >&2
 tmp=$(mktemp -d)
+export STATE_DIRECTORY="$tmp/state" # sipring's store (--state-dir): this run's own
 trap 'pkill -P $$; rm -rf "$tmp"' EXIT
 deps=${SIPRING_DEPS:-$top/.deps}/prefix
 cc -O2 -I"$deps/include" -o "$tmp/rtpblast" bench/rtpblast.c "$deps/lib/libsrtp2.a" "$deps/lib/libcrypto.a" \

@@ -23,6 +23,7 @@ scripts/deps.sh
 [ -f build/build.ninja ] || meson setup build >&2
 ninja -C build src/sipring >&2
 tmp=$(mktemp -d)
+export STATE_DIRECTORY="$tmp/state" # sipring's store (--state-dir): this run's own
 trap 'pkill -P $$; rm -rf "$tmp"' EXIT
 tck=$(getconf CLK_TCK)
 mpath=/usr/lib/x86_64-linux-gnu/kamailio/modules/
