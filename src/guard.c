@@ -18,6 +18,7 @@ struct source {
     uint64_t dropped;     /* during the current ban */
     uint64_t fail_window; /* start of the minute auth failures are counted in */
     uint32_t fails;
+    bool auth_ban; /* the current ban is for failed authentications, not the rate */
 };
 
 struct guard {
@@ -190,6 +191,7 @@ static bool take_token(struct guard *g, struct source *s, const struct sip_peer 
     s->last_ms = now;
     if (s->tokens < 1.0) {
         s->banned_until = now + g->ban_ms;
+        s->auth_ban = false;
         g->banned++;
         g->st.bans++;
         g->st.rate_dropped++;
@@ -242,6 +244,7 @@ void guard_auth_failed(struct guard *g, const struct sip_peer *from, uint64_t no
         return; /* COUNT failures are allowed (sipring(8)); the next one bans */
     }
     s->banned_until = now + g->ban_ms;
+    s->auth_ban = true;
     s->fails = 0;
     g->banned++;
     g->st.auth_bans++;
@@ -253,6 +256,24 @@ void guard_auth_failed(struct guard *g, const struct sip_peer *from, uint64_t no
     log_warn(
         "banned %s for %llu s: more than %u failed authentications within a minute (worker %u)", ip,
         (unsigned long long)(g->ban_ms / 1000), limit, g->wid);
+}
+
+size_t guard_bans(const struct guard *g, uint64_t now, struct guard_ban *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; g->banned > 0 && i < SLOTS && n < cap; i++) {
+        const struct source *s = &g->src[i];
+        if (s->family == 0 || s->banned_until <= now) {
+            continue;
+        }
+        out[n].family = s->family;
+        memcpy(out[n].ip, s->ip, sizeof(out[n].ip));
+        out[n].auth = s->auth_ban;
+        out[n].until_ms = s->banned_until;
+        out[n].dropped = s->dropped;
+        n++;
+    }
+    return n;
 }
 
 const struct guard_stats *guard_stats(const struct guard *g)

@@ -33,6 +33,17 @@ struct guard_stats {
     uint64_t denied, rate_dropped, bans, auth_bans;
 };
 
+/* A live ban, for the status page. */
+struct guard_ban {
+    uint8_t family;
+    uint8_t ip[16];
+    bool auth; /* for failed authentications; else over the rate limit */
+    uint64_t until_ms, dropped;
+};
+
+/* guard_bans: up to cap live bans at now (a scan of the table, skipped when there are none). */
+size_t guard_bans(const struct guard *g, uint64_t now, struct guard_ban *out, size_t cap);
+
 /* guard_new: cfg is borrowed (it must outlive the guard or the next guard_set_cfg). */
 struct guard *guard_new(const struct guard_cfg *cfg, unsigned worker_id);
 void guard_free(struct guard *g);

@@ -14,6 +14,8 @@
 #include "guard.h"
 #include "media.h"
 
+#define METRICS_BANS 64
+
 struct metrics_sample {
     struct sip_proxy_stats proxy;
     struct guard_stats guard;
@@ -22,6 +24,9 @@ struct metrics_sample {
     uint64_t conns_open, media_open, txn_in_use;
     uint64_t tx, send_drops, handed_in, icmp_errors, loop_turns;
     uint64_t dns_queries, dns_failures, dns_cache_hits;
+    /* for /bans: this worker's live bans (an auth ban is in every worker's) */
+    uint32_t nbans;
+    struct guard_ban bans[METRICS_BANS];
 };
 
 struct metrics_board {

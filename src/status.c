@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
+
 struct out {
     char *p;
     size_t cap, n;
@@ -145,6 +147,47 @@ size_t status_render_registrations(char *buf, size_t cap, const struct sip_bindi
         put(&o, "\"flow_failed\": %s, \"path\": ", b[i].flow_failed ? "true" : "false");
         str(&o, b[i].path);
         put(&o, "}");
+    }
+    put(&o, "]}\n");
+    return o.full ? 0 : o.n;
+}
+
+size_t status_render_bans(char *buf, size_t cap, const struct metrics_sample *w, unsigned n,
+                          uint64_t now_ms)
+{
+    struct out o = {buf, cap, 0, false};
+    struct guard_ban all[METRICS_BANS * 4];
+    size_t k = 0;
+    for (unsigned i = 0; i < n; i++) {
+        for (uint32_t j = 0; j < w[i].nbans && j < METRICS_BANS; j++) {
+            const struct guard_ban *b = &w[i].bans[j];
+            size_t at = 0;
+            while (at < k && !(all[at].family == b->family && memcmp(all[at].ip, b->ip, 16) == 0)) {
+                at++;
+            }
+            if (at == k) {
+                if (k == sizeof(all) / sizeof(all[0])) {
+                    continue;
+                }
+                all[k++] = *b;
+            } else {
+                all[at].until_ms = b->until_ms > all[at].until_ms ? b->until_ms : all[at].until_ms;
+                all[at].dropped += b->dropped;
+                all[at].auth |= b->auth;
+            }
+        }
+    }
+    put(&o, "{\"total\": %zu, \"bans\": [", k);
+    for (size_t i = 0; i < k; i++) {
+        char ip[64];
+        inet_ntop(all[i].family == 6 ? AF_INET6 : AF_INET, all[i].ip, ip, sizeof(ip));
+        put(&o,
+            "%s\n  {\"ip\": \"%s\", \"reason\": \"%s\", \"seconds_left\": %llu, "
+            "\"dropped\": %llu}",
+            i ? "," : "", ip, all[i].auth ? "auth_failures" : "rate_limit",
+            (unsigned long long)(all[i].until_ms > now_ms ? (all[i].until_ms - now_ms + 999) / 1000
+                                                          : 0),
+            (unsigned long long)all[i].dropped);
     }
     put(&o, "]}\n");
     return o.full ? 0 : o.n;

@@ -1,5 +1,6 @@
 /* src/status.h: the JSON status pages beside /metrics (issue 15): /status (what runs, on which
- * configuration, without secrets) and /registrations (the location store, a page at a time:
+ * configuration, without secrets), /bans (sources sipring ignores now, and why) and
+ * /registrations (the location store, a page at a time:
  * ?limit=N (default 100, at most STATUS_LIMIT_MAX) and &offset=M). Every string from the
  * network is escaped (RFC 8259 §7): a Contact is whatever a UA wrote. */
 #ifndef SIPRING_SRC_STATUS_H
@@ -31,5 +32,11 @@ size_t status_render(char *out, size_t cap, const struct status_info *in);
  * now_ms, into out; its length, or 0 when cap is too small. */
 size_t status_render_registrations(char *out, size_t cap, const struct sip_binding *b, size_t n,
                                    size_t total, size_t offset, uint64_t now_ms);
+
+/* status_render_bans: the live bans of the n workers' samples (an address banned on several
+ * workers, as an auth ban is on all, once: the latest end, the drops summed), at now_ms. */
+struct metrics_sample;
+size_t status_render_bans(char *out, size_t cap, const struct metrics_sample *w, unsigned n,
+                          uint64_t now_ms);
 
 #endif

@@ -576,6 +576,7 @@ static void take_sample(struct worker *w, struct metrics_sample *s)
     s->handed_in = w->handed_in;
     s->icmp_errors = w->icmp_errors;
     s->loop_turns = w->loop_turns;
+    s->nbans = (uint32_t)guard_bans(w->guard, now_ms(), s->bans, METRICS_BANS);
 }
 
 static void publish(struct worker *w, uint64_t now)
@@ -587,6 +588,18 @@ static void publish(struct worker *w, uint64_t now)
     struct metrics_sample s;
     take_sample(w, &s);
     metrics_publish(&w->board, &s);
+}
+
+/* gather: every worker's sample, this one's taken fresh, the others' from their boards */
+static void gather(struct worker *w, struct metrics_sample *per)
+{
+    for (unsigned i = 0; i < w->all->count; i++) {
+        if (i == w->id) {
+            take_sample(w, &per[i]);
+        } else {
+            metrics_read(&w->all->w[i].board, &per[i]);
+        }
+    }
 }
 
 static size_t render_status(struct worker *w, const char *path, const char *query, char *out,
@@ -623,6 +636,17 @@ static size_t render_page(void *ctx, const char *path, const char *query, char *
                           const char **ctype)
 {
     struct worker *w = ctx;
+    if (strcmp(path, "/bans") == 0) {
+        *ctype = "application/json";
+        struct metrics_sample *per = calloc(w->all->count, sizeof(*per));
+        if (per == NULL) {
+            return (size_t)-1;
+        }
+        gather(w, per);
+        size_t n = status_render_bans(out, cap, per, w->all->count, now_ms());
+        free(per);
+        return n == 0 ? (size_t)-1 : n;
+    }
     if (strcmp(path, "/status") == 0 || strcmp(path, "/registrations") == 0) {
         *ctype = "application/json";
         size_t n = render_status(w, path, query, out, cap);
@@ -636,13 +660,7 @@ static size_t render_page(void *ctx, const char *path, const char *query, char *
     if (per == NULL) {
         return (size_t)-1;
     }
-    for (unsigned i = 0; i < all->count; i++) {
-        if (i == w->id) {
-            take_sample(w, &per[i]);
-        } else {
-            metrics_read(&all->w[i].board, &per[i]);
-        }
-    }
+    gather(w, per);
     size_t nat = 0;
     struct metrics_globals g = {.version = SIPRING_VERSION,
                                 .start_time_s = all->start_time_s,

@@ -4,7 +4,8 @@
 # through Prometheus' HTTP API then returns the number of calls SIPp completed, and the setup
 # histogram counted each. `promtool check metrics` passes on the page. The listener's bounds: a
 # head over 2 KiB gets 431, a client that sends nothing is closed after 5 s, other paths 404,
-# other methods 405. The JSON pages beside it: /status, and /registrations a page at a time.
+# other methods 405. The JSON pages beside it: /status, /registrations a page at a time, and
+# /bans (an outside address over --rate-limit).
 # usage: test_metrics.sh SIPRING SCENARIO_DIR
 bin=$(realpath "$1") scen=$(realpath "$2")
 lib=$(realpath "$(dirname "$0")/lib.sh")
@@ -14,7 +15,7 @@ P=$base UAS=$((base + 1)) UAC=$((base + 2)) MP=$((base + 3)) PP=$((base + 4))
 CALLS=50
 
 "$bin" --listen "udp:127.0.0.1:$P" --inside 127.0.0.1/32 --threads 2 --media-relay no \
-    --domain example.test --metrics "127.0.0.1:$MP" > proxy.log 2>&1 &
+    --domain example.test --rate-limit 20 --ban-time 60 --metrics "127.0.0.1:$MP" > proxy.log 2>&1 &
 proxy=$!
 pids+=($proxy)
 for _ in $(seq 50); do grep -q 'metrics on' proxy.log && break; sleep 0.1; done
@@ -108,6 +109,31 @@ assert st["version"] == "0.1.0" and st["workers"] == 2 and st["registrations"] =
 assert st["listeners"] == ["udp:127.0.0.1:$P"] and "example.test" in st["config"]["domains"], st
 print("ok")
 PY
+# an outside address (127.0.0.5 is not --inside) floods OPTIONS past --rate-limit 20: banned
+python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('127.0.0.5', 0))
+for i in range(200):
+    s.sendto(b'OPTIONS sip:127.0.0.1 SIP/2.0\\r\\nVia: SIP/2.0/UDP 127.0.0.5:9;branch=z9hG4bKf%d\\r\\n'
+             b'From: <sip:f@127.0.0.5>;tag=1\\r\\nTo: <sip:127.0.0.1>\\r\\nCall-ID: f%d\\r\\n'
+             b'CSeq: 1 OPTIONS\\r\\nContent-Length: 0\\r\\n\\r\\n' % (i, i), ('127.0.0.1', $P))
+"
+for _ in $(seq 30); do
+    curl -s "http://127.0.0.1:$MP/bans" > bans.json
+    grep -q 127.0.0.5 bans.json && break
+    sleep 0.1
+done
+python3 - > bans.out 2>&1 <<PY
+import json
+b = json.load(open("bans.json"))
+assert b["total"] == 1, b
+x = b["bans"][0]
+assert x["ip"] == "127.0.0.5" and x["reason"] == "rate_limit" and 55 <= x["seconds_left"] <= 60, x
+print("ok", x["seconds_left"], "s left,", x["dropped"], "dropped")
+PY
+check "/bans lists the flooding address, why, and for how long ($(tail -1 bans.out))" \
+      "grep -q '^ok' bans.out"
 check "/registrations pages through the three (limit, offset) with contact, flow and expiry; /status names version, workers and listeners ($(tail -1 json.out))" \
       "[ \"\$(tail -1 json.out)\" = ok ]"
 stop_daemon sipring "$proxy" proxy.log
