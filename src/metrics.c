@@ -3,9 +3,10 @@
  * family, labels for what an admin slices by (method, class, status, reason, direction). */
 #include "metrics.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "textbuf.h"
 
 void metrics_board_init(struct metrics_board *b)
 {
@@ -27,39 +28,39 @@ void metrics_read(struct metrics_board *b, struct metrics_sample *out)
     pthread_mutex_unlock(&b->mu);
 }
 
-struct out {
-    char *p;
-    size_t cap, n;
-    bool full;
-};
-
-__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
+static void family(struct textbuf *o, const char *name, const char *type, const char *help)
 {
-    if (o->full) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    int w = vsnprintf(o->p + o->n, o->cap - o->n, fmt, ap);
-    va_end(ap);
-    if (w < 0 || (size_t)w >= o->cap - o->n) {
-        o->full = true;
-        return;
-    }
-    o->n += (size_t)w;
-}
-
-static void family(struct out *o, const char *name, const char *type, const char *help)
-{
-    put(o, "# HELP sipring_%s %s\n# TYPE sipring_%s %s\n", name, help, name, type);
+    textbuf_put(o, "# HELP sipring_%s %s\n# TYPE sipring_%s %s\n", name, help, name, type);
 }
 
 /* one(o, name, type, help, value): a family with a single unlabelled sample */
-static void one(struct out *o, const char *name, const char *type, const char *help, uint64_t v)
+static void one(struct textbuf *o, const char *name, const char *type, const char *help, uint64_t v)
 {
     family(o, name, type, help);
-    put(o, "sipring_%s %llu\n", name, (unsigned long long)v);
+    textbuf_put(o, "sipring_%s %llu\n", name, (unsigned long long)v);
 }
+
+/* labeled: a family of one sample per value of one label */
+struct label_value {
+    const char *value;
+    uint64_t v;
+};
+
+static void labeled(struct textbuf *o, const char *name, const char *help, const char *label,
+                    const struct label_value *l, size_t n)
+{
+    family(o, name, "counter", help);
+    for (size_t i = 0; i < n; i++) {
+        textbuf_put(o, "sipring_%s{%s=\"%s\"} %llu\n", name, label, l[i].value,
+                    (unsigned long long)l[i].v);
+    }
+}
+
+#define LABELED(o, name, help, label, ...)                                                         \
+    do {                                                                                           \
+        const struct label_value l_[] = {__VA_ARGS__};                                             \
+        labeled(o, name, help, label, l_, sizeof(l_) / sizeof(l_[0]));                             \
+    } while (0)
 
 /* the sum over the workers of the uint64_t at byte offset `off` of a sample */
 static uint64_t sum_at(const struct metrics_sample *w, unsigned n, size_t off)
@@ -79,7 +80,7 @@ static const char *const method_names[SIP_METHOD_SLOTS] = {
     "other",     "INVITE", "ACK",     "BYE",  "CANCEL", "OPTIONS", "REGISTER", "PRACK",
     "SUBSCRIBE", "NOTIFY", "PUBLISH", "INFO", "REFER",  "MESSAGE", "UPDATE",   "other"};
 
-static void histogram(struct out *o, const char *name, const char *help,
+static void histogram(struct textbuf *o, const char *name, const char *help,
                       const struct metrics_sample *w, unsigned n, size_t off)
 {
     family(o, name, "histogram", help);
@@ -87,46 +88,47 @@ static void histogram(struct out *o, const char *name, const char *help,
     for (size_t b = 0; b <= SIP_SETUP_BUCKETS; b++) {
         cum += sum_at(w, n, off + offsetof(struct sip_setup_hist, bucket) + b * sizeof(uint64_t));
         if (b < SIP_SETUP_BUCKETS) {
-            put(o, "sipring_%s_bucket{le=\"%g\"} %llu\n", name, sip_setup_le_ms[b] / 1000.0,
-                (unsigned long long)cum);
+            textbuf_put(o, "sipring_%s_bucket{le=\"%g\"} %llu\n", name, sip_setup_le_ms[b] / 1000.0,
+                        (unsigned long long)cum);
         } else {
-            put(o, "sipring_%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
+            textbuf_put(o, "sipring_%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
         }
     }
     uint64_t sum_ms = sum_at(w, n, off + offsetof(struct sip_setup_hist, sum_ms));
-    put(o, "sipring_%s_sum %.3f\nsipring_%s_count %llu\n", name, sum_ms / 1000.0, name,
-        (unsigned long long)sum_at(w, n, off + offsetof(struct sip_setup_hist, count)));
+    textbuf_put(o, "sipring_%s_sum %.3f\nsipring_%s_count %llu\n", name, sum_ms / 1000.0, name,
+                (unsigned long long)sum_at(w, n, off + offsetof(struct sip_setup_hist, count)));
 }
 
 size_t metrics_render(char *buf, size_t cap, const struct metrics_sample *w, unsigned n,
                       const struct metrics_globals *g)
 {
-    struct out o = {buf, cap, 0, false};
+    struct textbuf o = {buf, cap, 0, false};
 
     family(&o, "build_info", "gauge", "The running version (value 1).");
-    put(&o, "sipring_build_info{version=\"%s\"} 1\n", g->version);
+    textbuf_put(&o, "sipring_build_info{version=\"%s\"} 1\n", g->version);
     one(&o, "start_time_seconds", "gauge", "When the process started, in Unix time.",
         g->start_time_s);
     one(&o, "workers", "gauge", "Worker threads, each with its own ring.", g->workers);
 
     family(&o, "requests_total", "counter", "SIP requests received, by method.");
     for (size_t m = 1; m < SIP_METHOD_SLOTS - 1; m++) {
-        put(&o, "sipring_requests_total{method=\"%s\"} %llu\n", method_names[m],
-            (unsigned long long)SUM(proxy.requests[m]));
+        textbuf_put(&o, "sipring_requests_total{method=\"%s\"} %llu\n", method_names[m],
+                    (unsigned long long)SUM(proxy.requests[m]));
     }
-    put(&o, "sipring_requests_total{method=\"other\"} %llu\n",
+    textbuf_put(
+        &o, "sipring_requests_total{method=\"other\"} %llu\n",
         (unsigned long long)(SUM(proxy.requests[0]) + SUM(proxy.requests[SIP_METHOD_SLOTS - 1])));
     family(&o, "responses_total", "counter",
            "SIP responses received (from next hops), by status class.");
     for (int c = 1; c <= 6; c++) {
-        put(&o, "sipring_responses_total{class=\"%dxx\"} %llu\n", c,
-            (unsigned long long)SUM(proxy.responses[c]));
+        textbuf_put(&o, "sipring_responses_total{class=\"%dxx\"} %llu\n", c,
+                    (unsigned long long)SUM(proxy.responses[c]));
     }
     family(&o, "replies_total", "counter",
            "SIP responses sipring made itself (100 Trying, challenges, refusals), by class.");
     for (int c = 1; c <= 6; c++) {
-        put(&o, "sipring_replies_total{class=\"%dxx\"} %llu\n", c,
-            (unsigned long long)SUM(proxy.replies[c]));
+        textbuf_put(&o, "sipring_replies_total{class=\"%dxx\"} %llu\n", c,
+                    (unsigned long long)SUM(proxy.replies[c]));
     }
     one(&o, "messages_bad_total", "counter", "Datagrams and frames that did not parse as SIP.",
         SUM(proxy.bad));
@@ -151,13 +153,13 @@ size_t metrics_render(char *buf, size_t cap, const struct metrics_sample *w, uns
     for (int s = 0; s < 400; s++) {
         uint64_t v = SUM(proxy.calls_failed[s]);
         if (v != 0) {
-            put(&o, "sipring_calls_failed_total{status=\"%d\"} %llu\n", s + 300,
-                (unsigned long long)v);
+            textbuf_put(&o, "sipring_calls_failed_total{status=\"%d\"} %llu\n", s + 300,
+                        (unsigned long long)v);
             any = true;
         }
     }
     if (!any) {
-        put(&o, "sipring_calls_failed_total{status=\"487\"} 0\n");
+        textbuf_put(&o, "sipring_calls_failed_total{status=\"487\"} 0\n");
     }
     histogram(&o, "call_ringing_seconds", "From an initial INVITE to its first 18x upstream.", w, n,
               offsetof(struct metrics_sample, proxy.to_ringing));
@@ -180,25 +182,14 @@ size_t metrics_render(char *buf, size_t cap, const struct metrics_sample *w, uns
     one(&o, "media_sessions", "gauge", "Relay sessions open.", SUM(media_open));
     one(&o, "media_sessions_timed_out_total", "counter", "Relay sessions closed by silence.",
         SUM(media.sessions_timed_out));
-    family(&o, "media_packets_total", "counter", "RTP and RTCP packets relayed, by direction.");
-    put(&o, "sipring_media_packets_total{direction=\"outbound\"} %llu\n",
-        (unsigned long long)SUM(media.packets_dir[0]));
-    put(&o, "sipring_media_packets_total{direction=\"inbound\"} %llu\n",
-        (unsigned long long)SUM(media.packets_dir[1]));
-    family(&o, "media_bytes_total", "counter", "RTP and RTCP payload bytes relayed, by direction.");
-    put(&o, "sipring_media_bytes_total{direction=\"outbound\"} %llu\n",
-        (unsigned long long)SUM(media.bytes_dir[0]));
-    put(&o, "sipring_media_bytes_total{direction=\"inbound\"} %llu\n",
-        (unsigned long long)SUM(media.bytes_dir[1]));
-    family(&o, "media_dropped_total", "counter", "Relay packets dropped, by reason.");
-    put(&o, "sipring_media_dropped_total{reason=\"stranger\"} %llu\n",
-        (unsigned long long)SUM(media.dropped_stranger));
-    put(&o, "sipring_media_dropped_total{reason=\"not_rtp\"} %llu\n",
-        (unsigned long long)SUM(media.dropped_bad));
-    put(&o, "sipring_media_dropped_total{reason=\"no_destination\"} %llu\n",
-        (unsigned long long)SUM(media.dropped_no_dest));
-    put(&o, "sipring_media_dropped_total{reason=\"srtp_check\"} %llu\n",
-        (unsigned long long)SUM(media.srtp_failed));
+    LABELED(&o, "media_packets_total", "RTP and RTCP packets relayed, by direction.", "direction",
+            {"outbound", SUM(media.packets_dir[0])}, {"inbound", SUM(media.packets_dir[1])});
+    LABELED(&o, "media_bytes_total", "RTP and RTCP payload bytes relayed, by direction.",
+            "direction", {"outbound", SUM(media.bytes_dir[0])},
+            {"inbound", SUM(media.bytes_dir[1])});
+    LABELED(&o, "media_dropped_total", "Relay packets dropped, by reason.", "reason",
+            {"stranger", SUM(media.dropped_stranger)}, {"not_rtp", SUM(media.dropped_bad)},
+            {"no_destination", SUM(media.dropped_no_dest)}, {"srtp_check", SUM(media.srtp_failed)});
     one(&o, "media_port_exhaustion_total", "counter",
         "Calls refused 503 because the relay had no free ports (--rtp-ports).",
         SUM(media.port_exhausted));
@@ -213,18 +204,11 @@ size_t metrics_render(char *buf, size_t cap, const struct metrics_sample *w, uns
         SUM(conns.accepted));
     one(&o, "stream_connections_opened_total", "counter", "Connections sipring opened.",
         SUM(conns.opened));
-    family(&o, "stream_connections_closed_total", "counter",
-           "Connections refused or closed by sipring, by reason.");
-    put(&o, "sipring_stream_connections_closed_total{reason=\"refused\"} %llu\n",
-        (unsigned long long)SUM(conns.refused));
-    put(&o, "sipring_stream_connections_closed_total{reason=\"failed\"} %llu\n",
-        (unsigned long long)SUM(conns.failed));
-    put(&o, "sipring_stream_connections_closed_total{reason=\"slow_reader\"} %llu\n",
-        (unsigned long long)SUM(conns.slow_closed));
-    put(&o, "sipring_stream_connections_closed_total{reason=\"idle\"} %llu\n",
-        (unsigned long long)SUM(conns.idle_closed));
-    put(&o, "sipring_stream_connections_closed_total{reason=\"bad_framing\"} %llu\n",
-        (unsigned long long)SUM(conns.bad_framing));
+    LABELED(&o, "stream_connections_closed_total",
+            "Connections refused or closed by sipring, by reason.", "reason",
+            {"refused", SUM(conns.refused)}, {"failed", SUM(conns.failed)},
+            {"slow_reader", SUM(conns.slow_closed)}, {"idle", SUM(conns.idle_closed)},
+            {"bad_framing", SUM(conns.bad_framing)});
     one(&o, "tls_handshake_failures_total", "counter", "TLS handshakes that failed.",
         SUM(conns.tls_failed));
 
@@ -234,45 +218,31 @@ size_t metrics_render(char *buf, size_t cap, const struct metrics_sample *w, uns
     one(&o, "dns_cache_hits_total", "counter",
         "Lookups answered without a query (cache, /etc/hosts).", SUM(dns_cache_hits));
 
-    family(&o, "guard_dropped_total", "counter", "Messages sipring ignored, by reason.");
-    put(&o, "sipring_guard_dropped_total{reason=\"acl\"} %llu\n",
-        (unsigned long long)SUM(guard.denied));
-    put(&o, "sipring_guard_dropped_total{reason=\"rate_limit\"} %llu\n",
-        (unsigned long long)SUM(guard.rate_dropped));
-    put(&o, "sipring_guard_dropped_total{reason=\"scanner\"} %llu\n",
-        (unsigned long long)SUM(proxy.scanners));
-    put(&o, "sipring_guard_dropped_total{reason=\"not_relayed\"} %llu\n",
-        (unsigned long long)SUM(proxy.not_relayed));
-    put(&o, "sipring_guard_dropped_total{reason=\"stray_response\"} %llu\n",
-        (unsigned long long)SUM(proxy.stray_responses));
-    put(&o, "sipring_guard_dropped_total{reason=\"source_transactions\"} %llu\n",
-        (unsigned long long)SUM(proxy.source_capped));
-    put(&o, "sipring_guard_dropped_total{reason=\"source_calls\"} %llu\n",
-        (unsigned long long)SUM(media.source_capped));
-    put(&o, "sipring_guard_dropped_total{reason=\"callee_calls\"} %llu\n",
-        (unsigned long long)SUM(media.callee_capped));
-    family(&o, "guard_bans_total", "counter", "Sources banned, by reason.");
-    put(&o, "sipring_guard_bans_total{reason=\"rate_limit\"} %llu\n",
-        (unsigned long long)SUM(guard.bans));
+    LABELED(&o, "guard_dropped_total", "Messages sipring ignored, by reason.", "reason",
+            {"acl", SUM(guard.denied)}, {"rate_limit", SUM(guard.rate_dropped)},
+            {"scanner", SUM(proxy.scanners)}, {"not_relayed", SUM(proxy.not_relayed)},
+            {"stray_response", SUM(proxy.stray_responses)},
+            {"source_transactions", SUM(proxy.source_capped)},
+            {"source_calls", SUM(media.source_capped)}, {"callee_calls", SUM(media.callee_capped)});
     uint64_t auth_bans = 0; /* every worker counts every auth ban: the largest is the count */
     for (unsigned i = 0; i < n; i++) {
         auth_bans = w[i].guard.auth_bans > auth_bans ? w[i].guard.auth_bans : auth_bans;
     }
-    put(&o, "sipring_guard_bans_total{reason=\"auth_failures\"} %llu\n",
-        (unsigned long long)auth_bans);
+    LABELED(&o, "guard_bans_total", "Sources banned, by reason.", "reason",
+            {"rate_limit", SUM(guard.bans)}, {"auth_failures", auth_bans});
     one(&o, "auth_failures_total", "counter", "Digest credentials that did not verify.",
         SUM(proxy.auth_failed));
 
     family(&o, "worker_loop_turns_total", "counter", "Event loop turns, by worker.");
     for (unsigned i = 0; i < n; i++) {
-        put(&o, "sipring_worker_loop_turns_total{worker=\"%u\"} %llu\n", i,
-            (unsigned long long)w[i].loop_turns);
+        textbuf_put(&o, "sipring_worker_loop_turns_total{worker=\"%u\"} %llu\n", i,
+                    (unsigned long long)w[i].loop_turns);
     }
     family(&o, "worker_handovers_total", "counter",
            "Messages another worker received for this one's Call-IDs, by worker.");
     for (unsigned i = 0; i < n; i++) {
-        put(&o, "sipring_worker_handovers_total{worker=\"%u\"} %llu\n", i,
-            (unsigned long long)w[i].handed_in);
+        textbuf_put(&o, "sipring_worker_handovers_total{worker=\"%u\"} %llu\n", i,
+                    (unsigned long long)w[i].handed_in);
     }
     one(&o, "udp_sent_total", "counter", "UDP datagrams sent.", SUM(tx));
     one(&o, "udp_send_drops_total", "counter", "UDP sends dropped: no send slot free.",
@@ -280,5 +250,5 @@ size_t metrics_render(char *buf, size_t cap, const struct metrics_sample *w, uns
     one(&o, "icmp_unreachable_total", "counter",
         "ICMP errors for what sipring sent over UDP (a next hop with nothing listening).",
         SUM(icmp_errors));
-    return o.full ? 0 : o.n;
+    return textbuf_len(&o);
 }

@@ -542,22 +542,24 @@ static int apply_state_dir(struct config *c, const char *v)
     return 0;
 }
 
-static int apply_state_recover(struct config *c, const char *v)
+/* parse_yes_no: "yes" or "no" into *out; 0, or -1. */
+static int parse_yes_no(const char *v, bool *out)
 {
     if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0) {
         return -1;
     }
-    c->state_recover = v[0] == 'y';
+    *out = v[0] == 'y';
     return 0;
+}
+
+static int apply_state_recover(struct config *c, const char *v)
+{
+    return parse_yes_no(v, &c->state_recover);
 }
 
 static int apply_open_registrar(struct config *c, const char *v)
 {
-    if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0) {
-        return -1;
-    }
-    c->open_registrar = v[0] == 'y';
-    return 0;
+    return parse_yes_no(v, &c->open_registrar);
 }
 
 static int apply_max_source_txn(struct config *c, const char *v)
@@ -725,7 +727,7 @@ static const struct opt_def opts[] = {
     {"secret-file", 0, "FILE", NULL, "a file path (created with mode 0600 if missing)",
      "The key that makes sipring's Record-Route proofs, branches and Contact tokens "
      "unforgeable; instances and restarts that share it recognise each other's. Without it, "
-     "a random key per process.",
+     "the file secret in --state-dir (with --state-dir off, a random key per process).",
      apply_secret_file, 0},
     {"hep", 0, "[udp:]ADDR:PORT", "off", "IP:PORT ([IPv6]:PORT), or off",
      "Send a copy of every SIP message sipring receives and sends (TLS as plaintext) as HEP "

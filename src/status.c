@@ -2,50 +2,28 @@
 #include "status.h"
 
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "metrics.h"
-
-struct out {
-    char *p;
-    size_t cap, n;
-    bool full;
-};
-
-__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
-{
-    if (o->full) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    int w = vsnprintf(o->p + o->n, o->cap - o->n, fmt, ap);
-    va_end(ap);
-    if (w < 0 || (size_t)w >= o->cap - o->n) {
-        o->full = true;
-        return;
-    }
-    o->n += (size_t)w;
-}
+#include "textbuf.h"
 
 /* str: a JSON string (RFC 8259 §7): quote, backslash and control characters escaped; bytes
  * above 0x7f pass as they are (a Contact is ASCII, RFC 3261 §25; anything else is the UA's) */
-static void str(struct out *o, const char *s)
+static void str(struct textbuf *o, const char *s)
 {
-    put(o, "\"");
+    textbuf_put(o, "\"");
     for (const unsigned char *c = (const unsigned char *)s; *c && !o->full; c++) {
         if (*c == '"' || *c == '\\') {
-            put(o, "\\%c", *c);
+            textbuf_put(o, "\\%c", *c);
         } else if (*c < 0x20 || *c == 0x7f) {
-            put(o, "\\u%04x", *c);
+            textbuf_put(o, "\\u%04x", *c);
         } else {
-            put(o, "%c", *c);
+            textbuf_put(o, "%c", *c);
         }
     }
-    put(o, "\"");
+    textbuf_put(o, "\"");
 }
 
 void status_page_args(const char *query, size_t *limit, size_t *offset)
@@ -66,66 +44,66 @@ void status_page_args(const char *query, size_t *limit, size_t *offset)
     }
 }
 
-static void cidr(struct out *o, const struct sip_cidr *c)
+static void cidr(struct textbuf *o, const struct sip_cidr *c)
 {
     char ip[64];
     inet_ntop(c->family == 6 ? AF_INET6 : AF_INET, c->ip, ip, sizeof(ip));
-    put(o, "\"%s/%u\"", ip, c->bits);
+    textbuf_put(o, "\"%s/%u\"", ip, c->bits);
 }
 
 size_t status_render(char *buf, size_t cap, const struct status_info *in)
 {
-    struct out o = {buf, cap, 0, false};
+    struct textbuf o = {buf, cap, 0, false};
     const struct config *c = in->cfg;
-    put(&o, "{\"version\": ");
+    textbuf_put(&o, "{\"version\": ");
     str(&o, in->version);
-    put(&o, ", \"start_time\": %llu, \"uptime_seconds\": %llu, \"workers\": %u",
-        (unsigned long long)in->start_time_s, (unsigned long long)(in->now_s - in->start_time_s),
-        in->workers);
-    put(&o, ", \"registrations\": %llu, \"nat_bindings\": %llu",
-        (unsigned long long)in->registrations, (unsigned long long)in->nat_bindings);
-    put(&o, ", \"listeners\": [");
+    textbuf_put(&o, ", \"start_time\": %llu, \"uptime_seconds\": %llu, \"workers\": %u",
+                (unsigned long long)in->start_time_s,
+                (unsigned long long)(in->now_s - in->start_time_s), in->workers);
+    textbuf_put(&o, ", \"registrations\": %llu, \"nat_bindings\": %llu",
+                (unsigned long long)in->registrations, (unsigned long long)in->nat_bindings);
+    textbuf_put(&o, ", \"listeners\": [");
     for (size_t i = 0; i < c->listen_count; i++) {
-        put(&o, "%s", i ? ", " : "");
+        textbuf_put(&o, "%s", i ? ", " : "");
         str(&o, c->listen[i].text);
     }
     /* the running configuration as started, without secrets: file names, never contents */
-    put(&o, "], \"config\": {\"advertise\": ");
+    textbuf_put(&o, "], \"config\": {\"advertise\": ");
     str(&o, c->advertise);
-    put(&o, ", \"domains\": [");
+    textbuf_put(&o, ", \"domains\": [");
     for (size_t i = 0; i < c->domain_count; i++) {
-        put(&o, "%s", i ? ", " : "");
+        textbuf_put(&o, "%s", i ? ", " : "");
         str(&o, c->domains[i]);
     }
-    put(&o, "], \"inside\": [");
+    textbuf_put(&o, "], \"inside\": [");
     for (size_t i = 0; i < c->inside_count; i++) {
-        put(&o, "%s", i ? ", " : "");
+        textbuf_put(&o, "%s", i ? ", " : "");
         cidr(&o, &c->inside[i]);
     }
-    put(&o, "], \"upstream\": ");
+    textbuf_put(&o, "], \"upstream\": ");
     str(&o, c->upstream);
-    put(&o, ", \"upstream_user\": ");
+    textbuf_put(&o, ", \"upstream_user\": ");
     str(&o, c->upstream_user);
-    put(&o, ", \"users_file\": ");
+    textbuf_put(&o, ", \"users_file\": ");
     str(&o, c->users);
-    put(&o, ", \"state_dir\": ");
+    textbuf_put(&o, ", \"state_dir\": ");
     str(&o, c->state_dir);
-    put(&o,
-        ", \"media_relay\": %s, \"rtp_ports\": \"%u-%u\", \"max_transactions\": %u, "
-        "\"max_registrations\": %u, \"max_connections\": %u, \"rate_limit\": %u, "
-        "\"max_auth_failures\": %u, \"min_expires\": %u, \"max_expires\": %u, "
-        "\"t1_ms\": %u}}\n",
-        c->media_relay ? "true" : "false", c->rtp_port_min, c->rtp_port_max, c->max_transactions,
-        c->max_registrations, c->max_connections, c->rate_limit, c->max_auth_failures,
-        c->min_expires, c->max_expires, c->t1_ms);
-    return o.full ? 0 : o.n;
+    textbuf_put(&o,
+                ", \"media_relay\": %s, \"rtp_ports\": \"%u-%u\", \"max_transactions\": %u, "
+                "\"max_registrations\": %u, \"max_connections\": %u, \"rate_limit\": %u, "
+                "\"max_auth_failures\": %u, \"min_expires\": %u, \"max_expires\": %u, "
+                "\"t1_ms\": %u}}\n",
+                c->media_relay ? "true" : "false", c->rtp_port_min, c->rtp_port_max,
+                c->max_transactions, c->max_registrations, c->max_connections, c->rate_limit,
+                c->max_auth_failures, c->min_expires, c->max_expires, c->t1_ms);
+    return textbuf_len(&o);
 }
 
 size_t status_render_registrations(char *buf, size_t cap, const struct sip_binding *b, size_t n,
                                    size_t total, size_t offset, uint64_t now_ms)
 {
-    struct out o = {buf, cap, 0, false};
-    put(&o, "{\"total\": %zu, \"offset\": %zu, \"registrations\": [", total, offset);
+    struct textbuf o = {buf, cap, 0, false};
+    textbuf_put(&o, "{\"total\": %zu, \"offset\": %zu, \"registrations\": [", total, offset);
     for (size_t i = 0; i < n; i++) {
         char ip[64], flow[96];
         sip_peer_host_text(&b[i].received, ip, sizeof(ip));
@@ -134,28 +112,29 @@ size_t status_render_registrations(char *buf, size_t cap, const struct sip_bindi
                  : b[i].received.transport == SIP_TP_TCP ? "tcp"
                                                          : "udp",
                  ip, b[i].received.port);
-        put(&o, "%s\n  {\"aor\": ", i ? "," : "");
+        textbuf_put(&o, "%s\n  {\"aor\": ", i ? "," : "");
         str(&o, b[i].aor);
-        put(&o, ", \"contact\": ");
+        textbuf_put(&o, ", \"contact\": ");
         str(&o, b[i].contact);
-        put(&o, ", \"flow\": ");
+        textbuf_put(&o, ", \"flow\": ");
         str(&o, flow);
-        put(&o, ", \"expires_in\": %llu, \"behind_nat\": %s, \"outbound\": %s, ",
-            (unsigned long long)(b[i].expires_at_ms > now_ms ? (b[i].expires_at_ms - now_ms) / 1000
-                                                             : 0),
-            b[i].behind_nat ? "true" : "false", b[i].outbound ? "true" : "false");
-        put(&o, "\"flow_failed\": %s, \"path\": ", b[i].flow_failed ? "true" : "false");
+        textbuf_put(&o, ", \"expires_in\": %llu, \"behind_nat\": %s, \"outbound\": %s, ",
+                    (unsigned long long)(b[i].expires_at_ms > now_ms
+                                             ? (b[i].expires_at_ms - now_ms) / 1000
+                                             : 0),
+                    b[i].behind_nat ? "true" : "false", b[i].outbound ? "true" : "false");
+        textbuf_put(&o, "\"flow_failed\": %s, \"path\": ", b[i].flow_failed ? "true" : "false");
         str(&o, b[i].path);
-        put(&o, "}");
+        textbuf_put(&o, "}");
     }
-    put(&o, "]}\n");
-    return o.full ? 0 : o.n;
+    textbuf_put(&o, "]}\n");
+    return textbuf_len(&o);
 }
 
 size_t status_render_bans(char *buf, size_t cap, const struct metrics_sample *w, unsigned n,
                           uint64_t now_ms)
 {
-    struct out o = {buf, cap, 0, false};
+    struct textbuf o = {buf, cap, 0, false};
     struct guard_ban all[METRICS_BANS * 4];
     size_t k = 0;
     for (unsigned i = 0; i < n; i++) {
@@ -177,18 +156,19 @@ size_t status_render_bans(char *buf, size_t cap, const struct metrics_sample *w,
             }
         }
     }
-    put(&o, "{\"total\": %zu, \"bans\": [", k);
+    textbuf_put(&o, "{\"total\": %zu, \"bans\": [", k);
     for (size_t i = 0; i < k; i++) {
         char ip[64];
         inet_ntop(all[i].family == 6 ? AF_INET6 : AF_INET, all[i].ip, ip, sizeof(ip));
-        put(&o,
-            "%s\n  {\"ip\": \"%s\", \"reason\": \"%s\", \"seconds_left\": %llu, "
-            "\"dropped\": %llu}",
-            i ? "," : "", ip, all[i].auth ? "auth_failures" : "rate_limit",
-            (unsigned long long)(all[i].until_ms > now_ms ? (all[i].until_ms - now_ms + 999) / 1000
-                                                          : 0),
-            (unsigned long long)all[i].dropped);
+        textbuf_put(&o,
+                    "%s\n  {\"ip\": \"%s\", \"reason\": \"%s\", \"seconds_left\": %llu, "
+                    "\"dropped\": %llu}",
+                    i ? "," : "", ip, all[i].auth ? "auth_failures" : "rate_limit",
+                    (unsigned long long)(all[i].until_ms > now_ms
+                                             ? (all[i].until_ms - now_ms + 999) / 1000
+                                             : 0),
+                    (unsigned long long)all[i].dropped);
     }
-    put(&o, "]}\n");
-    return o.full ? 0 : o.n;
+    textbuf_put(&o, "]}\n");
+    return textbuf_len(&o);
 }

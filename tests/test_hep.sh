@@ -24,12 +24,7 @@ pids+=($proxy)
 for _ in $(seq 50); do grep -q 'HEP capture to' proxy.log && break; sleep 0.1; done
 check "sipring sends HEP to the collector" "grep -q 'HEP capture to udp:127.0.0.1:$HP (agent id 77)' proxy.log"
 
-printf 'SEQUENTIAL\n127.0.0.1:%s;\n' "$UAS" > domain.csv
-timeout 30 sipp -sf "$scen/uas_rr.xml" -i 127.0.0.1 -p "$UAS" -m $CALLS > uas.out 2>&1 &
-pids+=($!)
-sleep 0.3
-timeout 30 sipp -sf "$scen/uac_rr.xml" "127.0.0.1:$UAS" -rsa "127.0.0.1:$P" -inf domain.csv \
-    -s callee -i 127.0.0.1 -p "$UAC" -m $CALLS -r 5 -timeout 20s -timeout_error > uac.out 2>&1
+calls_through "$scen" "$P" "$UAS" "$UAC" $CALLS 5
 rc=$?
 check "SIPp completes $CALLS calls through sipring (rc $rc)" "[ $rc = 0 ] && [ '$(sipp_calls uac.out)' = $CALLS ]"
 sleep 1

@@ -35,12 +35,7 @@ pids+=($!)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PP/-/ready" > /dev/null && break; sleep 0.2; done
 check "Prometheus is up" "curl -sf 'http://127.0.0.1:$PP/-/ready' > /dev/null"
 
-printf "SEQUENTIAL\n127.0.0.1:%s;\n" "$UAS" > domain.csv
-timeout 60 sipp -sf "$scen/uas_rr.xml" -i 127.0.0.1 -p "$UAS" -m $CALLS > uas.out 2>&1 &
-pids+=($!)
-sleep 0.3
-timeout 60 sipp -sf "$scen/uac_rr.xml" "127.0.0.1:$UAS" -rsa "127.0.0.1:$P" -inf domain.csv \
-    -s callee -i 127.0.0.1 -p "$UAC" -m $CALLS -r 10 -timeout 40s -timeout_error > uac.out 2>&1
+calls_through "$scen" "$P" "$UAS" "$UAC" $CALLS 10
 rc=$?
 done_calls=$(sipp_calls uac.out)
 check "SIPp completes its calls through sipring (rc $rc, $done_calls)" "[ $rc = 0 ] && [ '$done_calls' = $CALLS ]"

@@ -76,14 +76,22 @@ static long reopen(struct sip_location **mem, uint64_t later)
     return n;
 }
 
-Test(state_store, bindings_come_back_field_by_field, .init = setup, .fini = teardown)
+/* start_store: the folder's store opened, a memory store wrapped in it, the writer started */
+static struct state_store *start_store(struct sip_location **mem, struct sip_location **loc)
 {
     char err[256];
     struct state_store *s = state_open(dir, false, err, sizeof(err));
     cr_assert(s != NULL, "%s", err);
-    struct sip_location *mem = sip_location_mem_new(64);
-    struct sip_location *loc = state_wrap(s, mem);
+    *mem = sip_location_mem_new(64);
+    *loc = state_wrap(s, *mem);
     cr_assert_eq(state_start(s), 0);
+    return s;
+}
+
+Test(state_store, bindings_come_back_field_by_field, .init = setup, .fini = teardown)
+{
+    struct sip_location *mem, *loc;
+    struct state_store *s = start_store(&mem, &loc);
     uint64_t now = mono();
     struct sip_binding a =
         binding("alice@example.test", "sip:alice@192.168.1.5", SIP_TP_UDP, now + 600000);
@@ -127,12 +135,8 @@ Test(state_store, bindings_come_back_field_by_field, .init = setup, .fini = tear
 
 Test(state_store, a_refresh_and_a_single_remove_are_written, .init = setup, .fini = teardown)
 {
-    char err[256];
-    struct state_store *s = state_open(dir, false, err, sizeof(err));
-    cr_assert(s != NULL, "%s", err);
-    struct sip_location *mem = sip_location_mem_new(64);
-    struct sip_location *loc = state_wrap(s, mem);
-    cr_assert_eq(state_start(s), 0);
+    struct sip_location *mem, *loc;
+    struct state_store *s = start_store(&mem, &loc);
     uint64_t now = mono();
     struct sip_binding a =
         binding("alice@example.test", "sip:alice@192.168.1.5", SIP_TP_UDP, now + 60000);

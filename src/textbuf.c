@@ -1,0 +1,26 @@
+/* src/textbuf.c: see textbuf.h. */
+#include "textbuf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+void textbuf_put(struct textbuf *t, const char *fmt, ...)
+{
+    if (t->full) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(t->p + t->n, t->cap - t->n, fmt, ap);
+    va_end(ap);
+    if (w < 0 || (size_t)w >= t->cap - t->n) {
+        t->full = true;
+        return;
+    }
+    t->n += (size_t)w;
+}
+
+size_t textbuf_len(const struct textbuf *t)
+{
+    return t->full ? 0 : t->n;
+}
