@@ -87,7 +87,7 @@ else
 fi
 
 step "fuzz smoke: ${fuzz_seconds}s per target"
-for t in sip sdp proxy frame dns tls rtp; do
+for t in sip sdp proxy frame dns tls rtp http; do
     bin=build-asan/tests/fuzz/fuzz_$t
     work=$(mktemp -d)
     if [ ! -x "$bin" ]; then failed=$((failed + 1)); continue; fi
@@ -99,6 +99,7 @@ for t in sip sdp proxy frame dns tls rtp; do
     dns) seeds=(corpus/dns) ;;
     tls) seeds=(corpus/tls) ;;
     rtp) seeds=(corpus/rtp) ;;
+    http) seeds=(corpus/http) ;;
     esac
     existing=()
     for s in "${seeds[@]}"; do [ -d "$s" ] && existing+=("$s"); done

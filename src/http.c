@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http_head.h"
 #include "log.h"
 #include "ring.h"
 #include "worker.h"
@@ -117,33 +118,33 @@ static void drop(struct http_server *h, unsigned slot)
 static void respond(struct http_server *h, unsigned slot)
 {
     struct client *c = &h->c[slot];
-    c->req[c->len] = '\0';
     const char *status = "200 OK", *ctype = "text/plain; charset=utf-8";
-    char path[256] = "";
+    char path[HTTP_PATH_MAX], query[HTTP_PATH_MAX];
     char *body = malloc(BODY_MAX);
     size_t blen = 0;
     if (body == NULL) {
         drop(h, slot);
         return;
     }
-    if (strstr(c->req, "\r\n\r\n") == NULL) {
-        status = "431 Request Header Fields Too Large";
-    } else if (strncmp(c->req, "GET ", 4) != 0) {
+    switch (http_head_parse(c->req, c->len, path, query)) {
+    case HTTP_HEAD_INCOMPLETE:
+        status = "431 Request Header Fields Too Large"; /* the buffer is full */
+        break;
+    case HTTP_HEAD_BAD_METHOD:
         status = "405 Method Not Allowed";
-    } else if (sscanf(c->req + 4, "%255s", path) != 1) {
+        break;
+    case HTTP_HEAD_BAD:
         status = "400 Bad Request";
-    } else {
-        char *q = strchr(path, '?');
-        if (q != NULL) {
-            *q++ = '\0';
-        }
-        blen = h->render(h->ctx, path, q != NULL ? q : "", body, BODY_MAX, &ctype);
+        break;
+    case HTTP_HEAD_GET:
+        blen = h->render(h->ctx, path, query, body, BODY_MAX, &ctype);
         if (blen == (size_t)-1) {
             status = "500 Internal Server Error";
             blen = 0;
         } else if (blen == 0) {
             status = "404 Not Found";
         }
+        break;
     }
     if (blen == 0) {
         blen = (size_t)snprintf(body, BODY_MAX, "%s\n", status);
@@ -203,8 +204,9 @@ void http_on_cqe(struct http_server *h, uint64_t payload, const struct io_uring_
     }
     if (ph == PH_RECV) {
         c->len += (size_t)cqe->res;
-        c->req[c->len] = '\0';
-        if (strstr(c->req, "\r\n\r\n") != NULL || c->len >= sizeof(c->req) - 1) {
+        char path[HTTP_PATH_MAX], query[HTTP_PATH_MAX];
+        if (http_head_parse(c->req, c->len, path, query) != HTTP_HEAD_INCOMPLETE ||
+            c->len >= sizeof(c->req) - 1) {
             respond(h, slot);
         } else {
             arm_recv(h, slot);
