@@ -42,8 +42,12 @@ static void chunk32(struct w *w, uint16_t type, uint32_t v)
 
 long sip_hep_encode(uint8_t *out, size_t cap, const struct sip_peer *src,
                     const struct sip_peer *dst, uint64_t unix_us, uint32_t capture_id,
-                    const char *msg, size_t len)
+                    const struct iovec *iov, size_t n)
 {
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        len += iov[i].iov_len;
+    }
     size_t total = SIP_HEP_OVERHEAD + len;
     if (total > cap || total > 65535 || src->family != dst->family) {
         return -1;
@@ -62,7 +66,13 @@ long sip_hep_encode(uint8_t *out, size_t cap, const struct sip_peer *src,
     chunk32(&w, 10, (uint32_t)(unix_us % 1000000u));
     chunk8(&w, 11, 1);
     chunk32(&w, 12, capture_id);
-    chunk(&w, 15, msg, len);
+    be16(&w, 0); /* the message: gathered straight from the iovec */
+    be16(&w, 15);
+    be16(&w, (uint16_t)(6 + len));
+    for (size_t i = 0; i < n; i++) {
+        memcpy(out + w.n, iov[i].iov_base, iov[i].iov_len);
+        w.n += iov[i].iov_len;
+    }
     out[4] = (uint8_t)(w.n >> 8);
     out[5] = (uint8_t)w.n;
     return (long)w.n;

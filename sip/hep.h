@@ -10,15 +10,17 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "peer.h"
 
 #define SIP_HEP_OVERHEAD 128 /* the chunks around the message, at most: 123 with IPv6 */
 
-/* sip_hep_encode: the HEP3 packet for msg[0..len) sent from src to dst at unix_us; its length,
- * or -1 when cap is too small or the packet would pass 65535 bytes. */
+/* sip_hep_encode: the HEP3 packet for the message iov[0..n) (gathered, as the proxy sends it)
+ * sent from src to dst at unix_us; its length, or -1 when cap is too small or the packet would
+ * pass 65535 bytes. */
 long sip_hep_encode(uint8_t *out, size_t cap, const struct sip_peer *src,
                     const struct sip_peer *dst, uint64_t unix_us, uint32_t capture_id,
-                    const char *msg, size_t len);
+                    const struct iovec *iov, size_t n);
 
 #endif

@@ -223,21 +223,33 @@ static void hep_capture(struct worker *w, const struct sip_peer *peer, bool rece
     if (len <= 4 || len > 65535 - SIP_HEP_OVERHEAD) {
         return; /* keepalives (CRLF) are no message; the largest never fit a HEP packet */
     }
-    /* the message is flattened into the second half of the buffer, the packet made in the
-     * first half */
-    char *msg = (char *)w->hep_buf + HEP_BUF;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        memcpy(msg + o, iov[i].iov_base, iov[i].iov_len);
-        o += iov[i].iov_len;
-    }
     struct sip_peer self = peer->family == 6 ? w->self6 : w->self4;
     self.transport = peer->transport;
     long hl = sip_hep_encode(w->hep_buf, HEP_BUF, received ? peer : &self, received ? &self : peer,
-                             unix_us(), w->snap->cfg.hep_id, msg, len);
+                             unix_us(), w->snap->cfg.hep_id, iov, n);
     if (hl > 0) {
         worker_send_raw(w, w->hep_fd, &w->hep_to, w->hep_buf, (size_t)hl);
     }
+}
+
+/* advertised_host: the host of an --advertise value ("host:port", "[v6]:port", a bare v6
+ * address or host) copied into buf, without brackets or port; *port gets the port (5060 when
+ * none). Returns the host in buf. */
+static const char *advertised_host(const char *advertise, char *buf, size_t cap, uint16_t *port)
+{
+    snprintf(buf, cap, "%s", advertise);
+    char *h = buf, *p = NULL;
+    if (*h == '[') {
+        h++;
+        char *e = strchrnul(h, ']');
+        p = e[0] == ']' && e[1] == ':' ? e + 2 : NULL;
+        *e = '\0';
+    } else if (strchr(h, ':') == strrchr(h, ':') && strchr(h, ':') != NULL) {
+        p = strchr(h, ':');
+        *p++ = '\0';
+    }
+    *port = p ? (uint16_t)atoi(p) : 5060;
+    return h;
 }
 
 static int hep_setup(struct worker *w, const struct config *cfg)
@@ -249,27 +261,15 @@ static int hep_setup(struct worker *w, const struct config *cfg)
     net_peer_of(&cfg->hep.addr, &w->hep_to);
     w->hep_to.transport = SIP_TP_UDP;
     w->hep_fd = socket(cfg->hep.addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    w->hep_buf = malloc(2 * HEP_BUF);
+    w->hep_buf = malloc(HEP_BUF);
     if (w->hep_fd < 0 || w->hep_buf == NULL) {
         log_error("--hep %s: %s", cfg->hep.text, strerror(errno));
         return -1;
     }
-    /* our side: the advertised address, of each family, without the port's text */
+    /* our side: the advertised address, of each family */
     char host[64];
-    snprintf(host, sizeof(host), "%s", w->snap->pc.advertise);
-    char *h = host, *port = NULL;
-    if (*h == '[') {
-        h++;
-        char *e = strchr(h, ']');
-        if (e != NULL) {
-            *e = '\0';
-            port = e[1] == ':' ? e + 2 : NULL;
-        }
-    } else if (strchr(h, ':') == strrchr(h, ':') && strchr(h, ':') != NULL) {
-        port = strchr(h, ':');
-        *port++ = '\0';
-    }
-    uint16_t pn = port ? (uint16_t)atoi(port) : 5060;
+    uint16_t pn;
+    const char *h = advertised_host(w->snap->pc.advertise, host, sizeof(host), &pn);
     struct sip_peer me;
     if (sip_peer_from_text(sip_str_make(h, strlen(h)), pn, &me) == 0) {
         *(me.family == 6 ? &w->self6 : &w->self4) = me;
@@ -889,14 +889,8 @@ static int setup(struct worker *w)
     if (cfg->media_relay) {
         /* the media address towards the inside: the advertised host, without port */
         char host[64];
-        snprintf(host, sizeof(host), "%s", w->snap->pc.advertise);
-        char *h = host;
-        if (*h == '[') {
-            h++;
-            *strchrnul(h, ']') = '\0';
-        } else if (strchr(h, ':') == strrchr(h, ':')) {
-            *strchrnul(h, ':') = '\0';
-        }
+        uint16_t port;
+        const char *h = advertised_host(w->snap->pc.advertise, host, sizeof(host), &port);
         w->media = media_new(w, &w->snap->media, w->id, w->all->count, h);
         if (w->media == NULL) {
             return -1;
