@@ -69,8 +69,8 @@ int rtcp_read(const uint8_t *p, size_t len, struct rtcp_info *out)
     return any ? 0 : -1;
 }
 
-void rtcp_observe(struct rtcp_side *self, const struct rtcp_side *other,
-                  const struct rtcp_info *in, uint64_t now_ms)
+void rtcp_observe(struct rtcp_side *self, const struct rtcp_side *other, const struct rtcp_info *in,
+                  uint64_t now_ms)
 {
     self->reports++;
     if (in->has_sr) {

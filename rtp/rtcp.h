@@ -51,35 +51,35 @@ int rtcp_read(const uint8_t *p, size_t len, struct rtcp_info *out);
 
 /* What one side's RTCP has said during a call. All zero: nothing yet. */
 struct rtcp_side {
-    uint64_t reports;       /* SRs and RRs read from this side */
-    bool sr_seen;           /* this side has sent an SR ... */
-    uint32_t sr_ntp_mid;    /* ... with these NTP bits */
-    uint64_t sr_seen_ms;    /* ... relayed at this time */
-    bool has_block;         /* this side has reported on what it receives: */
-    int32_t cum_lost;       /*   the latest cumulative loss */
-    uint8_t fraction_lost;  /*   the latest fraction lost */
-    uint32_t jitter_max;    /*   the highest jitter reported (RTP timestamp units) */
-    uint64_t jitter_sum;    /*   their sum, over jitter_n reports */
+    uint64_t reports;      /* SRs and RRs read from this side */
+    bool sr_seen;          /* this side has sent an SR ... */
+    uint32_t sr_ntp_mid;   /* ... with these NTP bits */
+    uint64_t sr_seen_ms;   /* ... relayed at this time */
+    bool has_block;        /* this side has reported on what it receives: */
+    int32_t cum_lost;      /*   the latest cumulative loss */
+    uint8_t fraction_lost; /*   the latest fraction lost */
+    uint32_t jitter_max;   /*   the highest jitter reported (RTP timestamp units) */
+    uint64_t jitter_sum;   /*   their sum, over jitter_n reports */
     uint32_t jitter_n;
-    uint32_t rtt_last_ms;   /* the latest round trip between sipring and this side */
-    uint64_t rtt_sum_ms;    /* their sum, over rtt_n measurements */
+    uint32_t rtt_last_ms; /* the latest round trip between sipring and this side */
+    uint64_t rtt_sum_ms;  /* their sum, over rtt_n measurements */
     uint32_t rtt_n;
 };
 
 /* rtcp_observe: side `self` sent in (read by rtcp_read) at now_ms; `other` is the call's other
  * side on this stream, whose SR a report block may quote. */
-void rtcp_observe(struct rtcp_side *self, const struct rtcp_side *other,
-                  const struct rtcp_info *in, uint64_t now_ms);
+void rtcp_observe(struct rtcp_side *self, const struct rtcp_side *other, const struct rtcp_info *in,
+                  uint64_t now_ms);
 
 /* The quality of one direction of a stream, as its receiver reported it. */
 struct rtcp_quality {
-    bool known;        /* the receiver sent at least one report block */
-    double loss_pct;   /* packets lost on the way, of those sent, in percent */
-    double jitter_ms;  /* mean interarrival jitter the receiver reported */
-    bool rtt_known;    /* at least one segment's round trip was measured */
-    uint32_t rtt_ms;   /* phone to phone: the two segments' mean round trips added */
-    double r_factor;   /* 0..93.2 */
-    double mos;        /* 1..4.5 */
+    bool known;       /* the receiver sent at least one report block */
+    double loss_pct;  /* packets lost on the way, of those sent, in percent */
+    double jitter_ms; /* mean interarrival jitter the receiver reported */
+    bool rtt_known;   /* at least one segment's round trip was measured */
+    uint32_t rtt_ms;  /* phone to phone: the two segments' mean round trips added */
+    double r_factor;  /* 0..93.2 */
+    double mos;       /* 1..4.5 */
 };
 
 /* rtcp_quality: the direction whose receiver is rx (and sender tx), where sipring delivered

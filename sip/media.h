@@ -8,6 +8,7 @@
 #ifndef SIPRING_SIP_MEDIA_H
 #define SIPRING_SIP_MEDIA_H
 
+#include "calls.h"
 #include "peer.h"
 #include "sdp_rewrite.h"
 
@@ -47,6 +48,10 @@ struct sip_media_ops {
     int (*sdp)(void *self, const struct sip_media_msg *msg, struct sdp_rewrite *rw);
     /* end: the call is over; its relay ports are released. */
     void (*end)(void *self, struct sip_str call_id);
+    /* totals: what the call's media has done so far (per stream: codec, SRTP, packets and
+     * bytes each way, the RTCP quality) into out->stream; out->nstreams 0 when the call has
+     * no session. Asked before end, for the call's record, and for /calls. */
+    void (*totals)(void *self, struct sip_str call_id, struct sip_call_record *out);
 };
 
 struct sip_media {

@@ -400,8 +400,9 @@ static struct ptxn *new_txn(struct sip_proxy *p, const char *key, uint32_t h)
     return t;
 }
 
-void proxy_call_ended(struct sip_proxy *p, const struct sip_msg *m)
+void proxy_call_ended(struct sip_proxy *p, const struct sip_msg *m, unsigned status)
 {
+    proxy_calls_end(p, m, status); /* first: its record asks the relay for the media's figures */
     proxy_media_end(p, m->call_id);
     proxy_trunk_dialog_end(p, m);
 }
@@ -606,6 +607,9 @@ static void on_request(struct sip_proxy *p, const struct sip_peer *from, const s
     t->is_initial_invite = t->is_invite && !m->addr[m->to].has_tag;
     t->started_ms = p->now;
     p->stats.calls_started += t->is_initial_invite;
+    if (t->is_initial_invite) {
+        proxy_calls_start(p, t, m, from);
+    }
     t->req = proxy_dup(buf, len);
     t->req_len = t->req ? len : 0;
     sip_txn_server_start(&t->st, t->is_invite, from->transport != SIP_TP_UDP, &p->cfg.timers,
@@ -735,6 +739,7 @@ void sip_proxy_on_timer(struct sip_proxy *p, uint64_t now)
     }
     proxy_nat_keepalive(p, now);
     proxy_trunk_tick(p, now);
+    proxy_calls_sweep(p, now);
 }
 
 uint64_t sip_proxy_next_timer(const struct sip_proxy *p)
@@ -815,6 +820,7 @@ void proxy_note_answer(struct sip_proxy *p, struct ptxn *t, unsigned status)
     if (!t->is_initial_invite || t->call_counted || status < 180) {
         return;
     }
+    proxy_calls_progress(p, t, status);
     uint64_t took = p->now - t->started_ms;
     if (status < 200) {
         if (!t->rang) {
@@ -849,9 +855,10 @@ struct sip_proxy *sip_proxy_new(const struct sip_proxy_cfg *cfg, struct sip_loca
     p->pool_cap = cfg->max_transactions ? cfg->max_transactions : 65536;
     p->pool = calloc(p->pool_cap, sizeof(*p->pool));
     p->src = calloc(SRC_SLOTS, sizeof(*p->src));
-    if (p->pool == NULL || p->src == NULL) {
+    if (p->pool == NULL || p->src == NULL || sip_calls_init(&p->calls, p->pool_cap) != 0) {
         free(p->pool);
         free(p->src);
+        sip_calls_free(&p->calls);
         free(p);
         return NULL;
     }
@@ -891,6 +898,7 @@ void sip_proxy_free(struct sip_proxy *p)
     }
     free(p->pool);
     free(p->src);
+    sip_calls_free(&p->calls);
     sip_wheel_free(&p->wheel);
     proxy_trunk_free(p);
     free(p);

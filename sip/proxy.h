@@ -10,6 +10,7 @@
 
 #include <sys/uio.h>
 
+#include "calls.h"
 #include "location.h"
 #include "peer.h"
 #include "txn.h"
@@ -74,6 +75,9 @@ struct sip_proxy_sink {
     /* stray_response: `from` sent a response to nothing sipring sent (no transaction, no
      * branch of ours): counted against its rate like a request; may be NULL. */
     void (*stray_response)(void *ctx, const struct sip_peer *from);
+    /* call_ended: a call is over; rec is its record (valid during the call only); may be
+     * NULL. */
+    void (*call_ended)(void *ctx, const struct sip_call_record *rec);
 };
 
 /* A call setup time histogram (ms), Prometheus-style: cumulative counts are computed when
@@ -110,6 +114,7 @@ struct sip_proxy_stats {
     uint64_t trunk_auth;      /* requests re-sent with our credentials to the upstream */
     uint64_t stray_responses; /* responses to nothing of ours */
     uint64_t not_relayed;     /* requests from the outside refused: nothing of ours proved */
+    uint64_t calls_untracked; /* calls carried without a record: the call table was full */
 };
 
 struct sip_proxy;
@@ -195,5 +200,17 @@ const struct sip_proxy_stats *sip_proxy_stats(const struct sip_proxy *p);
 
 /* sip_proxy_txn_in_use: transactions held in the pool (lingering ones included). */
 size_t sip_proxy_txn_in_use(const struct sip_proxy *p);
+
+/* sip_proxy_calls: the calls this worker carries now (for /calls); media figures come from
+ * sip_proxy_call_record. */
+const struct sip_calls *sip_proxy_calls(const struct sip_proxy *p);
+/* sip_proxy_call_record: c (a call of sip_proxy_calls) with its media figures so far. */
+void sip_proxy_call_record(struct sip_proxy *p, const struct sip_call *c,
+                           struct sip_call_record *out);
+/* sip_proxy_media_timed_out: the relay closes call_id's media for silence: the call ends
+ * (its record is made with the media's last figures; the relay closes the session itself). */
+void sip_proxy_media_timed_out(struct sip_proxy *p, struct sip_str call_id, uint64_t now);
+/* sip_proxy_calls_shutdown: every call still carried ends with a record (sipring stops). */
+void sip_proxy_calls_shutdown(struct sip_proxy *p, uint64_t now);
 
 #endif

@@ -66,6 +66,7 @@ struct ptxn {
     uint8_t dns_skip;        /* servers of the next hop's domain already tried */
     uint32_t cseq;           /* the request's CSeq number: responses go back with it (trunk mode) */
     uint16_t src_slot; /* 1 + its source's slot in p->src when counted there; 0: not counted */
+    uint32_t call_idx, call_gen; /* an initial INVITE's call in p->calls; call_gen 0: none */
     struct branch br[MAX_BRANCHES];
 };
 
@@ -118,7 +119,9 @@ struct sip_proxy {
     struct sip_msg in;
     struct sip_msg aux;
     struct sip_msg aux2;
-    struct sip_media *media;        /* NULL: SDP is forwarded unchanged */
+    struct sip_media *media; /* NULL: SDP is forwarded unchanged */
+    struct sip_calls calls;  /* the calls carried, for /calls and their records */
+    uint64_t next_calls_sweep;
     char masq_uri[SIP_LOC_URI_MAX]; /* a binding's contact, for the target of a request */
     char sdp_out[8192];             /* rewritten SDP of the message being forwarded */
     char scratch[8192];
@@ -197,9 +200,22 @@ const char *proxy_side_route(const struct sip_proxy *p, const struct sip_peer *p
  * proxy_is_upstream_hop). */
 void proxy_note_upstream_hop(struct sip_proxy *p, const struct sip_peer *hop);
 /* proxy_call_ended: the one hook for a call that is over (a BYE forwarded, the initial INVITE
- * failed or was cancelled): the relay releases its ports, the trunk forgets the dialog's CSeq
- * shift. m is a request of the call. */
-void proxy_call_ended(struct sip_proxy *p, const struct sip_msg *m);
+ * failed or was cancelled with `status`): its record is made (proxy_calls_end), the relay
+ * releases its ports, the trunk forgets the dialog's CSeq shift. m is a request of the call. */
+void proxy_call_ended(struct sip_proxy *p, const struct sip_msg *m, unsigned status);
+
+/* proxy_calls.c: the call table's hooks (sip/calls.h) */
+/* proxy_calls_start: t is a new initial INVITE m from `from`: its call is opened. */
+void proxy_calls_start(struct sip_proxy *p, struct ptxn *t, const struct sip_msg *m,
+                       const struct sip_peer *from);
+/* proxy_calls_forwarded: t's INVITE goes to hop: the callee's side. */
+void proxy_calls_forwarded(struct sip_proxy *p, struct ptxn *t, const struct sip_peer *hop);
+/* proxy_calls_progress: a response with status goes upstream for t (a ring, an answer, or a
+ * failure sipring made itself or that ended the call). */
+void proxy_calls_progress(struct sip_proxy *p, struct ptxn *t, unsigned status);
+/* proxy_calls_end: the call of m (a BYE, or its failed INVITE with status) is over. */
+void proxy_calls_end(struct sip_proxy *p, const struct sip_msg *m, unsigned status);
+void proxy_calls_sweep(struct sip_proxy *p, uint64_t now);
 
 /* proxy_validate.c: §16.3 */
 /* proxy_validate: the checks of §16.3 steps 3-6 on a new request of t; answers and returns the

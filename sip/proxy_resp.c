@@ -193,7 +193,7 @@ static void choose_best(struct sip_proxy *p, struct ptxn *t)
     if (t->is_initial_invite && b->final_status >= 300) {
         /* the call failed (or was cancelled: 487): no dialog, no media */
         if (sip_msg_parse(&p->aux, t->req, t->req_len, SIP_PARSE_DGRAM, NULL) > 0) {
-            proxy_call_ended(p, &p->aux);
+            proxy_call_ended(p, &p->aux, b->final_status);
         }
     }
     if (b->resp != NULL &&

@@ -1,6 +1,8 @@
 /* sip/sdp.c: SDP decoding (RFC 4566 §5), line by line, zero-copy. */
 #include "sdp.h"
 
+#include <stdio.h>
+
 #include "chars.h"
 
 /* Splits off the next SP-separated field of *rest. */
@@ -217,4 +219,74 @@ const struct sdp_conn *sdp_media_conn(const struct sdp *s, unsigned i)
         return NULL;
     }
     return s->media[i].conn.is_set ? &s->media[i].conn : (s->conn.is_set ? &s->conn : NULL);
+}
+
+/* RFC 3551 §6, table 4: static audio payload types (the ones phones still offer) */
+static const struct {
+    uint8_t pt;
+    const char *name;
+    uint32_t clock;
+} static_pt[] = {{0, "PCMU", 8000},  {3, "GSM", 8000},   {4, "G723", 8000},
+                 {8, "PCMA", 8000},  {9, "G722", 8000},  {13, "CN", 8000},
+                 {18, "G729", 8000}, {10, "L16", 44100}, {11, "L16", 44100}};
+
+void sdp_media_codec(const struct sdp_media *md, char *out, size_t cap, uint32_t *clock_hz)
+{
+    *clock_hz = 0;
+    if (cap == 0) {
+        return;
+    }
+    out[0] = '\0';
+    struct sip_str f = md->fmts;
+    size_t n = 0;
+    while (n < f.len && f.p[n] != ' ') {
+        n++;
+    }
+    if (n == 0 || n > 3) {
+        return;
+    }
+    unsigned pt = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (f.p[i] < '0' || f.p[i] > '9') {
+            return; /* not RTP/AVP formats (an application or image stream) */
+        }
+        pt = pt * 10 + (unsigned)(f.p[i] - '0');
+    }
+    /* a=rtpmap:<pt> <name>/<clock>[/<channels>] (RFC 4566 §6) in the media's section */
+    char want[16];
+    int wl = snprintf(want, sizeof(want), "a=rtpmap:%u ", pt);
+    struct sip_str s = md->section;
+    for (size_t at = 0; wl > 0 && at + (size_t)wl <= s.len; at++) {
+        if ((at == 0 || s.p[at - 1] == '\n') && memcmp(s.p + at, want, (size_t)wl) == 0) {
+            size_t b = at + (size_t)wl, e = b;
+            while (e < s.len && s.p[e] != '\r' && s.p[e] != '\n' && s.p[e] != ' ') {
+                e++;
+            }
+            size_t k = 0;
+            for (size_t i = b; i < e && k + 1 < cap; i++) {
+                unsigned char c = (unsigned char)s.p[i];
+                out[k++] = c >= 0x21 && c < 0x7f && c != '"' && c != '\\' ? (char)c : '?';
+            }
+            out[k] = '\0';
+            const char *slash = memchr(s.p + b, '/', e - b);
+            uint32_t clock = 0;
+            for (const char *q = slash ? slash + 1 : s.p + e; q < s.p + e && *q >= '0' && *q <= '9';
+                 q++) {
+                clock = clock * 10 + (uint32_t)(*q - '0');
+                if (clock > 1000000) {
+                    clock = 0;
+                    break;
+                }
+            }
+            *clock_hz = clock;
+            return;
+        }
+    }
+    for (size_t i = 0; i < sizeof(static_pt) / sizeof(static_pt[0]); i++) {
+        if (static_pt[i].pt == pt) {
+            snprintf(out, cap, "%s/%u", static_pt[i].name, (unsigned)static_pt[i].clock);
+            *clock_hz = static_pt[i].clock;
+            return;
+        }
+    }
 }

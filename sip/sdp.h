@@ -80,4 +80,10 @@ int sdp_parse(struct sip_str body, struct sdp *s);
 /* sdp_media_conn: the connection data that applies to media i (media level, else session). */
 const struct sdp_conn *sdp_media_conn(const struct sdp *s, unsigned i);
 
+/* sdp_media_codec: the first format of m= line md as "name/clock" into out (cap bytes; "" when
+ * it has none): from its a=rtpmap, else RFC 3551's static payload types (PCMU, GSM, G723,
+ * PCMA, G722, G729...). *clock_hz gets its RTP clock (0 unknown; G.722's is 8000, RFC 3551
+ * §4.5.2). Characters that could not go into a log line or JSON string unescaped become '?'. */
+void sdp_media_codec(const struct sdp_media *md, char *out, size_t cap, uint32_t *clock_hz);
+
 #endif

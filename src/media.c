@@ -298,6 +298,8 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
         bool nat = rtp_addr_is_set(&a) && !rtp_addr_same_ip(&a, &signal) && rtp_addr_is_private(&a);
         struct rtp_leg *leg = &m->t.streams[s->st[i]].st.leg[in];
         rtp_leg_announce(leg, &a, md->has_rtcp ? md->rtcp_port : 0, md->rtcp_mux, nat, &signal);
+        struct mstream *mst = &m->t.streams[s->st[i]];
+        sdp_media_codec(md, mst->codec, sizeof(mst->codec), &mst->clock_hz);
         rw->port[i] = s->port[i][out];
         struct media_srtp **sr = &m->t.streams[s->st[i]].srtp;
         bool had = media_srtp_outside_leg(*sr) >= 0;
@@ -328,7 +330,47 @@ static void on_end(void *self, struct sip_str call_id)
     }
 }
 
-static const struct sip_media_ops media_ops = {on_sdp, on_end};
+/* on_totals: the streams of call_id's session for its record or /calls. Leg 0 is the caller's
+ * side (msess_leg), so direction 0 (caller to callee) is what leg 0 sent, as leg 1 reports
+ * its reception. */
+static void on_totals(void *self, struct sip_str call_id, struct sip_call_record *out)
+{
+    struct media *m = self;
+    out->nstreams = 0;
+    struct msess *s = msess_find(&m->t, call_id);
+    if (s == NULL) {
+        return;
+    }
+    for (unsigned i = 0; i < s->nstreams && i < SIP_CALL_STREAMS; i++) {
+        struct sip_call_stream *cs = &out->stream[i];
+        memset(cs, 0, sizeof(*cs));
+        out->nstreams = (uint8_t)(i + 1);
+        if (s->st[i] < 0) {
+            continue;
+        }
+        const struct mstream *ms = &m->t.streams[s->st[i]];
+        snprintf(cs->codec, sizeof(cs->codec), "%s", ms->codec);
+        cs->srtp = media_srtp_outside_leg(ms->srtp) >= 0;
+        for (unsigned d = 0; d < 2; d++) {
+            const struct rtp_leg *from = &ms->st.leg[d];
+            cs->dir[d].packets = from->rx_packets;
+            cs->dir[d].bytes = from->rx_bytes;
+            struct rtcp_quality q;
+            rtcp_quality(&ms->rtcp[d ^ 1], &ms->rtcp[d], from->rx_packets, ms->clock_hz, &q);
+            cs->dir[d].quality_known = q.known;
+            cs->dir[d].loss_pct = q.loss_pct;
+            cs->dir[d].jitter_ms = q.jitter_ms;
+            cs->dir[d].r_factor = q.r_factor;
+            cs->dir[d].mos = q.mos;
+            if (q.rtt_known) {
+                cs->rtt_known = true;
+                cs->rtt_ms = q.rtt_ms;
+            }
+        }
+    }
+}
+
+static const struct sip_media_ops media_ops = {on_sdp, on_end, on_totals};
 
 static bool side_is_inside(const struct media *m, const struct sip_peer *from)
 {
@@ -387,6 +429,12 @@ void media_on_recv(struct media *m, uint64_t payload, const struct io_uring_cqe 
             v = rtp_stream_on_packet(st, k->leg, (enum rtp_comp)k->comp, &src, pkt, len,
                                      worker_now_ms(), &to, &out_comp);
         }
+        struct rtcp_info ri;
+        if (v == RTP_RELAY && is_rtcp && rtcp_read(pkt, len, &ri) == 0) {
+            /* plain here: what came from an SRTP leg was unprotected above */
+            struct mstream *ms = &m->t.streams[s->st[k->stream]];
+            rtcp_observe(&ms->rtcp[k->leg], &ms->rtcp[k->leg ^ 1], &ri, worker_now_ms());
+        }
         if (v == RTP_RELAY && srtp_leg == (k->leg ^ 1) &&
             media_srtp_to_outside(sr, pkt, &len, room, is_rtcp) != 0) {
             m->stats.srtp_failed++;
@@ -428,6 +476,7 @@ void media_on_timer(struct media *m, uint64_t now_ms)
             m->stats.sessions_timed_out++;
             log_info("media: Call-ID %.*s silent for %llu s: relay closed", (int)s->call_id_len,
                      s->call_id, (unsigned long long)(now_ms - last) / 1000);
+            worker_media_timed_out(m->w, sip_str_make(s->call_id, s->call_id_len));
             close_session(m, s, "media timeout");
         }
     }

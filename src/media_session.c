@@ -208,8 +208,12 @@ int32_t msess_stream(struct msess_table *t, struct msess *s, unsigned i)
     } else {
         return -1;
     }
-    memset(&t->streams[s->st[i]].st, 0, sizeof(struct rtp_stream));
-    t->streams[s->st[i]].srtp = NULL;
+    struct mstream *ms = &t->streams[s->st[i]];
+    memset(&ms->st, 0, sizeof(ms->st));
+    memset(ms->rtcp, 0, sizeof(ms->rtcp));
+    ms->codec[0] = '\0';
+    ms->clock_hz = 0;
+    ms->srtp = NULL;
     return s->st[i];
 }
 

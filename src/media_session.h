@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../rtp/rtcp.h"
 #include "../rtp/stream.h"
 #include "../sip/addr_count.h"
 #include "../sip/media.h"
@@ -47,6 +48,9 @@ struct mstream {
     struct rtp_stream st;
     struct media_srtp *srtp; /* NULL unless SRTP was negotiated for the stream */
     int32_t next_free;
+    struct rtcp_side rtcp[2]; /* what each leg's RTCP reported (rtp/rtcp.h), for the record */
+    char codec[24];           /* the latest SDP's first format ("PCMU/8000"), "" unknown */
+    uint32_t clock_hz;        /* its RTP clock: jitter's unit */
 };
 
 /* Unanswered calls from capped (outside) sources to one callee: fifty addresses each under

@@ -125,6 +125,20 @@ static int apply_hep(struct config *c, const char *v)
     return 0;
 }
 
+static int apply_call_log(struct config *c, const char *v)
+{
+    if (strcmp(v, "off") == 0) {
+        c->call_log[0] = '\0';
+        return 0;
+    }
+    /* created at start if missing (appended to otherwise) */
+    if (*v == '\0' || strlen(v) >= sizeof(c->call_log)) {
+        return -1;
+    }
+    snprintf(c->call_log, sizeof(c->call_log), "%s", v);
+    return 0;
+}
+
 static int apply_hep_id(struct config *c, const char *v)
 {
     return parse_u32(v, 0, 4294967295u, &c->hep_id);
@@ -733,6 +747,12 @@ static const struct opt_def opts[] = {
      "Send a copy of every SIP message sipring receives and sends (TLS as plaintext) as HEP "
      "version 3 over UDP to this capture server (Homer, sngrep -L).",
      apply_hep, 0},
+    {"call-log", 0, "FILE", "off", "a file path, or off",
+     "Append one JSON object per ended call (a line each: Call-ID, parties, sides, times, "
+     "status, and per stream codec, SRTP, packets and bytes each way, and from RTCP loss, "
+     "jitter, round trip, R-factor and MOS) to this file, written at most a second after the "
+     "call ends. It is opened with O_APPEND: rotate it with copytruncate.",
+     apply_call_log, 0},
     {"hep-id", 0, "ID", "2001", "an integer from 0 to 4294967295",
      "The capture agent id in the HEP packets, to tell this edge from others.", apply_hep_id, 0},
     {"metrics", 0, "ADDR:PORT", "off", "IP:PORT ([IPv6]:PORT), or off",

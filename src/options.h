@@ -73,6 +73,7 @@ struct config {
     struct listen_addr metrics; /* --metrics: addr_len 0 when off */
     struct listen_addr hep;     /* --hep: the capture server (UDP), addr_len 0 when off */
     uint32_t hep_id;            /* --hep-id: the capture agent id in every HEP packet */
+    char call_log[256];         /* --call-log: JSON lines of ended calls, or "": off */
     char state_dir[256]; /* registrations' store (src/state.c), or "": none (--state-dir off) */
     bool state_recover;  /* a corrupt store is set aside (a warning) instead of an error */
     bool open_registrar; /* without --users, REGISTER from the outside too */

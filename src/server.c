@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <signal.h>
 #include <stdio.h>
@@ -241,6 +242,15 @@ int server_run(const struct config *cfg, int argc, char **argv)
         state_close(store);
         return 1;
     }
+    all.call_log_fd = -1;
+    if (cfg->call_log[0] != '\0') {
+        all.call_log_fd = open(cfg->call_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        if (all.call_log_fd < 0) {
+            log_error("--call-log %s: %s", cfg->call_log, strerror(errno));
+            state_close(store);
+            return 1;
+        }
+    }
     memcpy(all.auth_key, all.secret.nonce_key, sizeof(all.auth_key));
     all.snap = snapshot_build(cfg, NULL, secret_mac(&all.secret), all.count, err, sizeof(err));
     if (all.snap == NULL) {
@@ -304,6 +314,7 @@ int server_run(const struct config *cfg, int argc, char **argv)
     all.w[0].sigfd = sigfd;
     for (unsigned i = 0; i < all.count; i++) {
         metrics_board_init(&all.w[i].board);
+        pthread_mutex_init(&all.w[i].calls_board.mu, NULL);
     }
     all.store = store;
     all.start_time_s = wall_ms() / 1000;
@@ -331,6 +342,9 @@ int server_run(const struct config *cfg, int argc, char **argv)
         worker_cleanup(&all.w[i]);
     }
     close(sigfd);
+    if (all.call_log_fd >= 0) {
+        close(all.call_log_fd);
+    }
     pthread_barrier_destroy(&all.ready);
     free(all.w);
     location_locked_free(all.loc);

@@ -9,21 +9,9 @@
 #include "metrics.h"
 #include "textbuf.h"
 
-/* str: a JSON string (RFC 8259 §7): quote, backslash and control characters escaped; bytes
- * above 0x7f pass as they are (a Contact is ASCII, RFC 3261 §25; anything else is the UA's) */
 static void str(struct textbuf *o, const char *s)
 {
-    textbuf_put(o, "\"");
-    for (const unsigned char *c = (const unsigned char *)s; *c && !o->full; c++) {
-        if (*c == '"' || *c == '\\') {
-            textbuf_put(o, "\\%c", *c);
-        } else if (*c < 0x20 || *c == 0x7f) {
-            textbuf_put(o, "\\u%04x", *c);
-        } else {
-            textbuf_put(o, "%c", *c);
-        }
-    }
-    textbuf_put(o, "\"");
+    textbuf_json_str(o, s);
 }
 
 void status_page_args(const char *query, size_t *limit, size_t *offset)

@@ -24,3 +24,18 @@ size_t textbuf_len(const struct textbuf *t)
 {
     return t->full ? 0 : t->n;
 }
+
+void textbuf_json_str(struct textbuf *t, const char *s)
+{
+    textbuf_put(t, "\"");
+    for (const unsigned char *c = (const unsigned char *)s; *c && !t->full; c++) {
+        if (*c == '"' || *c == '\\') {
+            textbuf_put(t, "\\%c", *c);
+        } else if (*c < 0x20 || *c == 0x7f) {
+            textbuf_put(t, "\\u%04x", *c);
+        } else {
+            textbuf_put(t, "%c", *c);
+        }
+    }
+    textbuf_put(t, "\"");
+}

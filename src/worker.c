@@ -31,6 +31,8 @@
 #include "snapshot.h"
 #include "state.h"
 #include "status.h"
+#include "call_record.h"
+#include "textbuf.h"
 
 #define RING_ENTRIES 256
 #define BUF_GROUP 1
@@ -320,6 +322,67 @@ static void sink_stray_response(void *ctx, const struct sip_peer *from)
     guard_charge(w->guard, from, now_ms());
 }
 
+static struct call_clock call_clock_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (struct call_clock){now_ms(),
+                               (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000};
+}
+
+/* call_log_flush: the records kept so far to --call-log, whole lines (O_APPEND: the workers'
+ * lines never interleave within one). A failed write is logged once a minute at most and its
+ * records are dropped: the calls go on. */
+static void call_log_flush(struct worker *w)
+{
+    size_t at = 0;
+    while (at < w->call_log_n) {
+        ssize_t n = write(w->all->call_log_fd, w->call_log + at, w->call_log_n - at);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            log_limited(&w->call_log_limit, LOG_LVL_WARN,
+                        "--call-log: write failed (%s): %zu bytes "
+                        "of call records dropped",
+                        n < 0 ? strerror(errno) : "nothing written", w->call_log_n - at);
+            break;
+        }
+        at += (size_t)n;
+    }
+    w->call_log_n = 0;
+}
+
+/* sink_call_ended: a call's record: one log line, and a JSON line for --call-log */
+static void sink_call_ended(void *ctx, const struct sip_call_record *rec)
+{
+    struct worker *w = ctx;
+    if (log_enabled(LOG_LVL_INFO)) {
+        char line[1536];
+        call_record_line(line, sizeof(line), rec);
+        log_info("%s", line);
+    }
+    if (w->call_log == NULL) {
+        return;
+    }
+    struct call_clock clock = call_clock_now();
+    for (int attempt = 0; attempt < 2; attempt++) {
+        struct textbuf o = {w->call_log + w->call_log_n, CALL_LOG_BUF - w->call_log_n, 0, false};
+        call_record_json(&o, rec, &clock);
+        textbuf_put(&o, "\n");
+        if (!o.full) {
+            w->call_log_n += o.n;
+            return;
+        }
+        call_log_flush(w); /* no room left: write what is kept, then try again */
+    }
+}
+
+void worker_media_timed_out(struct worker *w, struct sip_str call_id)
+{
+    sip_proxy_media_timed_out(w->proxy, call_id, now_ms());
+}
+
 static void sink_log(void *ctx, bool debug, const char *line)
 {
     (void)ctx;
@@ -588,6 +651,53 @@ static void publish(struct worker *w, uint64_t now)
     struct metrics_sample s;
     take_sample(w, &s);
     metrics_publish(&w->board, &s);
+    if (w->call_log_n > 0) {
+        call_log_flush(w);
+    }
+    if (w->calls_board.rec != NULL) {
+        /* /calls: this worker's calls as of now, with their media figures */
+        const struct sip_calls *calls = sip_proxy_calls(w->proxy);
+        pthread_mutex_lock(&w->calls_board.mu);
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < calls->used_hw && n < CALLS_BOARD_MAX; i++) {
+            if (calls->c[i].used) {
+                sip_proxy_call_record(w->proxy, &calls->c[i], &w->calls_board.rec[n++]);
+            }
+        }
+        w->calls_board.n = n;
+        w->calls_board.open = calls->open;
+        pthread_mutex_unlock(&w->calls_board.mu);
+    }
+}
+
+/* render_calls: /calls, every worker's board (each at most a second old), a page of it */
+static size_t render_calls(struct worker *w, const char *query, char *out, size_t cap)
+{
+    size_t limit, offset, total = 0, listed = 0, skipped = 0;
+    status_page_args(query, &limit, &offset);
+    struct call_clock clock = call_clock_now();
+    struct textbuf o = {out, cap, 0, false};
+    for (unsigned i = 0; i < w->all->count; i++) {
+        total += w->all->w[i].calls_board.open;
+    }
+    textbuf_put(&o, "{\"total\": %zu, \"offset\": %zu, \"per_worker_max\": %u, \"calls\": [", total,
+                offset, CALLS_BOARD_MAX);
+    for (unsigned i = 0; i < w->all->count && listed < limit; i++) {
+        struct calls_board *b = &w->all->w[i].calls_board;
+        pthread_mutex_lock(&b->mu);
+        for (uint32_t k = 0; k < b->n && listed < limit; k++) {
+            if (skipped < offset) {
+                skipped++;
+                continue;
+            }
+            textbuf_put(&o, "%s\n  ", listed ? "," : "");
+            call_record_json(&o, &b->rec[k], &clock);
+            listed++;
+        }
+        pthread_mutex_unlock(&b->mu);
+    }
+    textbuf_put(&o, "]}\n");
+    return textbuf_len(&o);
 }
 
 /* gather: every worker's sample, this one's taken fresh, the others' from their boards */
@@ -645,6 +755,11 @@ static size_t render_page(void *ctx, const char *path, const char *query, char *
         gather(w, per);
         size_t n = status_render_bans(out, cap, per, w->all->count, now_ms());
         free(per);
+        return n == 0 ? (size_t)-1 : n;
+    }
+    if (strcmp(path, "/calls") == 0) {
+        *ctype = "application/json";
+        size_t n = render_calls(w, query, out, cap);
         return n == 0 ? (size_t)-1 : n;
     }
     if (strcmp(path, "/status") == 0 || strcmp(path, "/registrations") == 0) {
@@ -852,13 +967,25 @@ static int setup(struct worker *w)
         log_error("no random bytes for the proxy's tags and branches");
         return -1;
     }
-    struct sip_proxy_sink sink = {sink_send, sink_log,         log_enabled(LOG_LVL_DEBUG),
-                                  w,         sink_auth_failed, sink_stray_response};
+    struct sip_proxy_sink sink = {
+        sink_send,           sink_log,       log_enabled(LOG_LVL_DEBUG), w, sink_auth_failed,
+        sink_stray_response, sink_call_ended};
     struct sip_proxy_cfg pc = w->snap->pc;
     pc.keepalive_sender = w->id == 0; /* the store is shared: one worker pings for all */
     w->proxy = sip_proxy_new(&pc, w->all->loc, sink, seed);
     if (w->proxy == NULL) {
         log_error("worker %u: out of memory for the transaction pool", w->id);
+        return -1;
+    }
+    if (cfg->metrics.addr_len != 0) {
+        w->calls_board.rec = malloc(CALLS_BOARD_MAX * sizeof(*w->calls_board.rec));
+    }
+    if (w->all->call_log_fd >= 0) {
+        w->call_log = malloc(CALL_LOG_BUF);
+    }
+    if ((cfg->metrics.addr_len != 0 && w->calls_board.rec == NULL) ||
+        (w->all->call_log_fd >= 0 && w->call_log == NULL)) {
+        log_error("worker %u: out of memory for the call records", w->id);
         return -1;
     }
     w->resolver = resolver_new(w, cfg->dns_server, w->proxy);
@@ -904,6 +1031,12 @@ static int setup(struct worker *w)
 static void finish(struct worker *w)
 {
     w->finished = true;
+    /* the calls still up end here for their records (the dialogs may go on through the next
+     * instance, which does not record them) */
+    sip_proxy_calls_shutdown(w->proxy, now_ms());
+    if (w->call_log_n > 0) {
+        call_log_flush(w);
+    }
     if (atomic_fetch_add(&w->all->finished, 1) + 1 == w->all->count) {
         atomic_store(&w->all->stop, true);
         handover_ctrl_all(w, CTRL_STOP);
@@ -1029,6 +1162,9 @@ void worker_cleanup(struct worker *w)
         close(w->hep_fd);
     }
     free(w->hep_buf);
+    free(w->calls_board.rec);
+    free(w->call_log);
+    pthread_mutex_destroy(&w->calls_board.mu);
     conns_free(w->conns);
     resolver_free(w->resolver);
     guard_free(w->guard);

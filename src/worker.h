@@ -32,7 +32,9 @@ struct media;
 struct state_store;
 struct http_server;
 
-#define MEDIA_BUF_GROUP 2 /* provided buffers of the relay sockets (SIP uses group 1) */
+#define MEDIA_BUF_GROUP 2    /* provided buffers of the relay sockets (SIP uses group 1) */
+#define CALLS_BOARD_MAX 1000 /* calls per worker /calls can list */
+#define CALL_LOG_BUF 65536   /* --call-log lines kept before a write */
 
 /* What the workers share; set up before they start and read-only afterwards, except the
  * atomics. */
@@ -53,6 +55,7 @@ struct workers {
     struct state_store *store; /* the registrations' store, or NULL (--state-dir off) */
     uint64_t start_time_s;     /* Unix time, for the metrics */
     uint8_t auth_key[32];      /* keys the nonces; the same for every worker */
+    int call_log_fd;           /* --call-log, O_APPEND (each worker writes whole lines); -1 */
     struct secret secret;      /* behind pc.mac (the proxies borrow it) and auth_key */
 };
 
@@ -95,6 +98,18 @@ struct worker {
      * worker serving --metrics (worker 0, which has http) */
     struct metrics_board board;
     uint64_t next_publish;
+    /* /calls: the first CALLS_BOARD_MAX calls of this worker with their media figures, as of
+     * its last publish (with --metrics only) */
+    struct calls_board {
+        pthread_mutex_t mu;
+        uint32_t n;
+        uint64_t open;
+        struct sip_call_record *rec;
+    } calls_board;
+    /* --call-log: records of ended calls not yet written (CALL_LOG_BUF bytes, whole lines) */
+    char *call_log;
+    size_t call_log_n;
+    struct log_limit call_log_limit;
     struct http_server *http;
     /* --hep: a copy of each SIP message to the capture server, from this socket (-1: off);
      * our side of a message is the advertised address (self4, self6) */
@@ -102,6 +117,10 @@ struct worker {
     struct sip_peer hep_to, self4, self6;
     uint8_t *hep_buf;
 };
+
+/* worker_media_timed_out: the relay closes call_id's media for silence: the proxy ends the
+ * call's record first (its media figures are still there). */
+void worker_media_timed_out(struct worker *w, struct sip_str call_id);
 
 /* worker_main: the thread body (arg: struct worker *). Sets up the ring and sockets, waits for
  * the others at all->ready, serves until every worker has drained, returns NULL. Worker 0 may

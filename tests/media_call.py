@@ -6,9 +6,13 @@ sipring's relay address and ports in the SDP it receives; RTP sent to the relay 
 other side unchanged, both ways; RTP sprayed at the relay ports from another address (RTP
 Bleed) reaches nobody; RTCP follows on the odd ports. Usage: media_call.py PROXY_PORT BASE_PORT
 MODE, MODE one of: bye (hang up with BYE), silent (stop sending, leave the call up), reject
-(callee answers 486). Prints one "ok"/"FAIL" line per check and exits 1 on any failure."""
+(callee answers 486), quality (as bye, with RTCP reports both ways first: the callee's SR
+quoted by the caller's RR 60 ms later, the caller's SR quoted by the callee's RR 40 ms later,
+each after holding it 10 ms; the callee reports 2 packets lost and a jitter of 80 units, the
+caller none lost and 160 units: the call's record must show them). Prints one "ok"/"FAIL" line per check and exits 1 on any failure."""
 import re
 import socket
+import struct
 import sys
 import time
 
@@ -164,7 +168,41 @@ a_rtcp.sendto(rr, (A, ra + 1))
 got = drain(b_rtcp)
 check("RTCP from the caller's odd port reaches the callee's RTCP port", got == [rr])
 
-if mode in ("bye", "v6"):
+def sr(ssrc, ntp_s, ntp_f):
+    # SR with no block, then SDES (a compound packet, RFC 3550 §6.1)
+    return (bytes([0x80, 200, 0, 6]) + struct.pack(">IIIIII", ssrc, ntp_s, ntp_f, 3200, 20, 3200) +
+            bytes([0x81, 202, 0, 2]) + struct.pack(">I", ssrc) + b"\x01\x01a\x00")
+
+
+def rr_block(ssrc, about, lost, jitter, lsr, dlsr):
+    return (bytes([0x81, 201, 0, 7]) + struct.pack(">II", ssrc, about) +
+            bytes([8]) + lost.to_bytes(3, "big") + struct.pack(">IIII", 20, jitter, lsr, dlsr))
+
+
+def recv_n(sock, n):
+    got = []
+    try:
+        while len(got) < n:
+            got.append(sock.recv(2048))
+    except socket.timeout:
+        pass
+    return got
+
+
+if mode == "quality":
+    # round trips: caller's segment 50 - 10 = 40 ms, callee's 30 - 10 = 20 ms: 60 ms in all
+    hold = int(0.010 * 65536)  # DLSR: each side held the SR 10 ms before reporting
+    b_rtcp.sendto(sr(0xB, 0x1000, 0x20000000), (PUBLIC, rb + 1))
+    check("the callee's SR reaches the caller's RTCP port", len(recv_n(a_rtcp, 1)) == 1)
+    time.sleep(0.050)
+    a_rtcp.sendto(rr_block(0xA, 0xB, 0, 160, 0x10002000, hold), (A, ra + 1))
+    a_rtcp.sendto(sr(0xA, 0x3000, 0x40000000), (A, ra + 1))
+    check("the caller's RR and SR reach the callee", len(recv_n(b_rtcp, 2)) == 2)
+    time.sleep(0.030)
+    b_rtcp.sendto(rr_block(0xB, 0xA, 2, 80, 0x30004000, hold), (PUBLIC, rb + 1))
+    check("the callee's RR reaches the caller", len(recv_n(a_rtcp, 1)) == 1)
+
+if mode in ("bye", "v6", "quality"):
     a_sip.sendto(request("BYE", ruri, 2, to_tag="btag", extra=route, branch="bye").encode(), PROXY)
     bye = recv_sip(b_sip, "BYE ")
     check("the BYE reaches the callee", bye != "")

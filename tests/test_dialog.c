@@ -14,6 +14,17 @@
 
 static struct sip_peer nat, prov;
 
+/* the records of ended calls the proxy handed to its sink (sip/calls.h) */
+static struct sip_call_record recs[8];
+static size_t nrecs;
+
+static void capture_record(void *ctx, const struct sip_call_record *r)
+{
+    (void)ctx;
+    cr_assert_lt(nrecs, 8);
+    recs[nrecs++] = *r;
+}
+
 static void edge_setup(void)
 {
     struct sip_proxy_cfg cfg;
@@ -38,9 +49,11 @@ static void edge_setup(void)
     cfg.keepalive_sender = true;
     cfg.tcp_port = 5060;
     loc = sip_location_mem_new(64);
-    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL, NULL},
-                      7);
+    p = sip_proxy_new(
+        &cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL, NULL, capture_record},
+        7);
     nout = 0;
+    nrecs = 0;
     nat = peer("10.0.0.2", 40000);
     prov = peer("198.51.100.7", 5060);
 }
@@ -323,7 +336,7 @@ static void counting_end(void *self, struct sip_str call_id)
     (void)call_id;
     session_open = false;
 }
-static const struct sip_media_ops counting_ops = {counting_sdp, counting_end};
+static const struct sip_media_ops counting_ops = {counting_sdp, counting_end, NULL};
 
 /* RFC 3261 §13.3.1.4: the far side retransmits its 2xx until it sees the ACK, also after a
  * BYE. Within the transaction the retransmission goes up as the same bytes, and the relay is
@@ -614,7 +627,7 @@ static void recording_end(void *self, struct sip_str call_id)
     cr_expect(sip_str_eq(call_id, SIP_STR_LIT("cxl")), "the cancelled call's Call-ID");
     ends_seen++;
 }
-static const struct sip_media_ops recording_ops = {recording_sdp, recording_end};
+static const struct sip_media_ops recording_ops = {recording_sdp, recording_end, NULL};
 
 Test(dialog, early_media_goes_through_the_relay_and_cancel_releases_it, .init = edge_setup,
      .fini = edge_teardown)
@@ -651,4 +664,92 @@ Test(dialog, early_media_goes_through_the_relay_and_cancel_releases_it, .init = 
     cr_expect_geq(find_sent(&nat, "SIP/2.0 487", 1), 0, "the 487 reaches the phone");
     cr_expect_eq(ends_seen, 1, "the relay is told the call is over: its ports go");
     sip_proxy_set_media(p, NULL);
+}
+
+/* issue 15: a call is listed from its INVITE to its end and leaves one record: who called whom
+ * on which side, when it rang and was answered, who hung up; a challenge is not an end; a
+ * failure is the INVITE's status. */
+Test(calls, answered_call_is_listed_then_recorded_with_who_hung_up, .init = edge_setup,
+     .fini = edge_teardown)
+{
+    size_t inv = lan_invite("rec1", false, 1000);
+    const struct sip_calls *calls = sip_proxy_calls(p);
+    cr_assert_eq(calls->open, 1u, "listed from its INVITE");
+    provider_resp(inv, "SIP/2.0 180 Ringing", "<sip:198.51.100.7;lr>", "<sip:bob@203.0.113.9>",
+                  NULL, 1250);
+    provider_200(inv, "<sip:198.51.100.7;lr>", "<sip:bob@203.0.113.9>", NULL, 1400);
+    const struct sip_call *c = NULL;
+    for (uint32_t i = 0; i < calls->used_hw; i++) {
+        c = calls->c[i].used ? &calls->c[i] : c;
+    }
+    cr_assert_not_null(c);
+    cr_expect_eq(c->state, SIP_CALL_ANSWERED);
+    cr_expect_eq(c->status, 200);
+    cr_expect_str_eq(c->from, "alice@198.51.100.7");
+    cr_expect_str_eq(c->to, "bob@198.51.100.7");
+    cr_expect(c->caller_inside && !c->callee_inside, "caller inside, callee outside");
+    cr_expect_eq(c->ring_ms - c->start_ms, 250u);
+    cr_expect_eq(c->answer_ms - c->start_ms, 400u);
+    cr_expect_eq(nrecs, 0u, "no record while it runs");
+    /* the LAN phone hangs up, along the route set */
+    lan_in_dialog("BYE", "sip:bob@203.0.113.9", OUR_ROUTES ", <sip:198.51.100.7;lr>", "rec1", 11,
+                  61400);
+    cr_assert_eq(nrecs, 1u, "one record at the end");
+    cr_expect_eq(calls->open, 0u, "and no longer listed");
+    const struct sip_call *r = &recs[0].call;
+    cr_expect_eq(r->state, SIP_CALL_ENDED);
+    cr_expect_eq(r->end, SIP_CALL_END_CALLER, "the BYE carried the caller's tag");
+    cr_expect_eq(r->status, 200);
+    cr_expect_eq(r->end_ms - r->answer_ms, 60000u, "a minute's call");
+    cr_expect_eq(recs[0].nstreams, 0u, "no relay here: no streams");
+}
+
+Test(calls, a_challenge_is_not_an_end_and_a_failure_keeps_its_status, .init = edge_setup,
+     .fini = edge_teardown)
+{
+    size_t inv = lan_invite("rec2", false, 1000);
+    provider_resp(inv, "SIP/2.0 407 Proxy Authentication Required", NULL, "<sip:bob@203.0.113.9>",
+                  NULL, 1100);
+    cr_expect_eq(nrecs, 0u, "a 407 makes no record: the INVITE comes again with credentials");
+    cr_expect_eq(sip_proxy_calls(p)->open, 0u);
+    inv = lan_invite("rec3", false, 2000);
+    provider_resp(inv, "SIP/2.0 486 Busy Here", NULL, "<sip:bob@203.0.113.9>", NULL, 2300);
+    cr_assert_eq(nrecs, 1u);
+    cr_expect_eq(recs[0].call.end, SIP_CALL_END_FAILED);
+    cr_expect_eq(recs[0].call.status, 486);
+    cr_expect_eq(recs[0].call.end_ms - recs[0].call.start_ms, 300u);
+    cr_expect_eq(recs[0].call.answer_ms, 0u);
+}
+
+Test(calls, table_reuses_slots_and_counts_what_it_cannot_hold)
+{
+    struct sip_calls *t = malloc(sizeof(*t));
+    cr_assert_eq(sip_calls_init(t, 2), 0);
+    bool fresh;
+    struct sip_call *a = sip_calls_open(t, SIP_STR_LIT("a"), 1, &fresh);
+    cr_assert(a && fresh);
+    cr_assert_eq(sip_calls_open(t, SIP_STR_LIT("a"), 2, &fresh), a);
+    cr_assert(!fresh, "the same Call-ID is the same call");
+    struct sip_call *b = sip_calls_open(t, SIP_STR_LIT("b"), 3, &fresh);
+    cr_assert(b && fresh);
+    cr_assert_null(sip_calls_open(t, SIP_STR_LIT("c"), 4, &fresh), "full");
+    cr_assert_eq(t->untracked, 1u);
+    uint32_t idx = (uint32_t)(a - t->c), gen = a->gen;
+    sip_calls_close(t, a);
+    cr_assert_null(sip_calls_find(t, SIP_STR_LIT("a")));
+    cr_assert_null(sip_calls_by_index(t, idx, gen), "a closed call's index is dead");
+    struct sip_call *c = sip_calls_open(t, SIP_STR_LIT("c"), 5, &fresh);
+    cr_assert_eq(c, &t->c[idx], "the slot is reused");
+    cr_assert_null(sip_calls_by_index(t, idx, gen), "under a new generation");
+    cr_assert_eq(sip_calls_find(t, SIP_STR_LIT("b")), b);
+    char long_id[SIP_CALL_ID_MAX + 1];
+    memset(long_id, 'x', sizeof(long_id));
+    cr_assert_null(sip_calls_open(t, sip_str_make(long_id, sizeof(long_id)), 6, &fresh));
+    char party[8];
+    sip_calls_set_party(party, sizeof(party), SIP_STR_LIT("alice"), SIP_STR_LIT("example.test"));
+    cr_assert_str_eq(party, "alice@e", "cut to its room");
+    sip_calls_set_party(party, sizeof(party), SIP_STR_NULL, SIP_STR_LIT("host"));
+    cr_assert_str_eq(party, "host");
+    sip_calls_free(t);
+    free(t);
 }

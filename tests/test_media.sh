@@ -10,9 +10,9 @@ check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; fail=1; fi
 tmp=$(mktemp -d)
 export STATE_DIRECTORY="$tmp/state" # registrations kept across restarts: this test's own (src/state.c)
 base=$((31000 + (RANDOM % 200) * 20))
-P=$((base + 19)) RMIN=$((base + 200)) RMAX=$((base + 299))
+P=$((base + 19)) RMIN=$((base + 200)) RMAX=$((base + 299)) PM=$((base + 15))
 "$bin" --state-dir "$tmp/st14" --listen "udp:127.0.0.1:$P" --inside 127.0.0.1/32 --public-address 127.0.0.4 --threads 2 --rtp-ports "$RMIN-$RMAX" --media-timeout 5 \
-    --log-level info > "$tmp/log" 2>&1 &
+    --metrics "127.0.0.1:$PM" --call-log "$tmp/calls.jsonl" --log-level info > "$tmp/log" 2>&1 &
 pid=$!
 pid6=
 trap 'kill -9 $pid $pid6 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -37,9 +37,72 @@ timeout 30 python3 "$here/media_call.py" "$P" "$((base + 80))" silent > "$tmp/si
 cat "$tmp/sil.out"
 check "silent call: media checks passed and ports are held while it lasts ($(relay_ports))" \
       "[ $rc = 0 ] && [ $(relay_ports) = 4 ]"
+# /calls while it is up (the page is at most a second old)
+sleep 1.2
+curl -s --max-time 5 "http://127.0.0.1:$PM/calls?limit=10" > "$tmp/calls.json"
+live=$(python3 - "$tmp/calls.json" "media-$((base + 80))-silent@127.0.0.1" <<'PY'
+import json, sys
+page = json.load(open(sys.argv[1]))
+c = [x for x in page["calls"] if x["call_id"] == sys.argv[2]]
+if page["total"] < 1 or len(c) != 1:
+    print("not listed: %s" % page); sys.exit()
+c, s = c[0], c[0]["streams"]
+ok = (c["state"] == "answered" and c["caller_side"] == "inside" and c["callee_side"] == "outside"
+      and c["from"] == "a@127.0.0.1" and c["to"] == "b@127.0.0.3" and c["status"] == 200
+      and len(s) == 1 and s[0]["codec"] == "PCMU/8000" and s[0]["srtp"] is False
+      and s[0]["caller_to_callee"]["packets"] >= 20 and s[0]["callee_to_caller"]["packets"] >= 20)
+print("ok" if ok else "wrong: %s" % c)
+PY
+)
+check "/calls lists the call up now: parties, sides, answered, PCMU, 20+ packets each way ($live)" \
+      "[ '$live' = ok ]"
 for _ in $(seq 100); do [ "$(relay_ports)" = 0 ] && break; sleep 0.1; done
 check "after --media-timeout 5 s of silence the ports are released" "[ $(relay_ports) = 0 ]"
 check "the timeout is logged" "grep -q 'silent for' '$tmp/log'"
+
+# call records: a call with RTCP both ways (media_call.py quality), then every record checked
+timeout 30 python3 "$here/media_call.py" "$P" "$((base + 160))" quality > "$tmp/q.out" 2>&1; rc=$?
+cat "$tmp/q.out"
+check "call with RTCP reports: every media check passed (rc $rc)" "[ $rc = 0 ]"
+sleep 1.2 # the records are written within a second
+recs=$(python3 - "$tmp/calls.jsonl" "$base" <<'PY'
+import json, sys
+base = int(sys.argv[2])
+rec = {}
+for line in open(sys.argv[1]):
+    r = json.loads(line)  # every line is one JSON object
+    rec[r["call_id"]] = r
+def get(port, mode):
+    return rec.get("media-%d-%s@127.0.0.1" % (port, mode))
+bad = []
+b, j, s, q = get(base, "bye"), get(base + 40, "reject"), get(base + 80, "silent"), get(base + 160, "quality")
+if not b or b["ended_by"] != "caller" or b["status"] != 200 or b["streams"][0]["caller_to_callee"]["packets"] < 20:
+    bad.append("bye %s" % b)
+if not j or j["ended_by"] != "failed" or j["status"] != 486 or j["duration_s"] != 0:
+    bad.append("reject %s" % j)
+if not s or s["ended_by"] != "media timeout" or s["duration_s"] < 4:
+    bad.append("silent %s" % s)
+if not q:
+    bad.append("no quality record")
+else:
+    st = q["streams"][0]
+    c2e, e2c = st["caller_to_callee"], st["callee_to_caller"]
+    # the callee reported 2 lost and 80 units (10 ms at PCMU's 8 kHz), the caller 0 and 160
+    if not (st["rtt_ms"] is not None and 55 <= st["rtt_ms"] <= 150):
+        bad.append("rtt %s" % st["rtt_ms"])
+    if not (c2e["loss_pct"] is not None and 2 < c2e["loss_pct"] < 15 and c2e["jitter_ms"] == 10.0):
+        bad.append("caller_to_callee %s" % c2e)
+    if not (e2c["loss_pct"] == 0 and e2c["jitter_ms"] == 20.0):
+        bad.append("callee_to_caller %s" % e2c)
+    if not (1 <= c2e["mos"] < e2c["mos"] <= 4.5):
+        bad.append("mos %s %s" % (c2e["mos"], e2c["mos"]))
+print("ok" if not bad else "; ".join(bad))
+PY
+)
+check "--call-log: one JSON line per call: BYE, 486, media timeout, and RTCP loss, jitter, RTT, MOS ($recs)" \
+      "[ '$recs' = ok ]"
+check "one log line per ended call, RTCP figures included" \
+      "[ \$(grep -c 'call ended: Call-ID media-' '$tmp/log') -ge 4 ] && grep 'call ended: Call-ID media-$((base + 160))-quality' '$tmp/log' | grep -q 'rtt [0-9]* ms.*MOS'"
 
 # IPv6: the same call over ::1 through a second sipring listening there.
 P6=$((base + 18))

@@ -32,8 +32,8 @@ static void setup(void)
     cfg.keepalive_sender = true;
     cfg.mac = test_mac(42);
     loc = sip_location_mem_new(64);
-    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL, NULL},
-                      42);
+    p = sip_proxy_new(&cfg, loc,
+                      (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL, NULL, NULL}, 42);
     nout = 0;
 }
 
@@ -599,7 +599,7 @@ static void refusing_end(void *self, struct sip_str call_id)
     (void)self;
     (void)call_id;
 }
-static const struct sip_media_ops refusing_ops = {refusing_sdp, refusing_end};
+static const struct sip_media_ops refusing_ops = {refusing_sdp, refusing_end, NULL};
 
 Test(proxy, a_call_the_relay_refuses_gets_503_when_full_and_488_by_policy, .init = setup,
      .fini = teardown)
@@ -660,8 +660,8 @@ static void trunk_setup(void)
     cfg.max_transactions = 64;
     cfg.timer_c_ms = 181000;
     cfg.mac = test_mac(42);
-    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL, NULL},
-                      42);
+    p = sip_proxy_new(&cfg, loc,
+                      (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL, NULL, NULL}, 42);
     static struct sip_credentials cred = {&fake_cred_ops, NULL};
     struct sip_proxy_trunk_cfg tc = {.user = "t1", .expires_s = 600};
     sip_proxy_set_trunk(p, &tc, &cred);
@@ -972,7 +972,7 @@ static int recording_sdp(void *self, const struct sip_media_msg *mm, struct sdp_
     nseen++;
     return 0;
 }
-static const struct sip_media_ops recording_ops = {recording_sdp, refusing_end};
+static const struct sip_media_ops recording_ops = {recording_sdp, refusing_end, NULL};
 
 static const char inside_sdp[] = "v=0\r\no=- 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\n"
                                  "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";

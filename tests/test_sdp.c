@@ -186,3 +186,32 @@ Test(sdp_rewrite, srtp_translation_changes_profile_and_crypto_lines)
     /* the added line must fit too */
     cr_assert_eq(sdp_rewrite(&s, SIP_STR_LIT(offer), &sec, out, (size_t)n - 1), -1);
 }
+
+/* sdp_media_codec: the first format's name and clock, for a call's record */
+Test(sdp, first_format_names_the_codec)
+{
+    static const char body[] = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\n"
+                               "t=0 0\r\nm=audio 4000 RTP/AVP 96 0 101\r\n"
+                               "a=rtpmap:0 PCMU/8000\r\na=rtpmap:96 opus/48000/2\r\n"
+                               "m=audio 4002 RTP/AVP 8 0\r\n"
+                               "m=audio 4004 RTP/AVP 97\r\n"
+                               "m=image 4006 udptl t38\r\n";
+    struct sdp s;
+    cr_assert_eq(sdp_parse(sip_str_make(body, sizeof(body) - 1), &s), 0);
+    char name[24];
+    uint32_t clock;
+    sdp_media_codec(&s.media[0], name, sizeof(name), &clock);
+    cr_expect_str_eq(name, "opus/48000/2");
+    cr_expect_eq(clock, 48000u, "the clock from its a=rtpmap");
+    sdp_media_codec(&s.media[1], name, sizeof(name), &clock);
+    cr_expect_str_eq(name, "PCMA/8000", "a static payload type without a=rtpmap");
+    cr_expect_eq(clock, 8000u);
+    sdp_media_codec(&s.media[2], name, sizeof(name), &clock);
+    cr_expect_str_eq(name, "", "a dynamic type nobody mapped");
+    cr_expect_eq(clock, 0u);
+    sdp_media_codec(&s.media[3], name, sizeof(name), &clock);
+    cr_expect_str_eq(name, "", "not RTP formats");
+    char small[5];
+    sdp_media_codec(&s.media[0], small, sizeof(small), &clock);
+    cr_expect_str_eq(small, "opus", "cut to its room");
+}

@@ -7,6 +7,7 @@
 
 #include "../src/metrics.h"
 #include "../src/status.h"
+#include "../src/call_record.h"
 
 Test(status, contacts_are_escaped)
 {
@@ -69,4 +70,94 @@ Test(status, bans_merge_across_workers)
     cr_expect(strstr(out, "{\"ip\": \"198.51.100.1\", \"reason\": \"rate_limit\", "
                           "\"seconds_left\": 3, \"dropped\": 9}") != NULL,
               "%s", out);
+}
+
+/* src/call_record.c: a record as JSON (escaped, nulls for what RTCP never said, wall-clock
+ * times from monotonic ones) and as one log line whatever a peer wrote. */
+static struct sip_call_record sample_record(void)
+{
+    struct sip_call_record r;
+    memset(&r, 0, sizeof(r));
+    struct sip_call *c = &r.call;
+    memcpy(c->call_id, "a\"b", 3);
+    c->call_id_len = 3;
+    snprintf(c->from, sizeof(c->from), "al\x01ice@example.test");
+    snprintf(c->to, sizeof(c->to), "bob@example.test");
+    c->caller_inside = true;
+    c->start_ms = 10000;
+    c->ring_ms = 10200;
+    c->answer_ms = 10500;
+    c->status = 200;
+    c->state = SIP_CALL_ANSWERED;
+    r.nstreams = 1;
+    snprintf(r.stream[0].codec, sizeof(r.stream[0].codec), "PCMA/8000");
+    r.stream[0].dir[0] = (struct sip_call_dir){.packets = 50, .bytes = 8600};
+    r.stream[0].dir[1] = (struct sip_call_dir){.packets = 49,
+                                               .bytes = 8428,
+                                               .quality_known = true,
+                                               .loss_pct = 2,
+                                               .jitter_ms = 12.5,
+                                               .r_factor = 80,
+                                               .mos = 4.02};
+    r.stream[0].rtt_known = true;
+    r.stream[0].rtt_ms = 42;
+    return r;
+}
+
+Test(call_record, json_of_a_running_and_an_ended_call)
+{
+    struct sip_call_record r = sample_record();
+    /* monotonic 20000 is 2026-12-01T12:00:00.000Z */
+    struct call_clock clock = {20000, 1796126400000ull};
+    char buf[4096];
+    struct textbuf o = {buf, sizeof(buf), 0, false};
+    call_record_json(&o, &r, &clock);
+    cr_assert_gt(textbuf_len(&o), 0);
+    cr_expect(strstr(buf, "\"call_id\": \"a\\\"b\"") != NULL, "%s", buf);
+    cr_expect(strstr(buf, "\"from\": \"al\\u0001ice@example.test\"") != NULL, "%s", buf);
+    cr_expect(strstr(buf, "\"start\": \"2026-12-01T11:59:50.000Z\"") != NULL, "%s", buf);
+    cr_expect(strstr(buf, "\"state\": \"answered\"") && strstr(buf, "\"ring_ms\": 200") &&
+                  strstr(buf, "\"setup_ms\": 500") && strstr(buf, "\"duration_s\": 9.500"),
+              "%s", buf);
+    cr_expect(strstr(buf, "\"end\"") == NULL, "a running call has no end: %s", buf);
+    cr_expect(strstr(buf, "\"caller_to_callee\": {\"packets\": 50, \"bytes\": 8600, "
+                          "\"loss_pct\": null") != NULL,
+              "%s", buf);
+    cr_expect(strstr(buf, "\"loss_pct\": 2.00, \"jitter_ms\": 12.5, \"r_factor\": 80.0, "
+                          "\"mos\": 4.02") != NULL,
+              "%s", buf);
+    cr_expect(strstr(buf, "\"rtt_ms\": 42") != NULL, "%s", buf);
+    r.call.state = SIP_CALL_ENDED;
+    r.call.end = SIP_CALL_END_CALLEE;
+    r.call.end_ms = 70500;
+    o = (struct textbuf){buf, sizeof(buf), 0, false};
+    call_record_json(&o, &r, &clock);
+    cr_expect(strstr(buf, "\"duration_s\": 60.000") && strstr(buf, "\"ended_by\": \"callee\""),
+              "%s", buf);
+    o = (struct textbuf){buf, 100, 0, false};
+    call_record_json(&o, &r, &clock);
+    cr_expect_eq(textbuf_len(&o), 0u, "too small: refused whole");
+}
+
+Test(call_record, log_line_stays_one_printable_line)
+{
+    struct sip_call_record r = sample_record();
+    r.call.state = SIP_CALL_ENDED;
+    r.call.end = SIP_CALL_END_MEDIA_TIMEOUT;
+    r.call.end_ms = 40500;
+    r.call.to[3] = '\n';
+    char line[1024];
+    call_record_line(line, sizeof(line), &r);
+    cr_expect(strchr(line, '\n') == NULL && strchr(line, '\x01') == NULL, "%s", line);
+    cr_expect(strstr(line,
+                     "from al?ice@example.test (inside) to bob?example.test (outside), "
+                     "status 200, setup 0.500 s, duration 30.000 s, end: media timeout") != NULL,
+              "%s", line);
+    cr_expect(strstr(line, "stream 0 PCMA/8000 RTP rtt 42 ms:") != NULL, "%s", line);
+    cr_expect(strstr(line, "callee->caller 49 packets 8428 bytes loss 2.0% jitter 12.5 ms MOS "
+                           "4.02;") != NULL,
+              "%s", line);
+    char small[40];
+    call_record_line(small, sizeof(small), &r);
+    cr_expect_eq(strlen(small), sizeof(small) - 1, "cut, still terminated");
 }

@@ -61,7 +61,8 @@ static void trust_setup(void)
     cfg.source_txn_max = 1000;
     loc = sip_location_mem_new(8); /* small: a store anyone could fill would fill at once */
     p = sip_proxy_new(&cfg, loc,
-                      (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL, count_stray}, 9);
+                      (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL, count_stray, NULL},
+                      9);
     cr_assert_not_null(p);
     nout = 0;
     strays = 0;
@@ -491,8 +492,8 @@ Test(trust, contacts_per_aor_are_capped, .init = trust_setup, .fini = trust_tear
     sip_proxy_free(p);
     sip_location_mem_free(loc);
     loc = sip_location_mem_new(64);
-    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL, NULL},
-                      9);
+    p = sip_proxy_new(&cfg, loc,
+                      (struct sip_proxy_sink){cap_send, NULL, false, NULL, NULL, NULL, NULL}, 9);
     for (unsigned k = 0; k < 12; k++) {
         char contact[64], cid[16];
         snprintf(contact, sizeof(contact), "Contact: <sip:x@10.0.0.%u:5060>", 20 + k);

@@ -62,7 +62,7 @@ static void media_end(void *self, struct sip_str call_id)
     (void)call_id;
 }
 
-static const struct sip_media_ops ops = {media_sdp, media_end};
+static const struct sip_media_ops ops = {media_sdp, media_end, NULL};
 static struct sip_media media = {&ops, NULL};
 
 /* A resolver that knows *.test (two servers), answers "later" for names with "later" in them
@@ -145,14 +145,14 @@ static void setup(void)
     cfg.nat_keepalive_ms = 30000;
     cfg.keepalive_sender = true;
     loc = sip_location_mem_new(256);
-    p = sip_proxy_new(&cfg, loc, (struct sip_proxy_sink){sink_send, NULL, false, NULL, NULL, NULL},
-                      42);
+    p = sip_proxy_new(&cfg, loc,
+                      (struct sip_proxy_sink){sink_send, NULL, false, NULL, NULL, NULL, NULL}, 42);
     sip_proxy_set_media(p, &media);
     sip_proxy_set_resolver(p, &resolver);
     sip_proxy_set_auth(p, &auth);
     strcpy(cfg.upstream, "sip:upstream.test");
-    p_trunk = sip_proxy_new(&cfg, loc,
-                            (struct sip_proxy_sink){sink_send, NULL, false, NULL, NULL, NULL}, 43);
+    p_trunk = sip_proxy_new(
+        &cfg, loc, (struct sip_proxy_sink){sink_send, NULL, false, NULL, NULL, NULL, NULL}, 43);
     sip_proxy_set_media(p_trunk, &media);
     sip_proxy_set_resolver(p_trunk, &resolver);
     struct sip_proxy_trunk_cfg tc = {
