@@ -76,6 +76,10 @@ size_t status_render(char *buf, size_t cap, const struct status_info *in)
     str(&o, c->users);
     textbuf_put(&o, ", \"state_dir\": ");
     str(&o, c->state_dir);
+    textbuf_put(&o, ", \"call_log\": ");
+    str(&o, c->call_log);
+    textbuf_put(&o, ", \"hep\": ");
+    str(&o, c->hep.text);
     textbuf_put(&o,
                 ", \"media_relay\": %s, \"rtp_ports\": \"%u-%u\", \"max_transactions\": %u, "
                 "\"max_registrations\": %u, \"max_connections\": %u, \"rate_limit\": %u, "
