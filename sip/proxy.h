@@ -179,6 +179,7 @@ struct sip_proxy_trunk_cfg {
     char user[64];      /* --upstream-user */
     char domain[128];   /* the AOR's domain; "" = the upstream URI's host */
     char call_id[64];   /* of the registrations: chosen so the registering worker owns it */
+    uint32_t cseq_base; /* the first REGISTER's CSeq is above it (see src/worker.c) */
     uint32_t expires_s; /* asked for; the registrar's answer wins */
     bool do_register;   /* this proxy registers (one worker does, for all) */
 };

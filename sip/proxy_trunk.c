@@ -7,6 +7,13 @@
  * number, so the shift is kept per dialog side (Call-ID and From tag): later requests of that
  * UA are raised by it, and every response goes back with the number its request had.
  *
+ * The shift also rides in the dialog itself, for a restarted sipring that has lost the table:
+ * a re-sent dialog-forming request's Record-Routes of ours carry ";ts=<shift>.<hash>", the hash
+ * over the Call-ID and the From tag of the side whose CSeq is shifted, so the UA's in-dialog
+ * requests come back with it in their top Route (the provider's carry it too, but their From
+ * tag is the other side's: no shift). Only what the UA's own requests carry is changed: a
+ * forged value shifts nobody's CSeq but the forger's.
+ *
  * Challenges are answered only for branches sent to an address the upstream URI resolved to,
  * so a stranger cannot collect digest responses for the trunk password by challenging a call. */
 #include <stdio.h>
@@ -103,6 +110,9 @@ void sip_proxy_set_trunk(struct sip_proxy *p, const struct sip_proxy_trunk_cfg *
     struct proxy_trunk *tr = p->trunk;
     tr->cfg = *cfg;
     tr->cred = cred;
+    if (tr->cseq < cfg->cseq_base) {
+        tr->cseq = cfg->cseq_base; /* §10.2.4: every REGISTER of a Call-ID a higher CSeq */
+    }
     tr->state = cfg->do_register ? REG_WAIT : REG_OFF;
     tr->next_at = 0;
 }
@@ -384,6 +394,20 @@ bool proxy_trunk_answer(struct sip_proxy *p, struct ptxn *t, struct branch *b,
         &bd, sip_msg_first(r, SIP_HDR_CSEQ),
         sip_build_fmt(&bd, "CSeq: %u %.*s\r\n", r->cseq + 1, (int)r->method.len, r->method.p));
     sip_build_append(&bd, sip_str_make(line, (size_t)ln));
+    if (r->method_id == SIP_METHOD_INVITE || r->method_id == SIP_METHOD_SUBSCRIBE) {
+        uint32_t side = dialog_hash(r->call_id, r->addr[r->from].tag);
+        for (const struct sip_hdr *h = sip_msg_first(r, SIP_HDR_RECORD_ROUTE); h;
+             h = sip_msg_next(r, h)) {
+            const struct sip_addr *a = h->item != SIP_NONE ? &r->addr[h->item] : NULL;
+            if (a == NULL || !proxy_uri_is_self(p, &a->uri) || !proxy_rr_has_proof(&a->uri)) {
+                break; /* ours are on top: the rest are the caller's side's */
+            }
+            sip_build_replace(&bd, h,
+                              sip_build_fmt(&bd, "Record-Route: <%.*s;ts=%u.%08x>\r\n",
+                                            (int)a->uri.raw.len, a->uri.raw.p, d->delta,
+                                            (unsigned)side));
+        }
+    }
     long n = sip_build_finish(&bd);
     if (n < 0 || (size_t)n > sizeof(p->out) ||
         sip_build_flatten(bd.iov, bd.iov_n, p->out, sizeof(p->out)) != n) {
@@ -411,17 +435,39 @@ bool proxy_trunk_answer(struct sip_proxy *p, struct ptxn *t, struct branch *b,
     return true;
 }
 
+/* route_shift: the shift the top Route of m (ours) carries for m's side of its dialog, or 0 */
+static uint32_t route_shift(const struct sip_proxy *p, const struct sip_msg *m)
+{
+    const struct sip_hdr *h = sip_msg_first(m, SIP_HDR_ROUTE);
+    struct sip_str v;
+    if (h == NULL || h->item == SIP_NONE || !proxy_uri_is_self(p, &m->addr[h->item].uri) ||
+        !sip_uri_param(&m->addr[h->item].uri, "ts", &v)) {
+        return 0;
+    }
+    const char *dot = memchr(v.p, '.', v.len);
+    uint32_t delta, side;
+    if (dot == NULL || sip_str_to_u32(sip_str_make(v.p, (size_t)(dot - v.p)), 16, &delta) != 0) {
+        return 0;
+    }
+    struct sip_str hex = sip_str_make(dot + 1, v.len - (size_t)(dot + 1 - v.p));
+    char want[9];
+    side = dialog_hash(m->call_id, m->addr[m->from].tag);
+    snprintf(want, sizeof(want), "%08x", (unsigned)side);
+    return hex.len == 8 && memcmp(hex.p, want, 8) == 0 ? delta : 0;
+}
+
 void proxy_trunk_cseq_out(struct sip_proxy *p, const struct sip_msg *m, struct sip_build *bd)
 {
     if (p->trunk == NULL || !m->is_request) {
         return;
     }
     struct trunk_dialog *d = dialog_find(p->trunk, m->call_id, m->addr[m->from].tag, false, p->now);
-    if (d == NULL || d->delta == 0) {
+    uint32_t delta = d != NULL ? d->delta : route_shift(p, m);
+    if (delta == 0) {
         return;
     }
     sip_build_replace(bd, sip_msg_first(m, SIP_HDR_CSEQ),
-                      sip_build_fmt(bd, "CSeq: %u %.*s\r\n", m->cseq + d->delta,
+                      sip_build_fmt(bd, "CSeq: %u %.*s\r\n", m->cseq + delta,
                                     (int)m->cseq_method.len, m->cseq_method.p));
 }
 

@@ -891,8 +891,22 @@ static int trunk_setup(struct worker *w, const struct config *cfg)
     snprintf(tc.domain, sizeof(tc.domain), "%s", cfg->upstream_domain);
     tc.expires_s = cfg->upstream_expires_s;
     tc.do_register = w->id == 0 && cfg->upstream_expires_s > 0;
+    /* The registration outlives the process (issue 15): its Call-ID is a MAC of the trunk's
+     * identity under the key kept in --state-dir (or --secret-file), and its CSeq starts from
+     * the clock, so the REGISTER a restarted sipring sends at once refreshes the same
+     * registration at the provider (RFC 3261 §10.2.4: same Call-ID, higher CSeq) instead of
+     * making a second one. A refresh every few minutes for years stays below the clock's
+     * count of seconds. */
+    const struct sip_mac *mac = &w->snap->pc.mac;
+    struct sip_str parts[4] = {SIP_STR_LIT("trunk-call-id"), sip_str_make(tc.user, strlen(tc.user)),
+                               sip_str_make(tc.domain, strlen(tc.domain)),
+                               sip_str_make(cfg->upstream, strlen(cfg->upstream))};
+    uint8_t id[32];
+    mac->sign(mac->self, parts, 4, id);
     uint64_t r = 0;
-    tls_random(&r, sizeof(r));
+    memcpy(&r, id, sizeof(r));
+    time_t unix_s = time(NULL);
+    tc.cseq_base = unix_s > 1700000000 ? (uint32_t)(unix_s - 1700000000) : 0;
     for (unsigned i = 0;; i++) {
         char probe[128];
         snprintf(tc.call_id, sizeof(tc.call_id), "trunk-%016llx-%u", (unsigned long long)r, i);

@@ -11,6 +11,7 @@
 #    go through.
 # usage: test_trunk.sh SIPRING_BIN SIPP_SCENARIOS KAMAILIO_CFG_IN
 bin=$(realpath "$1") scen=$(realpath "$2") kcfg=$(realpath "$3")
+here=$(cd "$(dirname "$0")" && pwd)
 . "$(dirname "$0")/lib.sh"
 base=$((33000 + (RANDOM % 100) * 20))
 P=$((base + 1)) KP=$((base + 2)) UAS=$((base + 3)) UAC=$((base + 4)) P2=$((base + 5))
@@ -51,7 +52,7 @@ n=$(grep -c 'INVITE authenticated as trunk1' kamailio.log)
 check "the provider authenticated 20 INVITEs as trunk1, each with CSeq 2 ($n)" \
       "[ $n = 20 ] && [ \$(grep 'INVITE authenticated' kamailio.log | grep -vc 'CSeq 2)') = 0 ]"
 check "the calls' ACK and BYE reached the provider with the shifted CSeq (2 ACK, 3 BYE)" \
-      "[ \$(grep -c 'in-dialog ACK CSeq 2\$' kamailio.log) = 20 ] && [ \$(grep -c 'in-dialog BYE CSeq 3\$' kamailio.log) = 20 ]"
+      "[ \$(grep -c 'in-dialog ACK .*CSeq 2\$' kamailio.log) = 20 ] && [ \$(grep -c 'in-dialog BYE .*CSeq 3\$' kamailio.log) = 20 ]"
 # the registration is refreshed at 3/4 of the 12 s granted
 sleep 10
 r=$(grep -c 'REGISTER authenticated for sip:trunk1' kamailio.log)
@@ -97,9 +98,36 @@ for _ in $(seq 50); do grep -q 'SIGHUP: configuration 1 applied' wrong.log && br
 calls 3 "$P2" 2; rc=$?
 check "after SIGHUP with the right password in the file, 3 calls go through the provider's 407 (rc $rc, ok $(sipp_calls uac2.out))" \
       "[ $rc = 0 ] && [ \"\$(sipp_calls uac2.out)\" = 3 ]"
+# across a restart (issue 15): a phone that follows its route set calls through the provider's
+# 407; sipring is restarted on the same --state-dir; the phone's BYE (CSeq 2) still reaches the
+# provider shifted (3), from the shift our Record-Route carries; the registration goes on under
+# the same Call-ID with a higher CSeq
+timeout 60 sipp -sf "$scen/uas_rr.xml" -i 127.0.0.9 -p "$UAS" -m 1 > uas3.out 2>&1 &
+uas3=$!
+pids+=($uas3)
+sleep 0.3
+up=$(timeout 20 python3 "$here/trunk_phone.py" call "$P" "$((base + 12))" "sip:b@127.0.0.9:$UAS" dialog.json); rc=$?
+check "a phone's call through the provider's 407, our Record-Route carrying the CSeq shift (rc $rc: $up)" "[ $rc = 0 ]"
 stop_daemon "sipring" $sr sipring.log
-stop_daemon "the sipring with the wrong password" $wr wrong.log
 check "the stop summary counts the answered challenges" "grep -qE 'trunk challenges answered [2-9][0-9]' sipring.log"
+regs_before=$(grep -c 'REGISTER authenticated' kamailio.log)
+"$bin" --state-dir "$tmp/st37" --listen "udp:127.0.0.1:$P" --inside 127.0.0.1/32 --upstream "sip:127.0.0.8:$KP" \
+    --upstream-user trunk1 --upstream-password-file trunk.pass --upstream-domain provider.test \
+    --upstream-expires 12 --media-relay no --threads 2 --log-level info > sipring2.log 2>&1 &
+sr2=$!
+pids+=($sr2)
+for _ in $(seq 50); do grep -q "trunk: registered" sipring2.log && break; sleep 0.1; done
+bye=$(timeout 20 python3 "$here/trunk_phone.py" bye "$P" "$((base + 12))" dialog.json); rc=$?
+wait $uas3 2>/dev/null
+cid="trunk-restart-$((base + 12))@127.0.0.1"
+check "after the restart the phone hangs up: 200 with its own CSeq 2 ($bye)" "[ $rc = 0 ]"
+check "  and the provider got that BYE with the shifted CSeq 3" \
+      "grep -q 'in-dialog BYE (Call-ID $cid) CSeq 3\$' kamailio.log"
+reg_ids=$(grep 'REGISTER authenticated' kamailio.log | sed 's/.*Call-ID \([^ ]*\) CSeq \([0-9]*\).*/\1 \2/')
+check "the restarted sipring refreshed the same registration: one Call-ID, CSeq rising ($(echo "$reg_ids" | wc -l) REGISTERs, $regs_before before)" \
+      "[ \$(echo '$reg_ids' | awk '{print \$1}' | sort -u | wc -l) = 1 ] && [ $regs_before -lt \$(echo '$reg_ids' | wc -l) ] && echo '$reg_ids' | awk 'NR > 1 && \$2 <= last { exit 1 } { last = \$2 }'"
+stop_daemon "the restarted sipring" $sr2 sipring2.log
+stop_daemon "the sipring with the wrong password" $wr wrong.log
 check "the password appears in no log" "! grep -q 's3cret-trunk' sipring.log wrong.log"
 [ $fail = 0 ] || { echo "--- sipring.log"; tail -20 sipring.log; echo "--- kamailio.log"; grep -v DEBUG kamailio.log | tail -30; echo "--- uac"; tail -20 uac.out; }
 exit $fail
