@@ -112,7 +112,8 @@ static void dir_text(struct textbuf *o, const char *name, const struct sip_call_
     textbuf_put(o, " %s %llu packets %llu bytes", name, (unsigned long long)d->packets,
                 (unsigned long long)d->bytes);
     if (d->quality_known) {
-        textbuf_put(o, " loss %.1f%% jitter %.1f ms MOS %.2f", d->loss_pct, d->jitter_ms, d->mos);
+        textbuf_put(o, " loss %.1f%% jitter %.1f ms R %.1f MOS %.2f", d->loss_pct, d->jitter_ms,
+                    d->r_factor, d->mos);
     }
     textbuf_put(o, ";");
 }

@@ -154,8 +154,8 @@ Test(call_record, log_line_stays_one_printable_line)
                      "status 200, setup 0.500 s, duration 30.000 s, end: media timeout") != NULL,
               "%s", line);
     cr_expect(strstr(line, "stream 0 PCMA/8000 RTP rtt 42 ms:") != NULL, "%s", line);
-    cr_expect(strstr(line, "callee->caller 49 packets 8428 bytes loss 2.0% jitter 12.5 ms MOS "
-                           "4.02;") != NULL,
+    cr_expect(strstr(line, "callee->caller 49 packets 8428 bytes loss 2.0% jitter 12.5 ms R 80.0 "
+                           "MOS 4.02;") != NULL,
               "%s", line);
     char small[40];
     call_record_line(small, sizeof(small), &r);
