@@ -259,7 +259,7 @@ void proxy_rearm(struct sip_proxy *p, struct ptxn *t)
     uint64_t next = txn_next(t);
     if (next != 0 && next != t->armed_at) {
         t->armed_at = next;
-        if (sip_wheel_add(&p->wheel, next, (uint32_t)(t - p->pool), t->gen) != 0) {
+        if (sip_wheel_add(&p->wheel, next, t->idx, t->gen) != 0) {
             t->armed_at = 0; /* out of memory: the next re-arm of this transaction retries */
         }
     }
@@ -282,6 +282,37 @@ static void free_copies(struct ptxn *t)
     }
 }
 
+static void drop_copy(char **c, size_t *len)
+{
+    free(*c);
+    *c = NULL;
+    *len = 0;
+}
+
+void proxy_trim(struct ptxn *t)
+{
+    if (!t->used || !t->answered_final) {
+        return;
+    }
+    /* the request as received: read only to route it (again) and to answer it (issue 17:
+     * a lingering transaction keeps its final response, and what its branches still send) */
+    drop_copy(&t->req, &t->req_len);
+    for (int i = 0; i < t->nbranch; i++) {
+        struct branch *b = &t->br[i];
+        drop_copy(&b->resp, &b->resp_len); /* the best response was chosen */
+        if (!txn_live(&b->cancel_ct)) {
+            drop_copy(&b->cancel, &b->cancel_len);
+        }
+        /* a branch without its final may still be retransmitted or cancelled; an INVITE
+         * branch's non-2xx final is ACKed again on each retransmission of it (§17.1.1.2) */
+        bool needed =
+            b->final_status == 0 || (t->is_invite && b->final_status >= 300 && txn_live(&b->ct));
+        if (!needed) {
+            drop_copy(&b->req, &b->req_len);
+        }
+    }
+}
+
 void proxy_maybe_free(struct sip_proxy *p, struct ptxn *t)
 {
     if (!t->used || txn_live(&t->st)) {
@@ -294,19 +325,20 @@ void proxy_maybe_free(struct sip_proxy *p, struct ptxn *t)
     }
     /* Unlink from its bucket. */
     int32_t *link = &p->bucket[t->hash % TXN_BUCKETS];
-    while (*link >= 0 && &p->pool[*link] != t) {
-        link = &p->pool[*link].hnext;
+    while (*link >= 0 && proxy_txn(p, (uint32_t)*link) != t) {
+        link = &proxy_txn(p, (uint32_t)*link)->hnext;
     }
     if (*link >= 0) {
         *link = t->hnext;
     }
     free_copies(t);
     sip_addr_count_put(p->src, t->src_slot);
-    uint32_t gen = t->gen + 1;
+    uint32_t gen = t->gen + 1, idx = t->idx;
     memset(t, 0, sizeof(*t));
     t->gen = gen;
+    t->idx = idx;
     t->hnext = p->free_head;
-    p->free_head = (int32_t)(t - p->pool);
+    p->free_head = (int32_t)t->idx;
     p->active--;
 }
 
@@ -330,8 +362,8 @@ static size_t make_key(const struct sip_msg *m, struct sip_str method, char *out
 
 static struct ptxn *find_server(struct sip_proxy *p, const char *key, uint32_t h)
 {
-    for (int32_t i = p->bucket[h % TXN_BUCKETS]; i >= 0; i = p->pool[i].hnext) {
-        struct ptxn *t = &p->pool[i];
+    for (int32_t i = p->bucket[h % TXN_BUCKETS]; i >= 0; i = proxy_txn(p, (uint32_t)i)->hnext) {
+        struct ptxn *t = proxy_txn(p, (uint32_t)i);
         if (t->hash == h && strcmp(t->key, key) == 0) {
             return t;
         }
@@ -380,16 +412,29 @@ static struct ptxn *new_txn(struct sip_proxy *p, const char *key, uint32_t h)
     int32_t i;
     if (p->free_head >= 0) {
         i = p->free_head;
-        p->free_head = p->pool[i].hnext;
+        p->free_head = proxy_txn(p, (uint32_t)i)->hnext;
     } else if (p->pool_used < p->pool_cap) {
+        if (p->pool_used % TXN_CHUNK == 0) {
+            uint32_t c = p->pool_used / TXN_CHUNK;
+            uint32_t n =
+                p->pool_cap - p->pool_used < TXN_CHUNK ? p->pool_cap - p->pool_used : TXN_CHUNK;
+            p->chunk[c] = calloc(n, sizeof(struct ptxn));
+            if (p->chunk[c] == NULL) {
+                return NULL; /* out of memory: answered like a full pool */
+            }
+            for (uint32_t k = 0; k < n; k++) {
+                p->chunk[c][k].idx = c * TXN_CHUNK + k;
+            }
+        }
         i = (int32_t)p->pool_used++;
     } else {
         return NULL;
     }
-    struct ptxn *t = &p->pool[i];
-    uint32_t gen = t->gen;
+    struct ptxn *t = proxy_txn(p, (uint32_t)i);
+    uint32_t gen = t->gen, idx = t->idx;
     memset(t, 0, sizeof(*t));
     t->gen = gen;
+    t->idx = idx;
     t->used = true;
     snprintf(t->key, sizeof(t->key), "%s", key);
     t->hash = h;
@@ -614,7 +659,7 @@ static void on_request(struct sip_proxy *p, const struct sip_peer *from, const s
     t->req_len = t->req ? len : 0;
     sip_txn_server_start(&t->st, t->is_invite, from->transport != SIP_TP_UDP, &p->cfg.timers,
                          p->now);
-    uint32_t idx = (uint32_t)(t - p->pool), gen = t->gen;
+    uint32_t idx = t->idx, gen = t->gen;
     if (proxy_validate(p, t, m) != 0) {
         return;
     }
@@ -627,8 +672,10 @@ static void on_request(struct sip_proxy *p, const struct sip_peer *from, const s
         return;
     }
     proxy_route_request(p, t, m);
-    if (p->pool[idx].used && p->pool[idx].gen == gen) {
-        proxy_rearm(p, &p->pool[idx]);
+    t = proxy_txn(p, idx);
+    if (t->used && t->gen == gen) {
+        proxy_trim(t); /* a request sipring answered itself keeps only the answer */
+        proxy_rearm(p, t);
     }
 }
 
@@ -717,13 +764,14 @@ void sip_proxy_on_datagram(struct sip_proxy *p, const struct sip_peer *from, con
 static void fire(void *ctx, const struct sip_wheel_ent *e)
 {
     struct sip_proxy *p = ctx;
-    struct ptxn *t = &p->pool[e->idx];
+    struct ptxn *t = proxy_txn(p, e->idx);
     if (!t->used || t->gen != e->gen || t->armed_at != e->at_ms) {
         return; /* stale: the transaction moved on or was freed */
     }
     t->armed_at = 0;
     proxy_txn_timer(p, t, p->now);
     if (t->used && t->gen == e->gen) {
+        proxy_trim(t);
         proxy_rearm(p, t);
         proxy_maybe_free(p, t);
     }
@@ -785,8 +833,8 @@ size_t sip_proxy_pending(const struct sip_proxy *p)
 {
     size_t n = 0;
     for (uint32_t i = 0; i < p->pool_used; i++) {
-        n += p->pool[i].used && !p->pool[i].answered_final &&
-             p->pool[i].st.state != SIP_TXN_TERMINATED;
+        const struct ptxn *t = proxy_txn(p, i);
+        n += t->used && !t->answered_final && t->st.state != SIP_TXN_TERMINATED;
     }
     return n;
 }
@@ -794,6 +842,22 @@ size_t sip_proxy_pending(const struct sip_proxy *p)
 const struct sip_proxy_stats *sip_proxy_stats(const struct sip_proxy *p)
 {
     return &p->stats;
+}
+
+size_t sip_proxy_kept_bytes(const struct sip_proxy *p)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < p->pool_used; i++) {
+        const struct ptxn *t = proxy_txn(p, i);
+        if (!t->used) {
+            continue;
+        }
+        n += t->req_len + t->last_len;
+        for (int b = 0; b < t->nbranch; b++) {
+            n += t->br[b].req_len + t->br[b].cancel_len + t->br[b].resp_len;
+        }
+    }
+    return n;
 }
 
 size_t sip_proxy_txn_in_use(const struct sip_proxy *p)
@@ -852,11 +916,11 @@ struct sip_proxy *sip_proxy_new(const struct sip_proxy_cfg *cfg, struct sip_loca
     p->loc = loc;
     p->sink = sink;
     p->seed = seed;
-    p->pool_cap = cfg->max_transactions ? cfg->max_transactions : 65536;
-    p->pool = calloc(p->pool_cap, sizeof(*p->pool));
+    p->pool_cap = cfg->max_transactions ? cfg->max_transactions : 262144;
+    p->chunk = calloc((p->pool_cap + TXN_CHUNK - 1) / TXN_CHUNK, sizeof(*p->chunk));
     p->src = calloc(SRC_SLOTS, sizeof(*p->src));
-    if (p->pool == NULL || p->src == NULL || sip_calls_init(&p->calls, p->pool_cap) != 0) {
-        free(p->pool);
+    if (p->chunk == NULL || p->src == NULL || sip_calls_init(&p->calls, p->pool_cap) != 0) {
+        free(p->chunk);
         free(p->src);
         sip_calls_free(&p->calls);
         free(p);
@@ -891,12 +955,15 @@ void sip_proxy_free(struct sip_proxy *p)
         return;
     }
     for (uint32_t i = 0; i < p->pool_used; i++) {
-        struct ptxn *t = &p->pool[i];
+        struct ptxn *t = proxy_txn(p, i);
         if (t->used) {
             free_copies(t);
         }
     }
-    free(p->pool);
+    for (uint32_t c = 0; c * TXN_CHUNK < p->pool_used; c++) {
+        free(p->chunk[c]);
+    }
+    free(p->chunk);
     free(p->src);
     sip_calls_free(&p->calls);
     sip_wheel_free(&p->wheel);

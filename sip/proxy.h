@@ -202,6 +202,10 @@ const struct sip_proxy_stats *sip_proxy_stats(const struct sip_proxy *p);
 /* sip_proxy_txn_in_use: transactions held in the pool (lingering ones included). */
 size_t sip_proxy_txn_in_use(const struct sip_proxy *p);
 
+/* sip_proxy_kept_bytes: the bytes of message copies the transactions hold now (requests,
+ * responses, CANCELs: what a lingering transaction costs besides its slot). Walks the pool. */
+size_t sip_proxy_kept_bytes(const struct sip_proxy *p);
+
 /* sip_proxy_calls: the calls this worker carries now (for /calls); media figures come from
  * sip_proxy_call_record. */
 const struct sip_calls *sip_proxy_calls(const struct sip_proxy *p);

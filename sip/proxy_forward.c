@@ -139,8 +139,8 @@ static void step_via(struct sip_proxy *p, struct sip_build *bd, const struct sip
     if (proxy_via_back(&m->via[0], &t->from, &back) != 0) {
         back = t->from;
     }
-    proxy_branch_id(p, m, (uint32_t)(t - p->pool), t->gen, bi, (uint32_t)(p->counter++ ^ p->seed),
-                    &back, proxy_loop_hash(m), b->id, sizeof(b->id));
+    proxy_branch_id(p, m, t->idx, t->gen, bi, (uint32_t)(p->counter++ ^ p->seed), &back,
+                    proxy_loop_hash(m), b->id, sizeof(b->id));
     sip_build_prepend(bd, sip_build_fmt(bd, "Via: SIP/2.0/%s %s;branch=%s\r\n",
                                         sip_transport_name(tg->hop.transport),
                                         proxy_side_addr(p, &tg->hop), b->id));

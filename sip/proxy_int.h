@@ -13,6 +13,7 @@
 #include "addr_count.h"
 
 #define MAX_BRANCHES 4
+#define TXN_CHUNK 4096 /* transactions per allocation of the pool */
 #define KEY_MAX 200
 #define TXN_BUCKETS 65536
 #define SRC_SLOTS 4096 /* outside sources with live transactions, per worker */
@@ -41,6 +42,7 @@ struct branch {
 /* A proxy transaction: the server transaction of a received request and its branches. */
 struct ptxn {
     uint32_t gen;
+    uint32_t idx; /* its place in the pool (proxy_txn), fixed when its chunk is made */
     bool used;
     bool is_invite;
     bool is_initial_invite; /* no To tag: its failure ends the call's media */
@@ -75,7 +77,10 @@ struct sip_proxy {
     struct sip_location *loc;
     struct sip_proxy_sink sink;
     struct sip_proxy_stats stats;
-    struct ptxn *pool;
+    /* The transaction pool: chunks of TXN_CHUNK, each allocated when the load first reaches
+     * it, up to pool_cap (--max-transactions): the cap can be sized for the rate sipring must
+     * hold while an idle or lightly loaded proxy holds only what it used (issue 17). */
+    struct ptxn **chunk;
     uint32_t pool_cap;
     uint32_t pool_used; /* slots ever handed out; those above were never touched */
     int32_t free_head;
@@ -141,6 +146,12 @@ struct target {
                                  * transport only */
 };
 
+/* proxy_txn: the transaction in slot idx (< pool_used) */
+static inline struct ptxn *proxy_txn(const struct sip_proxy *p, uint32_t idx)
+{
+    return &p->chunk[idx / TXN_CHUNK][idx % TXN_CHUNK];
+}
+
 static inline uint32_t proxy_fnv(const char *s, size_t n, uint32_t h)
 {
     return sip_fnv1a(s, n, h);
@@ -167,6 +178,11 @@ void proxy_debug(struct sip_proxy *p, const char *fmt, ...) __attribute__((forma
  * failed by status) and their setup times, once each. */
 void proxy_note_answer(struct sip_proxy *p, struct ptxn *t, unsigned status);
 char *proxy_dup(const char *buf, size_t len);
+/* proxy_trim: once t has sent its final response, frees the copies it no longer needs (the
+ * request as received, the branches' responses, the requests of branches that will send
+ * nothing more). Called at the end of an event on t, never while a message parsed from one of
+ * its copies is in use. */
+void proxy_trim(struct ptxn *t);
 void proxy_rearm(struct sip_proxy *p, struct ptxn *t);
 void proxy_maybe_free(struct sip_proxy *p, struct ptxn *t);
 bool proxy_peer_is_self(const struct sip_proxy *p, const struct sip_peer *peer);

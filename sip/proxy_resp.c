@@ -20,7 +20,7 @@ static struct branch *find_branch(struct sip_proxy *p, const struct sip_msg *m, 
         b >= MAX_BRANCHES) {
         return NULL;
     }
-    struct ptxn *t = &p->pool[idx];
+    struct ptxn *t = proxy_txn(p, idx);
     if (!t->used || t->gen != gen || b >= t->nbranch || strcmp(t->br[b].id, id) != 0) {
         return NULL;
     }
@@ -323,6 +323,7 @@ void proxy_on_response(struct sip_proxy *p, const struct sip_peer *from, const s
     } else {
         p->stats.absorbed++;
     }
+    proxy_trim(t);
     proxy_rearm(p, t);
     proxy_maybe_free(p, t);
 }
@@ -369,7 +370,7 @@ void sip_proxy_on_unreachable(struct sip_proxy *p, const struct sip_peer *to, ui
 {
     p->now = now;
     for (uint32_t i = 0; i < p->pool_used; i++) {
-        struct ptxn *t = &p->pool[i];
+        struct ptxn *t = proxy_txn(p, i);
         if (!t->used) {
             continue;
         }

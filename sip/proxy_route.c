@@ -364,7 +364,7 @@ void sip_proxy_on_resolved(struct sip_proxy *p, uint64_t now)
 {
     p->now = now;
     for (uint32_t i = 0; i < p->pool_used && p->dns_parked > 0; i++) {
-        struct ptxn *t = &p->pool[i];
+        struct ptxn *t = proxy_txn(p, i);
         if (t->used && t->dns_wait) {
             t->dns_wait = false;
             p->dns_parked--;

@@ -380,8 +380,8 @@ bool proxy_trunk_answer(struct sip_proxy *p, struct ptxn *t, struct branch *b,
     memset(nb, 0, sizeof(*nb));
     nb->to = b->to;
     nb->auth_tried = true;
-    snprintf(nb->id, sizeof(nb->id), "z9hG4bK%x.%x.%d.%08x-a", (unsigned)(t - p->pool),
-             (unsigned)t->gen, t->nbranch, (unsigned)(p->seed ^ p->counter++));
+    snprintf(nb->id, sizeof(nb->id), "z9hG4bK%x.%x.%d.%08x-a", (unsigned)t->idx, (unsigned)t->gen,
+             t->nbranch, (unsigned)(p->seed ^ p->counter++));
     struct sip_build bd;
     sip_build_init(&bd, r, p->iov, sizeof(p->iov) / sizeof(p->iov[0]), p->scratch,
                    sizeof(p->scratch));

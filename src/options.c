@@ -671,7 +671,7 @@ static const struct opt_def opts[] = {
      "SIP timer T2 (maximum retransmit interval) in milliseconds.", apply_t2, 0},
     {"t4", 0, "MS", "5000", "an integer from 100 to 600000",
      "SIP timer T4 (network lifetime of a message) in milliseconds.", apply_t4, 0},
-    {"max-transactions", 0, "COUNT", "65536", "an integer from 16 to 4194304",
+    {"max-transactions", 0, "COUNT", "262144", "an integer from 16 to 4194304",
      "Most transactions at once; beyond, requests get 503.", apply_max_txn, 0},
     {"max-registrations", 0, "COUNT", "65536", "an integer from 16 to 16777216",
      "Most registered contacts at once (all workers); beyond, REGISTER gets 503.", apply_max_reg,
@@ -917,7 +917,7 @@ static void set_defaults(struct config *c)
     c->t1_ms = 500;
     c->t2_ms = 4000;
     c->t4_ms = 5000;
-    c->max_transactions = 65536;
+    c->max_transactions = 262144;
     c->max_registrations = 65536;
     c->min_expires = 60;
     c->max_expires = 3600;

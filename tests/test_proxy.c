@@ -11,6 +11,8 @@
 #include "proxy_harness.h"
 #include "test_mac.h"
 
+static uint32_t pool_size = 64;
+
 static void setup(void)
 {
     struct sip_proxy_cfg cfg;
@@ -23,7 +25,7 @@ static void setup(void)
     sip_cidr_parse("10.0.0.0/8", &cfg.inside[0]);
     cfg.inside_count = 1;
     cfg.timers = sip_timers_default;
-    cfg.max_transactions = 64;
+    cfg.max_transactions = pool_size;
     cfg.min_expires = 60;
     cfg.max_expires = 3600;
     cfg.default_expires = 3600;
@@ -1156,4 +1158,80 @@ Test(proxy, a_full_pool_refuses_new_calls_first_and_absorbs_the_ack_of_its_503, 
     cr_expect_eq(forwarded, 6, "BYEs get the reserve (got %u)", forwarded);
     cr_expect_eq(refused, 2, "and only a pool that is really full refuses them");
     cr_expect_eq(sip_proxy_stats(p)->txn_refused, 14);
+}
+
+/* issue 17, item 5: a transaction that has sent its final response keeps only what it may
+ * still send: its final (for retransmitted requests or 2xx) and, for an INVITE branch answered
+ * with a failure, its request (the ACK of each retransmitted failure is built from it). */
+Test(proxy, an_answered_transaction_keeps_only_what_it_may_send_again, .init = setup,
+     .fini = teardown)
+{
+    feed(ua(), invite("sip:b@10.0.0.9:5080", "z9hG4bKtrim1"), 0);
+    answer(1, 180, "tb", 10);
+    size_t before = sip_proxy_kept_bytes(p);
+    cr_assert_gt(before, out[1].len, "the request as received and as forwarded are kept");
+    answer(1, 200, "tb", 20);
+    size_t ok_len = out[nout - 1].len;
+    cr_expect_eq(status_of(&out[nout - 1]), 200);
+    cr_expect_eq(sip_proxy_kept_bytes(p), ok_len, "after the 2xx: only the 2xx sent up");
+    size_t n0 = nout;
+    answer(1, 200, "tb", 500); /* the UAS retransmits its 2xx until the ACK comes */
+    cr_assert_eq(nout, n0 + 1);
+    cr_expect_eq(out[nout - 1].len, ok_len, "the retransmission goes up as the same bytes");
+
+    feed(ua(), invite("sip:c@10.0.0.9:5080", "z9hG4bKtrim2"), 1000);
+    size_t inv = nout - 1;
+    size_t fwd_len = out[inv].len;
+    answer(inv, 486, "tc", 1010);
+    cr_assert(memcmp(out[inv + 1].data, "ACK ", 4) == 0, "the 486 is ACKed here");
+    size_t busy_len = out[nout - 1].len;
+    cr_expect_eq(status_of(&out[nout - 1]), 486);
+    cr_expect_eq(sip_proxy_kept_bytes(p), ok_len + busy_len + fwd_len,
+                 "the 486 sent up, and the INVITE as forwarded for the ACKs to come");
+    n0 = nout;
+    answer(inv, 486, "tc", 1500); /* retransmitted: ACKed again from the kept request */
+    cr_assert_eq(nout, n0 + 1);
+    cr_expect(memcmp(out[nout - 1].data, "ACK sip:c@10.0.0.9:5080 SIP/2.0", 31) == 0, "%s",
+              out[nout - 1].data);
+}
+
+static void big_pool_setup(void)
+{
+    pool_size = 5000;
+    setup();
+    pool_size = 64;
+}
+
+/* issue 17: the pool grows in chunks of 4,096 as the load reaches them, up to the cap: a
+ * transaction in the second chunk is found again by the branch of its response, and the cap
+ * (with its reserve for calls in progress) still holds. */
+Test(proxy, the_pool_grows_in_chunks_up_to_its_cap, .init = big_pool_setup, .fini = teardown)
+{
+    static char late[8192];
+    size_t late_len = 0, forwarded = 0, refused = 0;
+    for (int i = 0; i < 4600; i++) {
+        char br[32];
+        snprintf(br, sizeof(br), "z9hG4bKchunk%d", i);
+        nout = 0;
+        feed(ua(), invite("sip:b@10.0.0.9:5080", br), (uint64_t)i);
+        bool fwd = nout == 2 && memcmp(out[1].data, "INVITE ", 7) == 0;
+        forwarded += fwd;
+        refused += nout == 1 && status_of(&out[0]) == 503;
+        if (i == 4400 && fwd) {
+            memcpy(late, out[1].data, out[1].len);
+            late_len = out[1].len;
+        }
+    }
+    cr_expect_eq(forwarded, 4500u, "up to the cap less its tenth kept for calls in progress");
+    cr_expect_eq(refused, 100u);
+    cr_assert_gt(late_len, 0u, "the 4,401st was forwarded (second chunk)");
+    nout = 0;
+    memcpy(out[0].data, late, late_len);
+    out[0].len = late_len;
+    out[0].to = peer("10.0.0.9", 5080);
+    nout = 1;
+    answer(0, 200, "tb", 5000);
+    cr_assert_eq(nout, 2);
+    cr_expect_eq(status_of(&out[1]), 200, "its 200 found the transaction and went up");
+    cr_expect(sip_peer_eq(&out[1].to, ua()));
 }
