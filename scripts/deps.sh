@@ -19,7 +19,7 @@ apt_pkgs=(build-essential meson ninja-build pkg-config clang libclang-rt-14-dev 
           liburing-dev libcriterion-dev sip-tester dpkg-dev python3 iproute2 procps nftables
           libosip2-dev libsofia-sip-ua-dev openssl ca-certificates kamailio kamailio-tls-modules dnsmasq-base
           rtpengine-daemon tcpdump baresip-core linphone-cli clang-format systemd
-          libsqlite3-dev sqlite3 prometheus curl sngrep)
+          libsqlite3-dev sqlite3 prometheus curl sngrep libbpf-dev libelf-dev zlib1g-dev)
 
 missing=()
 for p in "${apt_pkgs[@]}"; do

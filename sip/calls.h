@@ -71,6 +71,7 @@ struct sip_call {
     uint32_t hash;
     int32_t hnext;
     bool caller_inside, callee_inside;
+    bool forwarded; /* its INVITE went to a next hop: only such a call gets a record */
     uint64_t start_ms, ring_ms, answer_ms, end_ms; /* monotonic; 0: not yet */
     char call_id[SIP_CALL_ID_MAX];
     char caller_tag[SIP_CALL_TAG_MAX];

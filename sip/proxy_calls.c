@@ -37,6 +37,7 @@ void proxy_calls_forwarded(struct sip_proxy *p, struct ptxn *t, const struct sip
     struct sip_call *c = call_of(p, t);
     if (c != NULL) {
         c->callee_inside = proxy_is_inside(p, hop);
+        c->forwarded = true;
     }
 }
 
@@ -52,11 +53,13 @@ void sip_proxy_call_record(struct sip_proxy *p, const struct sip_call *c,
 
 /* finish: c ends now, by why: its record goes to the sink, then the slot is freed. A challenge
  * (401/407) is not an end: the UA sends the INVITE again with credentials and the same
- * Call-ID, and that one is the call (its record starts then). */
+ * Call-ID, and that one is the call (its record starts then). A call sipring refused itself
+ * before forwarding it (no proof, a cap, no such user) gets no record: the metrics count it,
+ * and an attacker's flood of refused INVITEs must not become a flood of log lines. */
 static void finish(struct sip_proxy *p, struct sip_call *c, enum sip_call_end why, unsigned status,
                    uint64_t now)
 {
-    if (status == 401 || status == 407) {
+    if (status == 401 || status == 407 || !c->forwarded) {
         sip_calls_close(&p->calls, c);
         return;
     }

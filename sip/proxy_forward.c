@@ -214,12 +214,12 @@ int proxy_forward_branch(struct sip_proxy *p, struct ptxn *t, const struct sip_m
         proxy_trunk_note_upstream(p, &tg->hop);
         proxy_note_upstream_hop(p, &tg->hop);
     }
-    if (t->is_initial_invite) {
-        proxy_calls_forwarded(p, t, &tg->hop);
-    }
     int rc = step_media(p, &bd, m, t, tg);
     if (rc != 0) {
         return rc;
+    }
+    if (t->is_initial_invite) {
+        proxy_calls_forwarded(p, t, &tg->hop);
     }
     if (m->method_id == SIP_METHOD_BYE) {
         p->stats.calls_ended += bi == 0;

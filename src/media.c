@@ -14,6 +14,7 @@
 #include "log.h"
 #include "net.h"
 #include "ring.h"
+#include "media_fastpath.h"
 #include "media_session.h"
 #include "media_srtp.h"
 #include "worker.h"
@@ -44,6 +45,7 @@ struct media {
     struct sip_media iface;
     struct media_stats stats;
     struct log_limit full_log; /* the relay is full: one line per interval */
+    struct fastpath *fp;       /* the kernel's fast path, or NULL (borrowed) */
     char crypto_text[SDP_MAX_MEDIA][SDES_SUITE_COUNT * SDES_LINE_MAX]; /* until the rewrite */
 };
 
@@ -175,8 +177,129 @@ static void port_done(void *ctx, uint16_t port)
     rtp_ports_put(&m->ports, port);
 }
 
+/* ---- the kernel's fast path (media_fastpath.h) ---- */
+
+/* source_ip: the IPv4 address a packet from socket fd to dst leaves from: the socket's own
+ * when it is bound to one, else the one routing picks (asked by connecting a probe socket) */
+static uint32_t source_ip(int fd, const struct rtp_addr *dst)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    if (getsockname(fd, (struct sockaddr *)&a, &len) == 0 && a.sin_family == AF_INET &&
+        a.sin_addr.s_addr != 0) {
+        return a.sin_addr.s_addr;
+    }
+    int probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (probe < 0) {
+        return 0;
+    }
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(dst->port)};
+    memcpy(&to.sin_addr, dst->ip, 4);
+    uint32_t ip = 0;
+    len = sizeof(a);
+    if (connect(probe, (struct sockaddr *)&to, sizeof(to)) == 0 &&
+        getsockname(probe, (struct sockaddr *)&a, &len) == 0) {
+        ip = a.sin_addr.s_addr;
+    }
+    close(probe);
+    return ip;
+}
+
+/* fast_fold: what the fast path relayed for stream ms of s since the last look, counted as if
+ * the io_uring relay had (the legs' counters and last packet time, the relay's statistics):
+ * the timeouts, /calls, the records and the metrics see one relay. */
+static void fast_fold(struct media *m, struct msess *s, unsigned i, struct mstream *ms,
+                      uint64_t now_ms)
+{
+    for (unsigned l = 0; l < 2; l++) {
+        struct fastpath_stream e;
+        if (fastpath_get(m->fp, s->port[i][l], &e) != 0) {
+            continue;
+        }
+        uint64_t dp = e.packets - ms->fast_seen[l][0], db = e.bytes - ms->fast_seen[l][1];
+        ms->fast_seen[l][0] = e.packets;
+        ms->fast_seen[l][1] = e.bytes;
+        if (dp == 0) {
+            continue;
+        }
+        struct rtp_leg *leg = &ms->st.leg[l];
+        leg->rx_packets += dp;
+        leg->rx_bytes += db;
+        leg->last_rx_ms = now_ms;
+        int dir = s->leg_inside[l] ? 0 : 1;
+        m->stats.relayed += dp;
+        m->stats.fast_packets += dp;
+        m->stats.packets_dir[dir] += dp;
+        m->stats.bytes_dir[dir] += db;
+    }
+}
+
+/* fast_off: stream i of s leaves the fast path (new SDP may move it; the call ends) */
+static void fast_off(struct media *m, struct msess *s, unsigned i)
+{
+    struct mstream *ms = &m->t.streams[s->st[i]];
+    if (!ms->fast) {
+        return;
+    }
+    fast_fold(m, s, i, ms, worker_now_ms());
+    fastpath_del(m->fp, s->port[i][0]);
+    fastpath_del(m->fp, s->port[i][1]);
+    ms->fast = false;
+}
+
+/* fast_on: once both legs of a plain IPv4 stream are latched, their RTP is the kernel's: each
+ * leg's entry takes packets from its latched source to the other's, from sipring's port facing
+ * it. SRTP legs stay here (the keys are sipring's), as does RTCP (the program leaves it). */
+static void fast_on(struct media *m, struct msess *s, unsigned i, struct mstream *ms)
+{
+    const struct rtp_leg *leg = ms->st.leg;
+    if (m->fp == NULL || ms->fast || ms->srtp != NULL || s->port[i][0] == 0 || s->port[i][1] == 0) {
+        return;
+    }
+    for (unsigned l = 0; l < 2; l++) {
+        if (!rtp_addr_is_set(&leg[l].latched[RTP_COMP_RTP]) ||
+            leg[l].latched[RTP_COMP_RTP].family != 4) {
+            return;
+        }
+    }
+    struct fastpath_stream e[2];
+    for (unsigned l = 0; l < 2; l++) {
+        const struct rtp_addr *src = &leg[l].latched[RTP_COMP_RTP];
+        const struct rtp_addr *dst = &leg[l ^ 1].latched[RTP_COMP_RTP];
+        uint16_t out = s->port[i][l ^ 1];
+        memset(&e[l], 0, sizeof(e[l]));
+        memcpy(&e[l].src_ip, src->ip, 4);
+        e[l].src_port = htons(src->port);
+        memcpy(&e[l].dst_ip, dst->ip, 4);
+        e[l].dst_port = htons(dst->port);
+        e[l].out_port = htons(out);
+        e[l].out_ip = source_ip(m->socks[out - m->port_base].fd, dst);
+        bool local;
+        if (e[l].out_ip == 0 ||
+            fastpath_route(m->fp, e[l].out_ip, e[l].dst_ip, &e[l].ifindex, &local) != 0) {
+            return;
+        }
+        e[l].flags = local ? FASTPATH_LOCAL : 0;
+    }
+    if (fastpath_put(m->fp, s->port[i][0], &e[0]) != 0) {
+        return; /* the map is full: this stream stays here */
+    }
+    if (fastpath_put(m->fp, s->port[i][1], &e[1]) != 0) {
+        fastpath_del(m->fp, s->port[i][0]);
+        return;
+    }
+    memset(ms->fast_seen, 0, sizeof(ms->fast_seen));
+    ms->fast = true;
+    m->stats.fast_streams += 2;
+}
+
 static void close_session(struct media *m, struct msess *s, const char *why)
 {
+    for (unsigned i = 0; m->fp != NULL && i < s->nstreams && i < MEDIA_STREAMS; i++) {
+        if (s->st[i] >= 0) {
+            fast_off(m, s, i);
+        }
+    }
     char call_id[MSESS_CALLID_MAX + 1];
     snprintf(call_id, sizeof(call_id), "%.*s", (int)s->call_id_len, s->call_id);
     struct msess_totals tot = msess_close(&m->t, s, stream_done, port_done, m);
@@ -297,6 +420,9 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
          * gateway, an SBC): its SDP is the truth, and only it may latch. */
         bool nat = rtp_addr_is_set(&a) && !rtp_addr_same_ip(&a, &signal) && rtp_addr_is_private(&a);
         struct rtp_leg *leg = &m->t.streams[s->st[i]].st.leg[in];
+        if (m->fp != NULL) {
+            fast_off(m, s, i); /* new SDP may unlatch it: the io_uring relay latches again */
+        }
         rtp_leg_announce(leg, &a, md->has_rtcp ? md->rtcp_port : 0, md->rtcp_mux, nat, &signal);
         struct mstream *mst = &m->t.streams[s->st[i]];
         sdp_media_codec(md, mst->codec, sizeof(mst->codec), &mst->clock_hz);
@@ -348,7 +474,10 @@ static void on_totals(void *self, struct sip_str call_id, struct sip_call_record
         if (s->st[i] < 0) {
             continue;
         }
-        const struct mstream *ms = &m->t.streams[s->st[i]];
+        struct mstream *ms = &m->t.streams[s->st[i]];
+        if (ms->fast) {
+            fast_fold(m, s, i, ms, worker_now_ms());
+        }
         snprintf(cs->codec, sizeof(cs->codec), "%s", ms->codec);
         cs->srtp = media_srtp_outside_leg(ms->srtp) >= 0;
         for (unsigned d = 0; d < 2; d++) {
@@ -441,6 +570,9 @@ void media_on_recv(struct media *m, uint64_t payload, const struct io_uring_cqe 
         } else if (v == RTP_RELAY && s->port[k->stream][k->leg ^ 1] == 0) {
             m->stats.dropped_no_dest++; /* the other side has not answered: no pair there yet */
         } else if (v == RTP_RELAY) {
+            if (m->fp != NULL && !is_rtcp) {
+                fast_on(m, s, k->stream, &m->t.streams[s->st[k->stream]]);
+            }
             uint16_t out_port = (uint16_t)(s->port[k->stream][k->leg ^ 1] + out_comp);
             struct sip_peer dst = {.family = to.family, .port = to.port};
             memcpy(dst.ip, to.ip, 16);
@@ -471,6 +603,11 @@ void media_on_timer(struct media *m, uint64_t now_ms)
         if (!s->used) {
             continue;
         }
+        for (unsigned j = 0; m->fp != NULL && j < s->nstreams && j < MEDIA_STREAMS; j++) {
+            if (s->st[j] >= 0 && m->t.streams[s->st[j]].fast) {
+                fast_fold(m, s, j, &m->t.streams[s->st[j]], now_ms);
+            }
+        }
         uint64_t last = msess_last_activity(&m->t, s);
         if (now_ms - last > (uint64_t)m->cfg->timeout_s * 1000) {
             m->stats.sessions_timed_out++;
@@ -483,13 +620,14 @@ void media_on_timer(struct media *m, uint64_t now_ms)
 }
 
 struct media *media_new(struct worker *w, const struct media_cfg *cfg, unsigned share,
-                        unsigned shares, const char *inside_addr)
+                        unsigned shares, const char *inside_addr, struct fastpath *fp)
 {
     struct media *m = calloc(1, sizeof(*m));
     if (m == NULL) {
         return NULL;
     }
     m->w = w;
+    m->fp = fp;
     if (rtp_ports_init(&m->ports, cfg->rtp_port_min, cfg->rtp_port_max, share, shares) != 0) {
         log_error("media: --rtp-ports %u-%u leaves no port pair for worker %u", cfg->rtp_port_min,
                   cfg->rtp_port_max, share);

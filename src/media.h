@@ -44,13 +44,17 @@ struct media_stats {
         callee_capped; /* new calls refused: their callee had too many unanswered from outside */
     /* relayed, by direction: [0] from the inside out, [1] from the outside in */
     uint64_t packets_dir[2], bytes_dir[2];
+    uint64_t fast_packets; /* of those, relayed by the kernel's fast path (media_fastpath.h) */
+    uint64_t fast_streams; /* legs handed to the fast path */
 };
 
 /* media_new: the relay of worker w (worker `share` of `shares`), advertising inside_addr to the
  * inside and cfg->public_address (or inside_addr) to the outside. cfg is borrowed (it must
  * outlive the relay or the next media_set_cfg). NULL on failure (logged). */
+struct fastpath;
+/* fp: the kernel's fast path for latched plain RTP (shared by the workers), or NULL. */
 struct media *media_new(struct worker *w, const struct media_cfg *cfg, unsigned share,
-                        unsigned shares, const char *inside_addr);
+                        unsigned shares, const char *inside_addr, struct fastpath *fp);
 void media_free(struct media *m);
 
 /* media_set_cfg: the settings from now on (SIGHUP; borrowed likewise). Calls in progress keep

@@ -213,6 +213,8 @@ int32_t msess_stream(struct msess_table *t, struct msess *s, unsigned i)
     memset(ms->rtcp, 0, sizeof(ms->rtcp));
     ms->codec[0] = '\0';
     ms->clock_hz = 0;
+    ms->fast = false;
+    memset(ms->fast_seen, 0, sizeof(ms->fast_seen));
     ms->srtp = NULL;
     return s->st[i];
 }

@@ -51,6 +51,8 @@ struct mstream {
     struct rtcp_side rtcp[2]; /* what each leg's RTCP reported (rtp/rtcp.h), for the record */
     char codec[24];           /* the latest SDP's first format ("PCMU/8000"), "" unknown */
     uint32_t clock_hz;        /* its RTP clock: jitter's unit */
+    bool fast;                /* both legs' RTP is in the kernel's fast path (media.c) */
+    uint64_t fast_seen[2][2]; /* per leg: packets and bytes of its entry already counted */
 };
 
 /* Unanswered calls from capped (outside) sources to one callee: fifty addresses each under

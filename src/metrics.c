@@ -190,6 +190,11 @@ size_t metrics_render(char *buf, size_t cap, const struct metrics_sample *w, uns
     LABELED(&o, "media_dropped_total", "Relay packets dropped, by reason.", "reason",
             {"stranger", SUM(media.dropped_stranger)}, {"not_rtp", SUM(media.dropped_bad)},
             {"no_destination", SUM(media.dropped_no_dest)}, {"srtp_check", SUM(media.srtp_failed)});
+    one(&o, "media_fastpath_packets_total", "counter",
+        "Of the packets relayed, those the kernel's fast path relayed (--media-fastpath).",
+        SUM(media.fast_packets));
+    one(&o, "media_fastpath_legs_total", "counter",
+        "Stream legs handed to the kernel's fast path once latched.", SUM(media.fast_streams));
     one(&o, "media_port_exhaustion_total", "counter",
         "Calls refused 503 because the relay had no free ports (--rtp-ports).",
         SUM(media.port_exhausted));

@@ -323,6 +323,18 @@ static int apply_media_timeout(struct config *c, const char *v)
     return parse_u32(v, 5, 86400, &c->media_timeout_s);
 }
 
+static int apply_media_fastpath(struct config *c, const char *v)
+{
+    static const char *const names[] = {"off", "auto", "kernel"};
+    for (unsigned i = 0; i < 3; i++) {
+        if (strcmp(v, names[i]) == 0) {
+            c->media_fastpath = (uint8_t)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 static int apply_media_relay(struct config *c, const char *v)
 {
     if (strcmp(v, "yes") == 0 || strcmp(v, "no") == 0) {
@@ -678,6 +690,11 @@ static const struct opt_def opts[] = {
      0},
     {"media-relay", 0, "yes|no", "yes", "yes or no",
      "Anchor the media of every call on sipring's RTP relay, rewriting SDP.", apply_media_relay, 0},
+    {"media-fastpath", 0, "auto|kernel|off", "auto", "auto, kernel or off",
+     "Relay the RTP of latched plain IPv4 streams in the kernel (a tc program); auto falls back "
+     "to the io_uring relay with one log line where BPF is not available, kernel refuses to "
+     "start without it.",
+     apply_media_fastpath, 0},
     {"rtp-ports", 0, "MIN-MAX", "30000-39999",
      "two ports from 1024 to 65535, MIN-MAX, at least 4 apart",
      "Ports for relayed RTP/RTCP pairs (even RTP, odd RTCP).", apply_rtp_ports, 0},
@@ -923,6 +940,7 @@ static void set_defaults(struct config *c)
     c->max_expires = 3600;
     c->drain_timeout_s = 10;
     c->media_relay = true;
+    c->media_fastpath = MEDIA_FASTPATH_AUTO;
     c->rtp_port_min = 30000;
     c->rtp_port_max = 39999;
     c->media_timeout_s = 60;

@@ -30,6 +30,8 @@ struct acl_entry {
     uint8_t side; /* enum acl_side */
 };
 
+enum media_fastpath_mode { MEDIA_FASTPATH_OFF = 0, MEDIA_FASTPATH_AUTO, MEDIA_FASTPATH_KERNEL };
+
 struct config {
     struct listen_addr listen[CONFIG_MAX_LISTEN];
     size_t listen_count;
@@ -52,6 +54,7 @@ struct config {
     uint32_t min_expires, max_expires;
     uint32_t drain_timeout_s;
     bool media_relay;
+    uint8_t media_fastpath; /* enum media_fastpath_mode */
     uint16_t rtp_port_min, rtp_port_max;
     uint32_t media_timeout_s;
     char public_address[48];

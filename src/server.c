@@ -23,6 +23,7 @@
 #include "location_locked.h"
 #include "log.h"
 #include "media.h"
+#include "media_fastpath.h"
 #include "snapshot.h"
 #include "state.h"
 #include "worker.h"
@@ -162,12 +163,14 @@ static void report(const struct workers *all)
         add_counters(&ms, media_get_stats(all->w[i].media), sizeof(ms));
         open += media_open_sessions(all->w[i].media);
     }
-    log_info("media: sessions %llu (open %zu, timed out %llu), relayed %llu, dropped: strangers "
+    log_info("media: sessions %llu (open %zu, timed out %llu), relayed %llu (in the kernel %llu, "
+             "legs %llu), dropped: strangers "
              "%llu, not RTP %llu, no destination %llu; port exhaustion %llu; SRTP streams %llu, "
              "failed SRTP checks %llu, plain offers refused %llu; calls refused over "
              "--max-source-calls %llu, --max-callee-calls %llu",
              (unsigned long long)ms.sessions_opened, open,
              (unsigned long long)ms.sessions_timed_out, (unsigned long long)ms.relayed,
+             (unsigned long long)ms.fast_packets, (unsigned long long)ms.fast_streams,
              (unsigned long long)ms.dropped_stranger, (unsigned long long)ms.dropped_bad,
              (unsigned long long)ms.dropped_no_dest, (unsigned long long)ms.port_exhausted,
              (unsigned long long)ms.srtp_streams, (unsigned long long)ms.srtp_failed,
@@ -312,6 +315,20 @@ int server_run(const struct config *cfg, int argc, char **argv)
                                    .hep_fd = -1};
     }
     all.w[0].sigfd = sigfd;
+    all.fastpath = NULL;
+    if (cfg->media_relay && cfg->media_fastpath != MEDIA_FASTPATH_OFF) {
+        char why[200];
+        all.fastpath = fastpath_open(cfg->rtp_port_min, cfg->rtp_port_max, why, sizeof(why));
+        if (all.fastpath != NULL) {
+            log_info("media fast path: in the kernel for latched plain RTP (tc on %u interfaces)",
+                     fastpath_interfaces(all.fastpath));
+        } else if (cfg->media_fastpath == MEDIA_FASTPATH_KERNEL) {
+            log_error("--media-fastpath kernel: %s", why);
+            return 1;
+        } else {
+            log_info("media fast path: off (%s); the io_uring relay carries all media", why);
+        }
+    }
     for (unsigned i = 0; i < all.count; i++) {
         metrics_board_init(&all.w[i].board);
         pthread_mutex_init(&all.w[i].calls_board.mu, NULL);
@@ -342,6 +359,7 @@ int server_run(const struct config *cfg, int argc, char **argv)
         worker_cleanup(&all.w[i]);
     }
     close(sigfd);
+    fastpath_close(all.fastpath); /* after the relays: their entries go with the map */
     if (all.call_log_fd >= 0) {
         close(all.call_log_fd);
     }

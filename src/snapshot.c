@@ -206,6 +206,7 @@ void snapshot_restart_only(const struct config *x, const struct config *y, char 
         {x->max_registrations != y->max_registrations, "max-registrations"},
         {y->max_connections > x->max_connections, "a higher max-connections"},
         {x->media_relay != y->media_relay, "media-relay"},
+        {x->media_fastpath != y->media_fastpath, "media-fastpath"},
         {x->rtp_port_min != y->rtp_port_min || x->rtp_port_max != y->rtp_port_max, "rtp-ports"},
         {strcmp(x->public_address, y->public_address) != 0, "public-address"},
         {strcmp(x->dns_server, y->dns_server) != 0, "dns-server"},

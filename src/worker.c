@@ -1032,7 +1032,7 @@ static int setup(struct worker *w)
         char host[64];
         uint16_t port;
         const char *h = advertised_host(w->snap->pc.advertise, host, sizeof(host), &port);
-        w->media = media_new(w, &w->snap->media, w->id, w->all->count, h);
+        w->media = media_new(w, &w->snap->media, w->id, w->all->count, h, w->all->fastpath);
         if (w->media == NULL) {
             return -1;
         }

@@ -53,6 +53,7 @@ struct workers {
     atomic_long inflight;      /* MSG_RING posts not yet consumed by their target */
     struct conn_shared conns;  /* connection limits and directory */
     struct state_store *store; /* the registrations' store, or NULL (--state-dir off) */
+    struct fastpath *fastpath; /* the kernel's media fast path, or NULL */
     uint64_t start_time_s;     /* Unix time, for the metrics */
     uint8_t auth_key[32];      /* keys the nonces; the same for every worker */
     int call_log_fd;           /* --call-log, O_APPEND (each worker writes whole lines); -1 */
