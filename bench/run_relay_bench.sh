@@ -9,6 +9,12 @@
 # second batch of K opens once those transactions are over, reusing their memory: what a
 # running call costs. Kernel socket buffers are not in RSS for any of them.
 # Then the same with one stream's source blasting its relay port as fast as it can.
+# sipring runs twice: with --media-fastpath off (the io_uring relay) and kernel (the tc program
+# relays latched RTP). A relay in the kernel spends its CPU in softirq, charged to whichever
+# task or CPU runs it, so besides the relay's own CPU each row has the whole machine's busy
+# time per packet (/proc/stat), and the "direct" row (the blaster sending straight to its sink,
+# no relay) is its floor: "relay us/pkt" is a row's machine time less the floor's, the cost of
+# relaying a packet whoever pays it.
 # With a third argument `srtp`, the callee's leg is SDES-SRTP (AES_CM_128_HMAC_SHA1_80) and the
 # caller's plain RTP, so both relays encrypt every packet they relay (sipring with --inside
 # 127.0.0.1/32 --srtp-outside required, the callee signalling from 127.0.0.3; rtpengine with
@@ -36,15 +42,18 @@ cc -O2 -I"$deps/include" -o "$tmp/rtpblast" bench/rtpblast.c "$deps/lib/libsrtp2
 tck=$(getconf CLK_TCK)
 SRC=47000 SINK=47001
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+machine() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; } # busy, all CPUs
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 run() { # name pid ports-file rss: before, after first batch, before second, after it [blast]
     local name=$1 pid=$2 ports=$3 rss0=$4 rss1=$5 rssm=$6 rss2=$7 blast=${8:-}
-    local c0 c1 out
+    local c0 c1 m0 m1 out
     c0=$(cpu "$pid")
+    m0=$(machine)
     out=$("$tmp/rtpblast" $SRC $SINK "$SECS" "$ports" ${blast:+$(head -1 "$ports")})
+    m1=$(machine)
     c1=$(cpu "$pid")
-    echo "$name $out cpu_ticks $((c1 - c0)) rss0 $rss0 rss1 $rss1 rssm $rssm rss2 $rss2" >> "$tmp/rows"
+    echo "$name $out cpu_ticks $((c1 - c0)) sys_ticks $((m1 - m0)) rss0 $rss0 rss1 $rss1 rssm $rssm rss2 $rss2" >> "$tmp/rows"
 }
 
 start_bare() {
@@ -53,9 +62,10 @@ start_bare() {
     for _ in $(seq 50); do grep -q ready "$tmp/bare.out" && break; sleep 0.1; done
     seq 45000 $((45000 + K - 1)) > "$tmp/bare.ports"
 }
-start_sipring() {
+start_sipring() { # blast fastpath
     build/src/sipring --listen udp:127.0.0.1:25070 --threads 1 --log-level warn \
-        --rtp-ports 30000-39999 --media-timeout 600 "${srtp_opts[@]}" > "$tmp/sipring.log" 2>&1 &
+        --rtp-ports 30000-39999 --media-timeout 600 --media-fastpath "$2" "${srtp_opts[@]}" \
+        > "$tmp/sipring.log" 2>&1 &
     sr=$!
     sleep 1
     sr_rss0=$(rss_kb $sr)
@@ -85,8 +95,16 @@ start_rtpengine() {
 
 echo "K=$K streams x 50 packets/s x 172 bytes, ${SECS}s per run, all on this machine${SRTP:+, mode $SRTP}" >&2
 for blast in "" blast; do
+    # the floor: no relay, the blaster's packets straight to its sink
+    for _ in $(seq "$K"); do echo $SINK; done > "$tmp/direct.ports"
+    sleep 1
+    run direct $$ "$tmp/direct.ports" 0 0 0 0 $blast
     start_bare; run bare $bare "$tmp/bare.ports" 0 0 0 0 $blast; kill $bare
-    start_sipring "$blast"; run sipring $sr "$tmp/sipring.ports" $sr_rss0 $sr_rss_a $sr_rss_m $sr_rss_b $blast
+    start_sipring "$blast" off; run sipring $sr "$tmp/sipring.ports" $sr_rss0 $sr_rss_a $sr_rss_m $sr_rss_b $blast
+    kill $sr
+    wait $sr 2>/dev/null
+    start_sipring "$blast" kernel
+    run sipring-kernel $sr "$tmp/sipring.ports" $sr_rss0 $sr_rss_a $sr_rss_m $sr_rss_b $blast
     kill $sr
     start_rtpengine "$blast"; run rtpengine $re "$tmp/rtpengine.ports" $re_rss0 $re_rss_a $re_rss_m $re_rss_b $blast
     kill $re
@@ -95,26 +113,38 @@ for blast in "" blast; do
 done
 awk -v hz="$tck" -v k="$K" -v srtp="${SRTP:+1}" '
 function row(name, blast) {
+    if (!((name, blast, "sent") in v)) return
     sent = v[name, blast, "sent"]; rec = v[name, blast, "received"]; t = v[name, blast, "cpu_ticks"] / hz
     relayed = rec + v[name, blast, "blast_received"]
     us = relayed > 0 ? t * 1e6 / relayed : 0
+    sys_us = relayed > 0 ? v[name, blast, "sys_ticks"] / hz * 1e6 / relayed : 0
+    if (name == "direct") floor[blast] = sys_us
+    rel = sys_us - floor[blast]
     open_b = (v[name, blast, "rss1"] - v[name, blast, "rss0"]) * 1024 / k
     kept_b = (v[name, blast, "rss2"] - v[name, blast, "rssm"]) * 1024 / k
-    nomem = blast || name == "bare"
+    nomem = blast || name == "bare" || name == "direct" || name == "sipring-kernel"
     nomem = nomem || srtp
-    printf "%-10s %-6s %9d %9d %7.1f%% %9d %7.2f %7.1f %9s %9s %7.1f%%\n", name, blast ? "blast" : "-", sent, rec,
-        sent ? 100 * rec / sent : 0, v[name, blast, "blast_received"], t, us,
+    printf "%-15s %-6s %9d %9d %7.1f%% %9d %7.2f %7.1f %8.1f %8s %9s %9s %7.1f%%\n", name, blast ? "blast" : "-", sent, rec,
+        sent ? 100 * rec / sent : 0, v[name, blast, "blast_received"], t,
+        name == "direct" ? 0 : us, sys_us, name == "direct" ? "floor" : sprintf("%.1f", rel),
         nomem ? "-" : sprintf("%.0f", open_b), nomem ? "-" : sprintf("%.0f", kept_b),
         relayed ? 100 * v[name, blast, "translated"] / relayed : 0
-    if (!blast) cost[name] = us
+    if (!blast) { cost[name] = us; relay[name] = rel; pps[name] = t > 0 ? relayed / t : 0
+                  mpps[name] = rel > 0 ? 1e6 / rel : 0 }
 }
 { name = $1; blast = ($0 ~ / blast [1-9]/) ? 1 : 0
   for (i = 2; i < NF; i += 2) v[name, blast, $i] = $(i + 1) }
 END {
-    printf "\n%-10s %-6s %9s %9s %8s %9s %7s %7s %9s %9s %8s\n", "relay", "mode", "sent", "delivered", "ratio",
-        "blast out", "CPU s", "us/pkt", "B/s open", "B/s kept", "SRTP"
-    row("bare", 0); row("sipring", 0); row("rtpengine", 0)
-    row("bare", 1); row("sipring", 1); row("rtpengine", 1)
-    if (cost["sipring"] > 0) printf "\nCPU per packet: rtpengine/sipring %.2fx, sipring/bare %.2fx\n",
+    printf "\n%-15s %-6s %9s %9s %8s %9s %7s %7s %8s %8s %9s %9s %8s\n", "relay", "mode", "sent", "delivered",
+        "ratio", "blast out", "CPU s", "us/pkt", "mach us", "relay us", "B/s open", "B/s kept", "SRTP"
+    for (b = 0; b < 2; b++) {
+        row("direct", b); row("bare", b); row("sipring", b); row("sipring-kernel", b); row("rtpengine", b)
+    }
+    printf "\n(us/pkt: the relay process'"'"'s own CPU per packet relayed; mach us: the whole machine'"'"'s busy\n"
+    printf " time per packet; relay us: that less the direct row'"'"'s, what relaying costs whoever pays it)\n"
+    if (cost["sipring"] > 0) printf "\nprocess CPU per packet: rtpengine/sipring %.2fx, sipring/bare %.2fx\n",
         cost["rtpengine"] / cost["sipring"], cost["sipring"] / cost["bare"]
+    if (relay["sipring-kernel"] > 0) printf "relay cost per packet (machine): sipring-kernel %.2f us, sipring %.2f us, bare %.2f us, rtpengine %.2f us\npackets per relay CPU second: sipring-kernel/bare %.2fx, sipring-kernel/sipring %.2fx\n",
+        relay["sipring-kernel"], relay["sipring"], relay["bare"], relay["rtpengine"],
+        relay["bare"] / relay["sipring-kernel"], relay["sipring"] / relay["sipring-kernel"]
 }' "$tmp/rows"

@@ -213,7 +213,7 @@ static void fast_fold(struct media *m, struct msess *s, unsigned i, struct mstre
 {
     for (unsigned l = 0; l < 2; l++) {
         struct fastpath_stream e;
-        if (fastpath_get(m->fp, s->port[i][l], &e) != 0) {
+        if (ms->fast_e[l].src_ip == 0 || fastpath_get(m->fp, s->port[i][l], &e) != 0) {
             continue;
         }
         uint64_t dp = e.packets - ms->fast_seen[l][0], db = e.bytes - ms->fast_seen[l][1];
@@ -242,55 +242,93 @@ static void fast_off(struct media *m, struct msess *s, unsigned i)
         return;
     }
     fast_fold(m, s, i, ms, worker_now_ms());
-    fastpath_del(m->fp, s->port[i][0]);
-    fastpath_del(m->fp, s->port[i][1]);
+    for (unsigned l = 0; l < 2; l++) {
+        if (ms->fast_e[l].src_ip != 0) {
+            fastpath_del(m->fp, s->port[i][l]);
+        }
+    }
+    memset(ms->fast_e, 0, sizeof(ms->fast_e));
+    memset(ms->fast_seen, 0, sizeof(ms->fast_seen));
     ms->fast = false;
 }
 
-/* fast_on: once both legs of a plain IPv4 stream are latched, their RTP is the kernel's: each
- * leg's entry takes packets from its latched source to the other's, from sipring's port facing
- * it. SRTP legs stay here (the keys are sipring's), as does RTCP (the program leaves it). */
+/* fast_reset: new SDP for stream i: what it had in the kernel goes, and a leg that found no
+ * route may try again */
+static void fast_reset(struct media *m, struct msess *s, unsigned i)
+{
+    fast_off(m, s, i);
+    struct mstream *ms = &m->t.streams[s->st[i]];
+    ms->fast_no[0] = ms->fast_no[1] = false;
+}
+
+/* fast_want: leg l's entry as the io_uring relay would relay its RTP now: from its latched
+ * source to the other leg's latched address, or to the address the other side announced when
+ * it is not behind NAT (rtp_stream_on_packet's rule); false when there is none yet. */
+static bool fast_want(const struct msess *s, unsigned i, const struct mstream *ms, unsigned l,
+                      struct fastpath_stream *e)
+{
+    const struct rtp_leg *from = &ms->st.leg[l], *o = &ms->st.leg[l ^ 1];
+    const struct rtp_addr *src = &from->latched[RTP_COMP_RTP], *dst = &o->latched[RTP_COMP_RTP];
+    if (!rtp_addr_is_set(dst) && !o->behind_nat && rtp_addr_is_set(&o->announced[RTP_COMP_RTP]) &&
+        o->announced[RTP_COMP_RTP].port != 0) {
+        dst = &o->announced[RTP_COMP_RTP];
+    }
+    uint16_t out = s->port[i][l ^ 1];
+    if (!rtp_addr_is_set(src) || !rtp_addr_is_set(dst) || src->family != 4 || dst->family != 4 ||
+        s->port[i][l] == 0 || out == 0) {
+        return false;
+    }
+    memset(e, 0, sizeof(*e));
+    memcpy(&e->src_ip, src->ip, 4);
+    e->src_port = htons(src->port);
+    memcpy(&e->dst_ip, dst->ip, 4);
+    e->dst_port = htons(dst->port);
+    e->out_port = htons(out);
+    return true;
+}
+
+/* fast_on: the RTP of a plain IPv4 stream's latched legs is the kernel's: each leg's entry
+ * takes packets from its latched source to where the io_uring relay would send them, from
+ * sipring's port facing that side. Checked after each packet relayed here: a leg goes to the
+ * kernel once it has latched, and its entry follows the other leg when that one latches (a
+ * NAT's port replacing the announced one). SRTP legs stay here (the keys are sipring's), as
+ * does RTCP (the program leaves it). */
 static void fast_on(struct media *m, struct msess *s, unsigned i, struct mstream *ms)
 {
-    const struct rtp_leg *leg = ms->st.leg;
-    if (m->fp == NULL || ms->fast || ms->srtp != NULL || s->port[i][0] == 0 || s->port[i][1] == 0) {
+    if (ms->srtp != NULL) {
         return;
     }
     for (unsigned l = 0; l < 2; l++) {
-        if (!rtp_addr_is_set(&leg[l].latched[RTP_COMP_RTP]) ||
-            leg[l].latched[RTP_COMP_RTP].family != 4) {
-            return;
+        struct fastpath_stream e;
+        if (ms->fast_no[l] || !fast_want(s, i, ms, l, &e)) {
+            continue;
         }
-    }
-    struct fastpath_stream e[2];
-    for (unsigned l = 0; l < 2; l++) {
-        const struct rtp_addr *src = &leg[l].latched[RTP_COMP_RTP];
-        const struct rtp_addr *dst = &leg[l ^ 1].latched[RTP_COMP_RTP];
-        uint16_t out = s->port[i][l ^ 1];
-        memset(&e[l], 0, sizeof(e[l]));
-        memcpy(&e[l].src_ip, src->ip, 4);
-        e[l].src_port = htons(src->port);
-        memcpy(&e[l].dst_ip, dst->ip, 4);
-        e[l].dst_port = htons(dst->port);
-        e[l].out_port = htons(out);
-        e[l].out_ip = source_ip(m->socks[out - m->port_base].fd, dst);
+        struct fastpath_stream *had = &ms->fast_e[l];
+        if (had->src_ip == e.src_ip && had->src_port == e.src_port && had->dst_ip == e.dst_ip &&
+            had->dst_port == e.dst_port) {
+            continue; /* as put */
+        }
+        struct rtp_addr dst = {.family = 4, .port = ntohs(e.dst_port)};
+        memcpy(dst.ip, &e.dst_ip, 4);
+        uint16_t out = ntohs(e.out_port);
+        e.out_ip = source_ip(m->socks[out - m->port_base].fd, &dst);
         bool local;
-        if (e[l].out_ip == 0 ||
-            fastpath_route(m->fp, e[l].out_ip, e[l].dst_ip, &e[l].ifindex, &local) != 0) {
-            return;
+        if (e.out_ip == 0 || fastpath_route(m->fp, e.out_ip, e.dst_ip, &e.ifindex, &local) != 0) {
+            ms->fast_no[l] = true; /* not each packet's syscalls again */
+            continue;
         }
-        e[l].flags = local ? FASTPATH_LOCAL : 0;
+        e.flags = local ? FASTPATH_LOCAL : 0;
+        if (had->src_ip != 0) {
+            fast_fold(m, s, i, ms, worker_now_ms()); /* the old entry's count, before it goes */
+        }
+        if (fastpath_put(m->fp, s->port[i][l], &e) != 0) {
+            continue; /* the map is full: this leg stays here */
+        }
+        *had = e;
+        ms->fast_seen[l][0] = ms->fast_seen[l][1] = 0;
+        ms->fast = true;
+        m->stats.fast_streams++;
     }
-    if (fastpath_put(m->fp, s->port[i][0], &e[0]) != 0) {
-        return; /* the map is full: this stream stays here */
-    }
-    if (fastpath_put(m->fp, s->port[i][1], &e[1]) != 0) {
-        fastpath_del(m->fp, s->port[i][0]);
-        return;
-    }
-    memset(ms->fast_seen, 0, sizeof(ms->fast_seen));
-    ms->fast = true;
-    m->stats.fast_streams += 2;
 }
 
 static void close_session(struct media *m, struct msess *s, const char *why)
@@ -421,7 +459,7 @@ static int on_sdp(void *self, const struct sip_media_msg *mm, struct sdp_rewrite
         bool nat = rtp_addr_is_set(&a) && !rtp_addr_same_ip(&a, &signal) && rtp_addr_is_private(&a);
         struct rtp_leg *leg = &m->t.streams[s->st[i]].st.leg[in];
         if (m->fp != NULL) {
-            fast_off(m, s, i); /* new SDP may unlatch it: the io_uring relay latches again */
+            fast_reset(m, s, i); /* new SDP may unlatch it: the io_uring relay latches again */
         }
         rtp_leg_announce(leg, &a, md->has_rtcp ? md->rtcp_port : 0, md->rtcp_mux, nat, &signal);
         struct mstream *mst = &m->t.streams[s->st[i]];

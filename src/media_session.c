@@ -215,6 +215,8 @@ int32_t msess_stream(struct msess_table *t, struct msess *s, unsigned i)
     ms->clock_hz = 0;
     ms->fast = false;
     memset(ms->fast_seen, 0, sizeof(ms->fast_seen));
+    memset(ms->fast_e, 0, sizeof(ms->fast_e));
+    ms->fast_no[0] = ms->fast_no[1] = false;
     ms->srtp = NULL;
     return s->st[i];
 }

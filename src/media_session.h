@@ -15,6 +15,7 @@
 
 #include "../rtp/rtcp.h"
 #include "../rtp/stream.h"
+#include "media_fastpath_map.h"
 #include "../sip/addr_count.h"
 #include "../sip/media.h"
 
@@ -51,8 +52,10 @@ struct mstream {
     struct rtcp_side rtcp[2]; /* what each leg's RTCP reported (rtp/rtcp.h), for the record */
     char codec[24];           /* the latest SDP's first format ("PCMU/8000"), "" unknown */
     uint32_t clock_hz;        /* its RTP clock: jitter's unit */
-    bool fast;                /* both legs' RTP is in the kernel's fast path (media.c) */
+    bool fast;                /* a leg of it is in the kernel's fast path (media.c) */
     uint64_t fast_seen[2][2]; /* per leg: packets and bytes of its entry already counted */
+    struct fastpath_stream fast_e[2]; /* per leg: its entry as put (src_ip 0: none) */
+    bool fast_no[2];                  /* per leg: no route for it (stays here until new SDP) */
 };
 
 /* Unanswered calls from capped (outside) sources to one callee: fifty addresses each under
