@@ -35,12 +35,17 @@ calls() {
     return $rc
 }
 
-"$bin" --state-dir "$tmp/st37" --listen "udp:127.0.0.1:$P" --inside 127.0.0.1/32 --upstream "sip:127.0.0.8:$KP" \
-    --upstream-user trunk1 --upstream-password-file trunk.pass --upstream-domain provider.test \
-    --upstream-expires 12 --media-relay no --threads 2 --log-level info > sipring.log 2>&1 &
-sr=$!
-pids+=($sr)
-for _ in $(seq 50); do grep -q "trunk: registered" sipring.log && break; sleep 0.1; done
+# start_trunk LOG: the sipring under test, in trunk mode on its own store; sets sr; returns once
+# it has registered (or after 5 s)
+start_trunk() {
+    "$bin" --state-dir "$tmp/st37" --listen "udp:127.0.0.1:$P" --inside 127.0.0.1/32 --upstream "sip:127.0.0.8:$KP" \
+        --upstream-user trunk1 --upstream-password-file trunk.pass --upstream-domain provider.test \
+        --upstream-expires 12 --media-relay no --threads 2 --log-level info > "$1" 2>&1 &
+    sr=$!
+    pids+=($sr)
+    for _ in $(seq 50); do grep -q "trunk: registered" "$1" && break; sleep 0.1; done
+}
+start_trunk sipring.log
 check "sipring registers with the provider, answering its 401" "grep -q 'trunk: registered with sip:127.0.0.8:$KP as trunk1' sipring.log"
 check "the provider saw a challenged REGISTER, then an authenticated one for trunk1@provider.test" \
       "grep -q 'REGISTER from 127.0.0.1 challenged' kamailio.log && grep -q 'REGISTER authenticated for sip:trunk1@provider.test as trunk1' kamailio.log"
@@ -111,12 +116,8 @@ check "a phone's call through the provider's 407, our Record-Route carrying the 
 stop_daemon "sipring" $sr sipring.log
 check "the stop summary counts the answered challenges" "grep -qE 'trunk challenges answered [2-9][0-9]' sipring.log"
 regs_before=$(grep -c 'REGISTER authenticated' kamailio.log)
-"$bin" --state-dir "$tmp/st37" --listen "udp:127.0.0.1:$P" --inside 127.0.0.1/32 --upstream "sip:127.0.0.8:$KP" \
-    --upstream-user trunk1 --upstream-password-file trunk.pass --upstream-domain provider.test \
-    --upstream-expires 12 --media-relay no --threads 2 --log-level info > sipring2.log 2>&1 &
-sr2=$!
-pids+=($sr2)
-for _ in $(seq 50); do grep -q "trunk: registered" sipring2.log && break; sleep 0.1; done
+start_trunk sipring2.log
+sr2=$sr
 bye=$(timeout 20 python3 "$here/trunk_phone.py" bye "$P" "$((base + 12))" dialog.json); rc=$?
 wait $uas3 2>/dev/null
 cid="trunk-restart-$((base + 12))@127.0.0.1"
