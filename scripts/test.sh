@@ -87,7 +87,7 @@ else
 fi
 
 step "fuzz smoke: ${fuzz_seconds}s per target"
-for t in sip sdp proxy frame dns tls rtp rtcp http; do
+for t in sip sdp proxy frame dns tls rtp rtcp fastpath http; do
     bin=build-asan/tests/fuzz/fuzz_$t
     work=$(mktemp -d)
     if [ ! -x "$bin" ]; then failed=$((failed + 1)); continue; fi
@@ -100,6 +100,7 @@ for t in sip sdp proxy frame dns tls rtp rtcp http; do
     tls) seeds=(corpus/tls) ;;
     rtp) seeds=(corpus/rtp) ;;
     rtcp) seeds=(corpus/rtcp) ;;
+    fastpath) seeds=(corpus/fastpath) ;;
     http) seeds=(corpus/http) ;;
     esac
     existing=()

@@ -56,8 +56,8 @@ int sipring_relay(struct __sk_buff *skb)
     struct iphdr *ip = (void *)(eth + 1);
     struct udphdr *udp = (void *)(ip + 1);
     __u8 *rtp = (void *)(udp + 1);
-    if ((void *)(rtp + 2) > end || eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5 ||
-        ip->protocol != IPPROTO_UDP || (ip->frag_off & bpf_htons(0x3fff)) != 0) {
+    if ((void *)(rtp + 2) > end || eth->h_proto != bpf_htons(ETH_P_IP) || ip->version != 4 ||
+        ip->ihl != 5 || ip->protocol != IPPROTO_UDP || (ip->frag_off & bpf_htons(0x3fff)) != 0) {
         return TC_ACT_UNSPEC;
     }
     __u32 port = bpf_ntohs(udp->dest);
