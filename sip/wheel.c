@@ -32,6 +32,8 @@ void sip_wheel_free(struct sip_wheel *w)
     sip_wheel_init(w, cur);
 }
 
+#define SLOT_KEEP 256 /* entries an emptied slot keeps room for */
+
 static int slot_push(struct sip_wheel_slot *s, const struct sip_wheel_ent *e)
 {
     if (s->n == s->cap) {
@@ -123,6 +125,14 @@ static int take(struct sip_wheel *w, int level, unsigned i)
     memcpy(w->due.v, s->v, (size_t)s->n * sizeof(*s->v));
     w->due.n = s->n;
     s->n = 0;
+    if (s->cap > SLOT_KEEP) {
+        /* an emptied slot gives its array back: otherwise each of the 256 slots keeps the most
+         * it ever held, and the wheel's memory creeps up to the sum of their peaks under a
+         * steady load (issue 17's soak) instead of following what is filed now */
+        free(s->v);
+        s->v = NULL;
+        s->cap = 0;
+    }
     w->busy[level] &= ~((uint64_t)1 << i);
     return 0;
 }

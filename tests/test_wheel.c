@@ -120,3 +120,40 @@ Test(wheel, callbacks_may_rearm_and_past_deadlines_fire_next_tick)
     cr_assert_eq(w.count, 0);
     sip_wheel_free(&w);
 }
+
+static size_t fired;
+static void count_fire(void *ctx, const struct sip_wheel_ent *e)
+{
+    (void)ctx;
+    (void)e;
+    fired++;
+}
+
+/* issue 17: a slot that held many entries gives its array back once they fired, so the wheel's
+ * memory follows what is filed now, not the sum of every slot's peak */
+Test(wheel, an_emptied_slot_returns_its_memory)
+{
+    struct sip_wheel w;
+    sip_wheel_init(&w, 0);
+    for (uint32_t i = 0; i < 5000; i++) {
+        cr_assert_eq(sip_wheel_add(&w, 10, i, 1), 0);
+    }
+    size_t held = 0;
+    for (int l = 0; l < SIP_WHEEL_LEVELS; l++) {
+        for (int s = 0; s < SIP_WHEEL_SLOTS; s++) {
+            held += w.slot[l][s].cap;
+        }
+    }
+    cr_assert_geq(held, 5000u);
+    fired = 0;
+    sip_wheel_advance(&w, 20, count_fire, NULL);
+    cr_assert_eq(fired, 5000u);
+    held = 0;
+    for (int l = 0; l < SIP_WHEEL_LEVELS; l++) {
+        for (int s = 0; s < SIP_WHEEL_SLOTS; s++) {
+            held += w.slot[l][s].cap;
+        }
+    }
+    cr_expect_leq(held, 256u, "the slots kept %zu entries of room", held);
+    sip_wheel_free(&w);
+}
