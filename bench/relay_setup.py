@@ -110,8 +110,10 @@ def via_rtpengine():
         return text
     ng.n = 0
     for i in range(k):
+        # strict-source: rtpengine drops packets from anyone but the learned source, as its
+        # experts run it against RTP Bleed (sipring's latching does the same)
         offer = {"command": "offer", "call-id": "%s-%d" % (batch, i), "from-tag": "a%d" % i,
-                 "sdp": sdp(caller_port, i)}
+                 "sdp": sdp(caller_port, i), "flags": ["strict-source"]}
         if srtp:
             offer["transport-protocol"] = "RTP/SAVP"
         out = ng(offer).replace("\\r\\n", "\n")
@@ -119,7 +121,7 @@ def via_rtpengine():
         if srtp and not tag:
             sys.exit("rtpengine offered no AES_CM_128_HMAC_SHA1_80 to the callee")
         ans = ng({"command": "answer", "call-id": "%s-%d" % (batch, i), "from-tag": "a%d" % i,
-                  "to-tag": "b%d" % i, "sdp": sdp(callee_port, i, tag)})
+                  "to-tag": "b%d" % i, "sdp": sdp(callee_port, i, tag), "flags": ["strict-source"]})
         print(media_port(out) if rev else media_port(ans.replace("\\r\\n", "\n")))
 
 

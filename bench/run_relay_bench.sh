@@ -23,10 +23,13 @@
 # transport-protocol RTP/SAVP towards the callee); the bare loop does not encrypt and stays as
 # the floor. With `srtp-rev` the other way: the callee's source sends SRTP and both relays
 # decrypt for the plain caller. Memory is not measured in these modes.
+# Fair peers (issue 17, item 4): THREADS (default 1) is both sipring's --threads and
+# rtpengine's --num-threads, and rtpengine's sessions carry its strict-source flag (it drops
+# packets from anyone but the learned source, as sipring's latching does).
 # usage: bench/run_relay_bench.sh [K streams] [SECONDS] [srtp|srtp-rev]   (on demand, not in CI)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-K=${1:-1000} SECS=${2:-10} SRTP=${3:-}
+K=${1:-1000} SECS=${2:-10} SRTP=${3:-} THREADS=${THREADS:-1}
 srtp_opts=()
 [ -n "$SRTP" ] && srtp_opts=(--inside 127.0.0.1/32 --srtp-outside required)
 # the callee's key in relay_setup.py, for rtpblast to encrypt with in srtp-rev
@@ -67,7 +70,7 @@ start_bare() {
     seq 45000 $((45000 + K - 1)) > "$tmp/bare.ports"
 }
 start_sipring() { # blast fastpath
-    build/src/sipring --listen udp:127.0.0.1:25070 --threads 1 --log-level warn \
+    build/src/sipring --listen udp:127.0.0.1:25070 --threads "$THREADS" --log-level warn \
         --rtp-ports 30000-39999 --media-timeout 600 --media-fastpath "$2" "${srtp_opts[@]}" \
         > "$tmp/sipring.log" 2>&1 &
     sr=$!
@@ -84,7 +87,7 @@ start_sipring() { # blast fastpath
 }
 start_rtpengine() {
     rtpengine --interface=127.0.0.1 --listen-ng=127.0.0.1:22299 --port-min=50000 --port-max=59999 \
-        --table=-1 --foreground --log-stderr --num-threads=1 --log-level=3 --delete-delay=0 \
+        --table=-1 --foreground --log-stderr --num-threads="$THREADS" --log-level=3 --delete-delay=0 \
         --no-fallback --pidfile="$tmp/rtpe.pid" > "$tmp/rtpengine.log" 2>&1 &
     re=$!
     sleep 1
@@ -97,7 +100,7 @@ start_rtpengine() {
     fi
 }
 
-echo "K=$K streams x 50 packets/s x 172 bytes, ${SECS}s per run, all on this machine${SRTP:+, mode $SRTP}" >&2
+echo "K=$K streams x 50 packets/s x 172 bytes, ${SECS}s per run, $THREADS thread(s) each, all on this machine${SRTP:+, mode $SRTP}" >&2
 for blast in "" blast; do
     # the floor: no relay, the blaster's packets straight to its sink
     for _ in $(seq "$K"); do echo $SINK; done > "$tmp/direct.ports"

@@ -27,7 +27,9 @@ void proxy_calls_start(struct sip_proxy *p, struct ptxn *t, const struct sip_msg
     sip_calls_set_party(c->from, sizeof(c->from), f->uri.user, f->uri.host);
     sip_calls_set_party(c->to, sizeof(c->to), to->uri.user, to->uri.host);
     size_t tl = f->tag.len < SIP_CALL_TAG_MAX ? f->tag.len : 0;
-    memcpy(c->caller_tag, f->tag.p, tl);
+    if (tl > 0) { /* a From without a tag (RFC 2543) has no slice to copy */
+        memcpy(c->caller_tag, f->tag.p, tl);
+    }
     c->caller_tag_len = (uint8_t)tl;
     c->caller_inside = proxy_is_inside(p, from);
 }

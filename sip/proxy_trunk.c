@@ -441,7 +441,7 @@ static uint32_t route_shift(const struct sip_proxy *p, const struct sip_msg *m)
     const struct sip_hdr *h = sip_msg_first(m, SIP_HDR_ROUTE);
     struct sip_str v;
     if (h == NULL || h->item == SIP_NONE || !proxy_uri_is_self(p, &m->addr[h->item].uri) ||
-        !sip_uri_param(&m->addr[h->item].uri, "ts", &v)) {
+        !sip_uri_param(&m->addr[h->item].uri, "ts", &v) || v.len == 0) {
         return 0;
     }
     const char *dot = memchr(v.p, '.', v.len);

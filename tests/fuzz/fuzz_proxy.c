@@ -4,7 +4,7 @@
  * cut into datagrams at every "\n\n\n"; the first byte of each picks the source and how far the
  * clock moves before it; odd-length datagrams go to a second proxy in trunk mode (an upstream,
  * its registration and answers to its challenges with fake credentials). Every datagram a
- * proxy sends must parse. */
+ * proxy sends must parse, and every call record it makes (issue 15) must be whole. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +62,29 @@ static void media_end(void *self, struct sip_str call_id)
     (void)call_id;
 }
 
-static const struct sip_media_ops ops = {media_sdp, media_end, NULL};
+/* media_totals: one stream with a codec and counts, so every record carries some */
+static void media_totals(void *self, struct sip_str call_id, struct sip_call_record *out)
+{
+    (void)self;
+    out->nstreams = call_id.len % 2;
+    snprintf(out->stream[0].codec, sizeof(out->stream[0].codec), "PCMU/8000");
+    out->stream[0].dir[0].packets = call_id.len;
+}
+
+static const struct sip_media_ops ops = {media_sdp, media_end, media_totals};
+
+/* call_ended: a record is whole: its strings end inside their arrays, its times in order */
+static void call_ended(void *ctx, const struct sip_call_record *r)
+{
+    (void)ctx;
+    const struct sip_call *c = &r->call;
+    if (c->call_id_len == 0 || c->call_id_len >= SIP_CALL_ID_MAX ||
+        memchr(c->from, 0, sizeof(c->from)) == NULL || memchr(c->to, 0, sizeof(c->to)) == NULL ||
+        c->state != SIP_CALL_ENDED || !c->forwarded || c->end_ms < c->start_ms ||
+        (c->answer_ms && c->answer_ms < c->start_ms) || r->nstreams > SIP_CALL_STREAMS) {
+        abort();
+    }
+}
 static struct sip_media media = {&ops, NULL};
 
 /* A resolver that knows *.test (two servers), answers "later" for names with "later" in them
@@ -146,7 +168,8 @@ static void setup(void)
     cfg.keepalive_sender = true;
     loc = sip_location_mem_new(256);
     p = sip_proxy_new(&cfg, loc,
-                      (struct sip_proxy_sink){sink_send, NULL, false, NULL, NULL, NULL, NULL}, 42);
+                      (struct sip_proxy_sink){sink_send, NULL, false, NULL, NULL, NULL, call_ended},
+                      42);
     sip_proxy_set_media(p, &media);
     sip_proxy_set_resolver(p, &resolver);
     sip_proxy_set_auth(p, &auth);
